@@ -1,0 +1,6 @@
+#![doc = include_str!("../../README.md")]
+
+pub mod peer;
+pub mod peers;
+pub mod reference;
+pub mod rng;

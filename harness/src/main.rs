@@ -1,0 +1,2 @@
+//! The `ratchet-bench` command line.
+fn main() {}

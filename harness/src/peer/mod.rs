@@ -1,0 +1,164 @@
+//! The abstraction of an implementation under test.
+//!
+//! A [`Peer`] is one implementation (the bundled reference, a crate, later a process speaking
+//! the shim protocol). It builds [`Party`] values: one side of a session each. Everything that
+//! crosses this boundary is owned bytes or plain serialisable data, so that a peer living in
+//! another process fits behind the same traits without changing them.
+
+mod reject;
+
+pub use reject::{Reject, RejectClass};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The wire format a peer speaks. Peers of one family interoperate; peers of different
+/// families are compared on outcomes only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Family {
+    /// Signal's Double Ratchet under the bench's `signal-dr` profile.
+    SignalDr,
+    /// double-ratchet-2's own format (AES-GCM-SIV, bincode headers).
+    Dr2,
+}
+
+impl Family {
+    /// Every family the bench knows, in report order.
+    pub const ALL: [Family; 2] = [Family::SignalDr, Family::Dr2];
+
+    /// The family's name as used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::SignalDr => "signal-dr",
+            Family::Dr2 => "dr2",
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How far a peer says it goes for out-of-order delivery. The oracle takes these as the
+/// contract: within them a genuine message must decrypt, beyond `max_skip` it must be
+/// refused, and where a store could be full or could have evicted, either outcome is allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// The most message keys one message may make a receiver derive and store in one chain
+    /// (the spec's MAX_SKIP): with `n - nr` above this, the message is refused.
+    pub max_skip: u32,
+    /// The most skipped message keys kept in all, if bounded.
+    pub max_stored: Option<u32>,
+    /// The most skipped message keys kept per receiving chain, if bounded.
+    pub max_stored_per_chain: Option<u32>,
+    /// What the peer does when its store is full.
+    pub when_full: WhenFull,
+}
+
+/// What a peer does with a new skipped key when its store is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhenFull {
+    /// Refuse the message that would overflow the store.
+    Refuse,
+    /// Drop the oldest stored keys to make room.
+    EvictOldest,
+    /// The store is unbounded.
+    Unbounded,
+}
+
+/// What a peer lets the bench control or observe.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// The peer draws all its randomness from the RNG the bench injects, so one seed gives
+    /// the same wire bytes every time.
+    pub injectable_rng: bool,
+    /// The peer can export a party's state and restore it later.
+    pub export_state: bool,
+}
+
+/// What a peer says about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// Short stable name, used on the command line and in finding signatures.
+    pub name: String,
+    /// The implementation and version under test.
+    pub version: String,
+    /// The wire format it speaks.
+    pub family: Family,
+    /// Its declared out-of-order limits.
+    pub limits: Limits,
+    /// What it lets the bench control.
+    pub capabilities: Capabilities,
+    /// Checks the peer is known to run without (for instance MAC checks switched off under
+    /// `cfg(fuzzing)`), shown in every report header.
+    pub weakened: Vec<String>,
+}
+
+/// The shared inputs of one session, as a key agreement would have left them.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInit {
+    /// The secret both parties start from (the Double Ratchet's SK).
+    pub shared_secret: [u8; 32],
+}
+
+impl fmt::Debug for SessionInit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionInit").finish_non_exhaustive()
+    }
+}
+
+/// Where the regions of a wire message lie, so that an attacker schedule can tamper with a
+/// named region on any peer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireLayout {
+    /// The cleartext header (ratchet key, counters).
+    pub header: std::ops::Range<usize>,
+    /// The ciphertext body.
+    pub body: std::ops::Range<usize>,
+    /// The authentication tag (for an AEAD with the tag inside the body, the tag's bytes).
+    pub mac: std::ops::Range<usize>,
+}
+
+/// A source of randomness handed to a peer that can take one.
+pub trait PeerRng: rand_core::RngCore + rand_core::CryptoRng + Send {}
+
+impl<T: rand_core::RngCore + rand_core::CryptoRng + Send> PeerRng for T {}
+
+/// Randomness for one party, injected by the bench.
+pub type BoxRng = Box<dyn PeerRng>;
+
+/// One implementation under test.
+pub trait Peer: Send + Sync {
+    /// The peer's name, version, family, limits and capabilities.
+    fn info(&self) -> PeerInfo;
+
+    /// Builds the responding party (the Double Ratchet's Bob) and the bundle an initiator
+    /// needs (for signal-dr, Bob's ratchet public key).
+    fn respond(&self, init: &SessionInit, rng: BoxRng)
+        -> Result<(Box<dyn Party>, Vec<u8>), Reject>;
+
+    /// Builds the initiating party (Alice) from the responder's bundle.
+    fn initiate(
+        &self,
+        init: &SessionInit,
+        bundle: &[u8],
+        rng: BoxRng,
+    ) -> Result<Box<dyn Party>, Reject>;
+
+    /// Where the header, body and MAC of a wire message lie.
+    fn layout(&self, wire: &[u8]) -> WireLayout;
+}
+
+/// One side of a session. Bytes in, bytes out; nothing borrowed across calls.
+pub trait Party: Send {
+    /// Encrypts `plaintext` with associated data `ad` and returns the wire bytes.
+    fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject>;
+
+    /// Decrypts wire bytes with associated data `ad`.
+    fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject>;
+}

@@ -1,0 +1,89 @@
+//! The bundled reference as a peer.
+
+use crate::peer::{
+    BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
+    WhenFull, WireLayout,
+};
+use crate::reference::signal_dr::{self, DoubleRatchet, KeyPair, RootKey, HEADER_LEN, MAC_LEN};
+
+/// The bundled `signal-dr` reference.
+pub struct ReferenceSignalDr;
+
+impl Peer for ReferenceSignalDr {
+    fn info(&self) -> PeerInfo {
+        PeerInfo {
+            name: "reference".into(),
+            version: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
+            family: Family::SignalDr,
+            limits: Limits {
+                max_skip: signal_dr::MAX_SKIP,
+                max_stored: Some(signal_dr::MAX_STORED),
+                max_stored_per_chain: None,
+                when_full: WhenFull::Refuse,
+            },
+            capabilities: Capabilities {
+                injectable_rng: true,
+                export_state: false,
+            },
+            weakened: Vec::new(),
+        }
+    }
+
+    fn respond(
+        &self,
+        init: &SessionInit,
+        mut rng: BoxRng,
+    ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
+        let pair = KeyPair::generate(&mut rng);
+        let bundle = pair.public().to_vec();
+        let party = DoubleRatchet::init_bob(RootKey::from_bytes(init.shared_secret), pair, rng);
+        Ok((Box::new(party), bundle))
+    }
+
+    fn initiate(
+        &self,
+        init: &SessionInit,
+        bundle: &[u8],
+        rng: BoxRng,
+    ) -> Result<Box<dyn Party>, Reject> {
+        let bob: [u8; 32] = bundle.try_into().map_err(|_| {
+            Reject::new(
+                RejectClass::Malformed,
+                format!(
+                    "expected a 32-byte ratchet public key, got {} bytes",
+                    bundle.len()
+                ),
+            )
+        })?;
+        Ok(Box::new(DoubleRatchet::init_alice(
+            RootKey::from_bytes(init.shared_secret),
+            bob,
+            rng,
+        )))
+    }
+
+    fn layout(&self, wire: &[u8]) -> WireLayout {
+        signal_dr_layout(wire)
+    }
+}
+
+/// The `signal-dr` wire layout: 40-byte header, CBC body, 32-byte MAC.
+pub(crate) fn signal_dr_layout(wire: &[u8]) -> WireLayout {
+    let header_end = HEADER_LEN.min(wire.len());
+    let mac_start = wire.len().saturating_sub(MAC_LEN).max(header_end);
+    WireLayout {
+        header: 0..header_end,
+        body: header_end..mac_start,
+        mac: mac_start..wire.len(),
+    }
+}
+
+impl Party for DoubleRatchet<BoxRng> {
+    fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
+        Ok(self.ratchet_encrypt(plaintext, ad)?)
+    }
+
+    fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
+        Ok(self.ratchet_decrypt(wire, ad)?)
+    }
+}

@@ -1,0 +1,7 @@
+//! The bundled reference implementations, written from the specifications.
+//!
+//! They are the bench's yardstick, not its oracle: their outputs become regression vectors,
+//! and an independent implementation (a crate under test driven with the same profile) is
+//! what shows those vectors right.
+
+pub mod signal_dr;
