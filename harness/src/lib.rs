@@ -4,3 +4,5 @@ pub mod peer;
 pub mod peers;
 pub mod reference;
 pub mod rng;
+pub mod oracle;
+pub mod scenario;

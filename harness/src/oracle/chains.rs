@@ -1,0 +1,196 @@
+//! The Double Ratchet's chain structure, as the oracle tracks it.
+//!
+//! Both `signal-dr` and `dr2` (and Olm) number messages within sending chains: a side
+//! starts a new chain at its first send after it accepted a message from a newer chain of
+//! the other side (the DH ratchet), and each header carries the chain's message number N
+//! and the previous chain's length PN. A receiver must derive and keep the keys of the
+//! messages it skips: `PN - Nr` left in its current chain and `N` in a new one, or `N - Nr`
+//! within its current chain. With either above MAX_SKIP the message must be refused; within
+//! it, the message must decrypt unless the keys it needs would overflow the declared store.
+//!
+//! The model advances on what the peer actually accepted, so that one wrong answer is
+//! reported once rather than shifting every later ruling.
+
+use super::{Verdict, Why};
+use crate::peer::{Limits, WhenFull};
+use crate::scenario::Side;
+use std::collections::BTreeSet;
+
+/// Where a genuine message sits in its sender's chains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// The sender.
+    pub from: Side,
+    /// The sender's chain, counted from 0.
+    pub chain: u32,
+    /// N: the message's number in the chain.
+    pub n: u32,
+    /// PN: the length of the sender's previous chain.
+    pub pn: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+struct SideState {
+    // As a sender.
+    has_chain: bool,
+    chain: u32,
+    sent_in_chain: u32,
+    pn: u32,
+    new_chain_due: bool,
+    // As a receiver of the other side.
+    current: Option<u32>,
+    nr: u32,
+    stored: BTreeSet<(u32, u32)>,
+    accepted: BTreeSet<(u32, u32)>,
+    uncertain: bool,
+}
+
+/// The oracle's model of one Double Ratchet session.
+#[derive(Clone, Debug)]
+pub struct ChainModel {
+    limits: Limits,
+    sides: [SideState; 2],
+}
+
+/// The keys a delivery makes the receiver store, and whether it is within MAX_SKIP.
+struct Need {
+    too_far: bool,
+    new_keys: u64,
+}
+
+impl ChainModel {
+    /// A fresh session: A holds its first sending chain, B none until it hears from A.
+    pub fn new(limits: Limits) -> Self {
+        let mut sides: [SideState; 2] = Default::default();
+        sides[0].has_chain = true;
+        ChainModel { limits, sides }
+    }
+
+    /// The ruling on a send by `from`, and the position the message takes if it is sent.
+    pub fn send(&mut self, from: Side) -> (Verdict, Option<Position>) {
+        let s = &mut self.sides[from.index()];
+        if s.new_chain_due {
+            s.pn = s.sent_in_chain;
+            s.chain = if s.has_chain { s.chain + 1 } else { 0 };
+            s.has_chain = true;
+            s.new_chain_due = false;
+            s.sent_in_chain = 0;
+        }
+        if !s.has_chain {
+            return (Verdict::May(Why::NoSendingChain), None);
+        }
+        let p = Position {
+            from,
+            chain: s.chain,
+            n: s.sent_in_chain,
+            pn: s.pn,
+        };
+        s.sent_in_chain += 1;
+        (Verdict::MustAccept, Some(p))
+    }
+
+    fn need(&self, p: &Position) -> Need {
+        let r = &self.sides[p.from.other().index()];
+        let max = u64::from(self.limits.max_skip);
+        let (skips, new_keys) = match r.current {
+            Some(cur) if p.chain == cur => {
+                let skip = u64::from(p.n).saturating_sub(u64::from(r.nr));
+                (vec![skip], skip)
+            }
+            _ => {
+                // A new chain: the rest of the current one up to PN, then N in the new one.
+                let rest = u64::from(p.pn).saturating_sub(u64::from(r.nr));
+                let stored_rest = if r.current.is_some() { rest } else { 0 };
+                (vec![rest, u64::from(p.n)], stored_rest + u64::from(p.n))
+            }
+        };
+        Need {
+            too_far: skips.iter().any(|&s| s > max),
+            new_keys,
+        }
+    }
+
+    fn store_would_overflow(&self, receiver: &SideState, p: &Position, new_keys: u64) -> bool {
+        if new_keys == 0 {
+            return false;
+        }
+        let total = receiver.stored.len() as u64 + new_keys;
+        let over_total = self.limits.max_stored.is_some_and(|m| total > u64::from(m));
+        let over_chain = self.limits.max_stored_per_chain.is_some_and(|m| {
+            let in_chain = receiver.stored.iter().filter(|(c, _)| *c == p.chain).count() as u64;
+            in_chain + new_keys > u64::from(m)
+        });
+        (over_total || over_chain) && self.limits.when_full != WhenFull::Unbounded
+    }
+
+    /// The ruling on delivering the genuine message at `p`, untampered.
+    pub fn judge(&self, p: &Position) -> Verdict {
+        let r = &self.sides[p.from.other().index()];
+        if r.accepted.contains(&(p.chain, p.n)) {
+            return Verdict::MustReject(Why::Replay);
+        }
+        let ahead = match r.current {
+            None => true,
+            Some(cur) => p.chain > cur || (p.chain == cur && p.n >= r.nr),
+        };
+        if !ahead {
+            // An earlier message: its key must be in the store.
+            return if r.uncertain {
+                Verdict::May(Why::StoreUncertain)
+            } else if r.stored.contains(&(p.chain, p.n)) {
+                Verdict::MustAccept
+            } else {
+                // Not accepted and not stored can only follow an overflow, which sets
+                // `uncertain`; kept as a May so that the model never rules on a case it
+                // cannot reach.
+                Verdict::May(Why::StoreUncertain)
+            };
+        }
+        let need = self.need(p);
+        if need.too_far {
+            return Verdict::MustReject(Why::TooFarAhead);
+        }
+        if self.store_would_overflow(r, p, need.new_keys) {
+            return Verdict::May(Why::StoreFull);
+        }
+        Verdict::MustAccept
+    }
+
+    /// Advances the model after the receiver accepted the genuine message at `p`.
+    pub fn accepted(&mut self, p: &Position) {
+        let overflow = {
+            let r = &self.sides[p.from.other().index()];
+            let need = self.need(p);
+            self.store_would_overflow(r, p, need.new_keys)
+        };
+        let r = &mut self.sides[p.from.other().index()];
+        if !r.accepted.insert((p.chain, p.n)) {
+            return;
+        }
+        if overflow {
+            r.uncertain = true;
+        }
+        match r.current {
+            Some(cur) if p.chain == cur => {
+                if p.n >= r.nr {
+                    r.stored.extend((r.nr..p.n).map(|n| (cur, n)));
+                    r.nr = p.n + 1;
+                } else {
+                    r.stored.remove(&(cur, p.n));
+                }
+            }
+            Some(cur) if p.chain < cur => {
+                r.stored.remove(&(p.chain, p.n));
+            }
+            current => {
+                if let Some(cur) = current {
+                    r.stored.extend((r.nr..p.pn).map(|n| (cur, n)));
+                }
+                r.current = Some(p.chain);
+                r.stored.extend((0..p.n).map(|n| (p.chain, n)));
+                r.nr = p.n + 1;
+                r.new_chain_due = true;
+            }
+        }
+    }
+}

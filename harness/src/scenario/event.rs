@@ -1,0 +1,203 @@
+//! Events drawn by `arbitrary`, and their normalisation into [`Step`]s.
+//!
+//! An event names messages by position in a list (pending, delivered or sent) modulo the
+//! list's length, so every byte string is a valid schedule. Normalising resolves the
+//! positions into message names once, the same for every peer.
+
+use super::{MsgId, Region, Scenario, Side, Step};
+use arbitrary::{Arbitrary, Unstructured};
+
+/// The longest scenario drawn from bytes.
+pub const MAX_EVENTS: usize = 64;
+/// The most bytes an extend or inject event carries.
+pub const MAX_BYTES: usize = 96;
+
+/// How far past the receiver's limit a jump goes: -2 to +2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Past(pub i8);
+
+impl<'a> Arbitrary<'a> for Past {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Past(u.int_in_range(-2..=2)?))
+    }
+}
+
+/// One event as drawn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Event {
+    Send { from: Side, len: u8 },
+    Deliver { pick: u8 },
+    Drop { pick: u8 },
+    DeliverAll,
+    Replay { pick: u8 },
+    Tamper { pick: u8, region: Region, bit: u16 },
+    Truncate { pick: u8, keep: u16 },
+    Extend { pick: u8, bytes: Vec<u8> },
+    Inject { to: Side, bytes: Vec<u8> },
+    Foreign { to: Side, index: u8 },
+    Jump { from: Side, past: Past },
+}
+
+fn bytes(u: &mut Unstructured<'_>, min: usize) -> arbitrary::Result<Vec<u8>> {
+    let len = u.int_in_range(min..=MAX_BYTES)?;
+    Ok(u.bytes(len.min(u.len()))?.to_vec())
+}
+
+impl<'a> Arbitrary<'a> for Event {
+    /// Weighted so that sends and deliveries dominate, as in a real conversation, and the
+    /// costly jumps are rare.
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(match u.int_in_range(0u8..=99)? {
+            0..=29 => Event::Send {
+                from: Side::arbitrary(u)?,
+                len: u.arbitrary()?,
+            },
+            30..=54 => Event::Deliver { pick: u.arbitrary()? },
+            55..=58 => Event::Drop { pick: u.arbitrary()? },
+            59..=63 => Event::DeliverAll,
+            64..=69 => Event::Replay { pick: u.arbitrary()? },
+            70..=81 => Event::Tamper {
+                pick: u.arbitrary()?,
+                region: Region::arbitrary(u)?,
+                bit: u.arbitrary()?,
+            },
+            82..=84 => Event::Truncate {
+                pick: u.arbitrary()?,
+                keep: u.arbitrary()?,
+            },
+            85..=87 => Event::Extend {
+                pick: u.arbitrary()?,
+                bytes: bytes(u, 1)?,
+            },
+            88..=91 => Event::Inject {
+                to: Side::arbitrary(u)?,
+                bytes: bytes(u, 0)?,
+            },
+            92..=95 => Event::Foreign {
+                to: Side::arbitrary(u)?,
+                index: u.int_in_range(0..=3)?,
+            },
+            _ => Event::Jump {
+                from: Side::arbitrary(u)?,
+                past: Past::arbitrary(u)?,
+            },
+        })
+    }
+}
+
+impl<'a> Arbitrary<'a> for Scenario {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let mut events = Vec::new();
+        while events.len() < MAX_EVENTS && !u.is_empty() {
+            events.push(Event::arbitrary(u)?);
+        }
+        Ok(Scenario::from_events(&events))
+    }
+}
+
+/// The scenario-level view of the network while normalising.
+#[derive(Default)]
+struct Network {
+    /// Sender of each message.
+    senders: Vec<Side>,
+    pending: Vec<MsgId>,
+    delivered: Vec<MsgId>,
+    /// Whether a message from A has been delivered to B (until then B cannot send).
+    b_heard: bool,
+}
+
+impl Network {
+    fn create(&mut self, from: Side) -> MsgId {
+        let id = MsgId(self.senders.len() as u32);
+        self.senders.push(from);
+        id
+    }
+
+    fn deliver(&mut self, id: MsgId) {
+        if self.senders[id.0 as usize] == Side::A {
+            self.b_heard = true;
+        }
+        self.delivered.push(id);
+    }
+}
+
+impl Scenario {
+    /// Resolves drawn events into steps. Events that name a message when there is none
+    /// are left out, and a send by B before B has heard from A becomes a send by A, since
+    /// no ratchet lets a responder speak first.
+    pub fn from_events(events: &[Event]) -> Scenario {
+        let mut net = Network::default();
+        let mut steps = Vec::with_capacity(events.len());
+        for event in events {
+            let sent = net.senders.len();
+            let pick = |p: u8, len: usize| (len > 0).then(|| p as usize % len);
+            let step = match event {
+                Event::Send { from, len } => {
+                    let from = if *from == Side::B && !net.b_heard {
+                        Side::A
+                    } else {
+                        *from
+                    };
+                    let id = net.create(from);
+                    net.pending.push(id);
+                    Some(Step::Send {
+                        from,
+                        len: u16::from(*len),
+                    })
+                }
+                Event::Deliver { pick: p } => pick(*p, net.pending.len()).map(|i| {
+                    let msg = net.pending.remove(i);
+                    net.deliver(msg);
+                    Step::Deliver { msg }
+                }),
+                Event::Drop { pick: p } => pick(*p, net.pending.len()).map(|i| Step::Drop {
+                    msg: net.pending.remove(i),
+                }),
+                Event::DeliverAll => {
+                    for msg in std::mem::take(&mut net.pending) {
+                        net.deliver(msg);
+                    }
+                    Some(Step::DeliverAll)
+                }
+                Event::Replay { pick: p } => pick(*p, net.delivered.len())
+                    .map(|i| Step::Replay {
+                        msg: net.delivered[i],
+                    }),
+                Event::Tamper { pick: p, region, bit } => pick(*p, sent).map(|i| Step::Tamper {
+                    msg: MsgId(i as u32),
+                    region: *region,
+                    bit: u32::from(*bit),
+                }),
+                Event::Truncate { pick: p, keep } => pick(*p, sent).map(|i| Step::Truncate {
+                    msg: MsgId(i as u32),
+                    keep: u32::from(*keep),
+                }),
+                Event::Extend { pick: p, bytes } => pick(*p, sent).map(|i| Step::Extend {
+                    msg: MsgId(i as u32),
+                    bytes: if bytes.is_empty() { vec![0] } else { bytes.clone() },
+                }),
+                Event::Inject { to, bytes } => Some(Step::Inject {
+                    to: *to,
+                    bytes: bytes.clone(),
+                }),
+                Event::Foreign { to, index } => Some(Step::Foreign {
+                    to: *to,
+                    index: *index,
+                }),
+                Event::Jump { from, past } => {
+                    let from = if *from == Side::B && !net.b_heard {
+                        Side::A
+                    } else {
+                        *from
+                    };
+                    let id = net.create(from);
+                    net.deliver(id);
+                    Some(Step::Jump { from, past: past.0 })
+                }
+            };
+            steps.extend(step);
+        }
+        Scenario { steps }
+    }
+}

@@ -1,0 +1,226 @@
+//! The attacker-schedule language.
+//!
+//! A [`Scenario`] is a list of [`Step`]s over one session between an initiator `A` and a
+//! responder `B`: sends, deliveries in any order, drops, replays, tampered, truncated and
+//! extended copies, injected bytes, messages of another session, and jumps past the
+//! receiver's limit. Messages are named `m0`, `m1`, ... in the order they are sent. The
+//! same scenario runs on every peer of every family.
+//!
+//! Scenarios come from three places: text (`send A 5; deliver m0; tamper m0 mac 3`), which
+//! parses back to what it prints; [`Event`] lists drawn by `arbitrary` (fuzzers and the
+//! seeded campaign), which are normalised into steps; and vector files.
+
+mod event;
+mod executor;
+mod text;
+
+pub use event::{Event, Past};
+pub use executor::{execute, Delivery, Outcome, Plaintexts, Record, Setup, Transcript};
+pub use text::ParseError;
+
+use arbitrary::Arbitrary;
+use serde::{Deserialize, Serialize};
+
+/// One side of the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Arbitrary, Serialize, Deserialize)]
+pub enum Side {
+    /// The initiator (the Double Ratchet's Alice).
+    A,
+    /// The responder (Bob).
+    B,
+}
+
+impl Side {
+    /// The other side.
+    pub fn other(self) -> Side {
+        match self {
+            Side::A => Side::B,
+            Side::B => Side::A,
+        }
+    }
+
+    /// 0 for A, 1 for B.
+    pub fn index(self) -> usize {
+        match self {
+            Side::A => 0,
+            Side::B => 1,
+        }
+    }
+}
+
+/// The part of a message a tamper step flips a bit in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Arbitrary, Serialize, Deserialize)]
+pub enum Region {
+    /// The cleartext header.
+    Header,
+    /// The ciphertext body.
+    Body,
+    /// The authentication tag.
+    Mac,
+    /// Not the message: the associated data the receiver is given.
+    Ad,
+}
+
+/// A message, by the order it was sent in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MsgId(pub u32);
+
+/// One step of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// `send A 12`: a side encrypts a plaintext of `len` bytes; the message is pending.
+    Send {
+        /// The sender.
+        from: Side,
+        /// The plaintext's length.
+        len: u16,
+    },
+    /// `deliver m3`: delivers a message to its receiver (again, if it was delivered before).
+    Deliver {
+        /// The message.
+        msg: MsgId,
+    },
+    /// `drop m3`: the network loses a pending message; `deliver-all` skips it.
+    Drop {
+        /// The message.
+        msg: MsgId,
+    },
+    /// `deliver-all`: delivers every pending message, oldest first.
+    DeliverAll,
+    /// `replay m3`: delivers a message again.
+    Replay {
+        /// The message.
+        msg: MsgId,
+    },
+    /// `tamper m3 body 17`: delivers a copy with one bit flipped (bit index modulo the
+    /// region's size; the whole message if the region is empty). For `ad` the message is
+    /// intact and a bit of the associated data is flipped instead.
+    Tamper {
+        /// The message copied.
+        msg: MsgId,
+        /// Where the bit is.
+        region: Region,
+        /// Which bit.
+        bit: u32,
+    },
+    /// `truncate m3 5`: delivers a copy cut to `keep` bytes (modulo its length, so always
+    /// shorter).
+    Truncate {
+        /// The message copied.
+        msg: MsgId,
+        /// How many bytes are kept.
+        keep: u32,
+    },
+    /// `extend m3 00ff`: delivers a copy with bytes appended.
+    Extend {
+        /// The message copied.
+        msg: MsgId,
+        /// The bytes appended (at least one).
+        bytes: Vec<u8>,
+    },
+    /// `inject B 00ff`: delivers bytes no party sent.
+    Inject {
+        /// The receiver.
+        to: Side,
+        /// The bytes (`-` for none).
+        bytes: Vec<u8>,
+    },
+    /// `foreign B 2`: delivers message `index` from the initiator of a second, unrelated
+    /// session of the same peer.
+    Foreign {
+        /// The receiver.
+        to: Side,
+        /// Which message of the other session.
+        index: u8,
+    },
+    /// `jump A +1`: the side sends `max_skip + past` messages (the receiver's declared
+    /// MAX_SKIP) that are lost, then one more that is delivered at once.
+    Jump {
+        /// The sender.
+        from: Side,
+        /// How far past the limit.
+        past: i8,
+    },
+}
+
+impl Step {
+    /// The step's kind, as used in finding signatures.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Send { .. } => "send",
+            Step::Deliver { .. } => "deliver",
+            Step::Drop { .. } => "drop",
+            Step::DeliverAll => "deliver-all",
+            Step::Replay { .. } => "replay",
+            Step::Tamper { region, .. } => match region {
+                Region::Header => "tamper-header",
+                Region::Body => "tamper-body",
+                Region::Mac => "tamper-mac",
+                Region::Ad => "tamper-ad",
+            },
+            Step::Truncate { .. } => "truncate",
+            Step::Extend { .. } => "extend",
+            Step::Inject { .. } => "inject",
+            Step::Foreign { .. } => "foreign",
+            Step::Jump { .. } => "jump",
+        }
+    }
+
+    /// Whether the step creates a message (and so takes the next [`MsgId`]).
+    pub fn creates_message(&self) -> bool {
+        matches!(self, Step::Send { .. } | Step::Jump { .. })
+    }
+
+    /// The message the step refers to, if any.
+    pub fn refers_to(&self) -> Option<MsgId> {
+        match self {
+            Step::Deliver { msg }
+            | Step::Drop { msg }
+            | Step::Replay { msg }
+            | Step::Tamper { msg, .. }
+            | Step::Truncate { msg, .. }
+            | Step::Extend { msg, .. } => Some(*msg),
+            _ => None,
+        }
+    }
+}
+
+/// An attacker schedule over one session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Scenario {
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    /// Checks that every step refers only to messages sent before it.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        let mut sent = 0u32;
+        for (i, step) in self.steps.iter().enumerate() {
+            if let Some(MsgId(m)) = step.refers_to() {
+                if m >= sent {
+                    return Err(ParseError::new(
+                        i,
+                        format!("step refers to m{m}, but only {sent} messages are sent before it"),
+                    ));
+                }
+            }
+            if step.creates_message() {
+                sent += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The scenario cut after step `last`, the shortest prefix that still contains it.
+    pub fn prefix(&self, last: usize) -> Scenario {
+        Scenario {
+            steps: self.steps.iter().take(last + 1).cloned().collect(),
+        }
+    }
+
+    /// How many messages the scenario sends (not counting a jump's lost messages).
+    pub fn message_count(&self) -> u32 {
+        self.steps.iter().filter(|s| s.creates_message()).count() as u32
+    }
+}
