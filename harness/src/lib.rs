@@ -6,3 +6,7 @@ pub mod reference;
 pub mod rng;
 pub mod oracle;
 pub mod scenario;
+pub mod campaign;
+pub mod report;
+pub mod vectors;
+pub mod bench;

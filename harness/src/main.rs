@@ -1,2 +1,302 @@
-//! The `ratchet-bench` command line.
-fn main() {}
+//! The `ratchet-bench` command line: a thin layer over the library.
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use ratchet_bench::bench::{self, RunOptions};
+use ratchet_bench::campaign::check_scenario;
+use ratchet_bench::report::{peers_table, render_text, FindingKind};
+use ratchet_bench::scenario::Scenario;
+use ratchet_bench::{peers, vectors};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Conformance and differential-fuzzing test bench for messaging ratchets.
+#[derive(Parser)]
+#[command(name = "ratchet-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay every vector suite and run a seeded differential campaign on the peers.
+    Run(RunArgs),
+    /// List the peers (family, version, limits) and the vector suites.
+    List {
+        /// The folder holding MANIFEST.json.
+        #[arg(long, default_value = "vectors")]
+        vectors_dir: PathBuf,
+    },
+    /// Run one scenario on the named peers and print what each did.
+    Replay {
+        /// The scenario in its text form, or a file holding it.
+        scenario: String,
+        /// A peer to run it on (repeat for several; all bundled peers if none).
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+        /// The session seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Vector files: generate ours, or replay the suites.
+    Vectors {
+        #[command(subcommand)]
+        command: VectorsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VectorsCommand {
+    /// Write our signal-dr vector files as *-new.json for review (never overwrites).
+    Generate {
+        /// The vectors folder.
+        #[arg(long, default_value = "vectors")]
+        out: PathBuf,
+    },
+    /// Replay the suites of the manifest on every peer that can take them.
+    Replay {
+        /// The folder holding MANIFEST.json.
+        #[arg(long, default_value = "vectors")]
+        vectors_dir: PathBuf,
+        /// Only this suite (repeatable).
+        #[arg(long = "suite")]
+        suites: Vec<String>,
+        /// Use files whose sha256 differs from the manifest's pin.
+        #[arg(long)]
+        accept_changed_vectors: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The campaign's seed.
+    #[arg(long, default_value_t = bench::DEFAULT_SEED)]
+    seed: u64,
+    /// How many scenarios the campaign runs on every peer.
+    #[arg(long, default_value_t = bench::DEFAULT_SCENARIOS)]
+    scenarios: u64,
+    /// Only this peer (repeatable; all bundled peers if none).
+    #[arg(long = "peer")]
+    peers: Vec<String>,
+    /// The expectations file.
+    #[arg(long, default_value = "ci/expectations.json")]
+    expectations: PathBuf,
+    /// Run without an expectations file: every finding counts as new.
+    #[arg(long, conflicts_with = "expectations")]
+    no_expectations: bool,
+    /// The folder holding MANIFEST.json.
+    #[arg(long, default_value = "vectors")]
+    vectors_dir: PathBuf,
+    /// Skip the vector suites.
+    #[arg(long)]
+    no_vectors: bool,
+    /// Only this suite (repeatable).
+    #[arg(long = "suite")]
+    suites: Vec<String>,
+    /// Use vector files whose sha256 differs from the manifest's pin.
+    #[arg(long)]
+    accept_changed_vectors: bool,
+    /// Campaign threads (default: the machine's cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("ratchet-bench: error: {message}");
+    ExitCode::from(2)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = RunOptions {
+        seed: args.seed,
+        scenarios: args.scenarios,
+        peers: args.peers,
+        expectations: (!args.no_expectations).then_some(args.expectations),
+        vectors_dir: (!args.no_vectors).then_some(args.vectors_dir),
+        suites: args.suites,
+        accept_changed_vectors: args.accept_changed_vectors,
+        workers,
+        today: bench::today(),
+    };
+    let bar = ProgressBar::new(opts.scenarios);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} scenarios, {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("campaign");
+    let started = std::time::Instant::now();
+    let report = bench::run(&opts, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    eprintln!(
+        "ratchet-bench: {} scenarios on {} peers in {:.1} s",
+        report.scenarios,
+        report.peers.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if args.json {
+        println!("{}", to_json(&report));
+    } else {
+        print!("{}", render_text(&report));
+    }
+    ExitCode::from(report.exit_code as u8)
+}
+
+fn list(vectors_dir: PathBuf) -> ExitCode {
+    let infos: Vec<_> = peers::bundled().iter().map(|p| p.info()).collect();
+    println!("peers:");
+    print!("{}", peers_table(&infos));
+    println!("\nsuites ({}):", vectors_dir.join("MANIFEST.json").display());
+    match vectors::Manifest::load(&vectors_dir.join("MANIFEST.json")) {
+        Ok(m) => {
+            for s in m.suites {
+                let present = s.files.iter().filter(|f| vectors_dir.join(&f.path).exists()).count();
+                println!(
+                    "  {:<24} {:<10} {} of {} files present  origin: {}",
+                    s.name,
+                    s.family,
+                    present,
+                    s.files.len(),
+                    s.origin
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn replay(text: String, peer_names: Vec<String>, seed: u64, json: bool) -> ExitCode {
+    let text = match std::fs::read_to_string(&text) {
+        Ok(file) => file,
+        Err(_) => text,
+    };
+    let scenario: Scenario = match text.parse() {
+        Ok(s) => s,
+        Err(e) => return fail(format!("scenario: {e}")),
+    };
+    let selected = match peers::select(&peer_names) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let (transcripts, findings) = check_scenario(&selected, &scenario, seed);
+    if json {
+        println!(
+            "{}",
+            to_json(&serde_json::json!({
+                "scenario": scenario.to_string(),
+                "seed": seed,
+                "transcripts": transcripts,
+                "findings": findings,
+            }))
+        );
+    } else {
+        println!("scenario: {scenario}\nseed: {seed}");
+        for t in &transcripts {
+            println!("\n{} ({}):", t.peer.name, t.peer.family);
+            if let Some(f) = &t.setup_failure {
+                println!("  set-up failed: {f:?}");
+            }
+            for r in &t.records {
+                let msg = r.msg.map(|m| format!(" {m}")).unwrap_or_default();
+                let detail = match &r.outcome {
+                    ratchet_bench::scenario::Outcome::Rejected(rej) => format!(" ({})", rej.detail),
+                    ratchet_bench::scenario::Outcome::Panicked(p) => format!(" ({p})"),
+                    ratchet_bench::scenario::Outcome::Skipped(s) => format!(" ({s})"),
+                    _ => String::new(),
+                };
+                println!(
+                    "  step {:>3} {:<13}{msg:<5} {}  oracle {:<34} got {}{detail}",
+                    r.step,
+                    r.kind,
+                    r.party,
+                    format!("{:?}", r.verdict),
+                    r.outcome.label()
+                );
+            }
+        }
+        println!("\nfindings: {}", findings.len());
+        for f in &findings {
+            println!("  {}  step {}: {}", f.signature, f.step, f.detail);
+        }
+    }
+    let failing = findings.iter().any(|f| f.kind != FindingKind::DivergenceOutcome);
+    ExitCode::from(u8::from(failing))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::List { vectors_dir } => list(vectors_dir),
+        Command::Replay {
+            scenario,
+            peers,
+            seed,
+            json,
+        } => replay(scenario, peers, seed, json),
+        Command::Vectors { command } => match command {
+            VectorsCommand::Generate { out } => match vectors::generate(&out) {
+                Ok(written) => {
+                    for (path, sha) in written {
+                        println!("wrote {}  sha256 {sha}", path.display());
+                    }
+                    println!("review each file, rename it without -new, and pin its sha256 in MANIFEST.json");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            },
+            VectorsCommand::Replay {
+                vectors_dir,
+                suites,
+                accept_changed_vectors,
+                json,
+            } => {
+                let all = peers::bundled();
+                match vectors::run_suites(&vectors_dir, &all, &suites, accept_changed_vectors) {
+                    Ok(reports) => {
+                        if json {
+                            println!("{}", to_json(&reports));
+                        } else {
+                            for r in &reports {
+                                match &r.not_run {
+                                    Some(why) => println!("{} {} {}: not run: {why}", r.suite, r.file, r.peer),
+                                    None => println!(
+                                        "{} {} {}: {} passed, {} failed, {} skipped",
+                                        r.suite, r.file, r.peer, r.passed, r.failed, r.skipped
+                                    ),
+                                }
+                                for c in r.cases.iter().filter(|c| !c.reason.is_empty()) {
+                                    println!("  tcId {} {:?}: {}", c.tc_id, c.status, c.reason);
+                                }
+                            }
+                        }
+                        let failed = reports.iter().any(|r| r.failed > 0);
+                        ExitCode::from(u8::from(failed))
+                    }
+                    Err(e) => fail(e),
+                }
+            }
+        },
+    }
+}

@@ -10,12 +10,12 @@
 //! parses back to what it prints; [`Event`] lists drawn by `arbitrary` (fuzzers and the
 //! seeded campaign), which are normalised into steps; and vector files.
 
-mod event;
+pub mod event;
 mod executor;
 mod text;
 
 pub use event::{Event, Past};
-pub use executor::{execute, Delivery, Outcome, Plaintexts, Record, Setup, Transcript};
+pub use executor::{execute, Delivery, Outcome, Plaintexts, Record, Setup, Transcript, SESSION_AD};
 pub use text::ParseError;
 
 use arbitrary::Arbitrary;

@@ -1,0 +1,116 @@
+//! The main job behind `ratchet-bench run`: vectors, the seeded campaign, and the triage
+//! against the expectations file.
+
+use crate::campaign;
+use crate::peer::Peer;
+use crate::peers;
+use crate::report::{Expectations, ExpectationsError, FindingKind, RunReport, Seen};
+use crate::vectors::{self, VectorError};
+use std::path::PathBuf;
+
+/// The campaign size `run` uses unless told otherwise.
+pub const DEFAULT_SCENARIOS: u64 = 2000;
+/// The seed `run` uses unless told otherwise.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// What `run` is asked to do.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The campaign's seed.
+    pub seed: u64,
+    /// How many scenarios.
+    pub scenarios: u64,
+    /// Peers by name; empty for all bundled peers.
+    pub peers: Vec<String>,
+    /// The expectations file; `None` to run without one.
+    pub expectations: Option<PathBuf>,
+    /// The folder with MANIFEST.json; `None` to skip vectors.
+    pub vectors_dir: Option<PathBuf>,
+    /// Only these suites; empty for all.
+    pub suites: Vec<String>,
+    /// Use vector files whose hash differs from the manifest's pin.
+    pub accept_changed_vectors: bool,
+    /// Threads for the campaign.
+    pub workers: usize,
+    /// Today, `YYYY-MM-DD`, for expiry dates.
+    pub today: String,
+}
+
+/// Why `run` could not run: a usage or input error (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A peer name is unknown.
+    #[error("{0}")]
+    Peer(String),
+    /// The expectations file is unusable.
+    #[error(transparent)]
+    Expectations(#[from] ExpectationsError),
+    /// A vector file or the manifest is unusable.
+    #[error(transparent)]
+    Vectors(#[from] VectorError),
+}
+
+/// Today's date in UTC as `YYYY-MM-DD`.
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Runs the vectors and the campaign, and holds the findings against the expectations.
+pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport, RunError> {
+    let peers: Vec<Box<dyn Peer>> = peers::select(&opts.peers).map_err(RunError::Peer)?;
+    let expectations = match &opts.expectations {
+        Some(path) => Some(Expectations::load(path)?),
+        None => None,
+    };
+    let vector_reports = match &opts.vectors_dir {
+        Some(dir) => vectors::run_suites(dir, &peers, &opts.suites, opts.accept_changed_vectors)?,
+        None => Vec::new(),
+    };
+    let result = campaign::run(&peers, opts.seed, opts.scenarios, opts.workers, progress);
+    let (mut findings, notes): (Vec<Seen>, Vec<Seen>) = result
+        .sightings()
+        .into_iter()
+        .partition(|s| s.kind != FindingKind::DivergenceOutcome);
+    let ran: Vec<String> = peers.iter().map(|p| p.info().name).collect();
+    let triage = expectations
+        .as_ref()
+        .map(|e| e.triage(&mut findings, &opts.today, &ran))
+        .unwrap_or_else(|| crate::report::Triage {
+            new: findings.iter().map(|s| s.signature.clone()).collect(),
+            ..Default::default()
+        });
+    let vector_failures: usize = vector_reports.iter().map(|v| v.failed).sum();
+    let exit_code = i32::from(triage.fails() || vector_failures > 0);
+    Ok(RunReport {
+        tool: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
+        seed: opts.seed,
+        scenarios: result.scenarios,
+        peers: peers.iter().map(|p| p.info()).collect(),
+        expectations: opts
+            .expectations
+            .as_ref()
+            .map_or_else(|| "none (every finding counts as new)".into(), |p| p.display().to_string()),
+        vectors: vector_reports,
+        outcomes: result.outcomes,
+        findings,
+        notes,
+        triage,
+        vector_failures,
+        exit_code,
+    })
+}

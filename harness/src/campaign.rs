@@ -1,0 +1,151 @@
+//! The seeded differential campaign: scenarios drawn from one seed, each run on every peer,
+//! every transcript checked against the oracle and against the other peers.
+//!
+//! Memory stays flat with the number of scenarios: a scenario's transcripts are dropped once
+//! checked, and only one [`Seen`] per signature and the outcome counts are kept.
+
+use crate::peer::Peer;
+use crate::report::{conformance, divergence, Finding, Seen};
+use crate::rng;
+use crate::scenario::{execute, Scenario, Setup, Transcript};
+use arbitrary::{Arbitrary, Unstructured};
+use rand_core::RngCore;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Bytes drawn per scenario; with the event weights this gives scenarios of up to
+/// [`crate::scenario::event::MAX_EVENTS`] steps.
+const SCENARIO_BYTES: usize = 384;
+
+/// Scenario `index` of the campaign under `seed`, and the seed of its session.
+pub fn scenario_for(seed: u64, index: u64) -> (Scenario, u64) {
+    let mut bytes = vec![0u8; SCENARIO_BYTES];
+    rng::stream(seed, &format!("scenario {index}")).fill_bytes(&mut bytes);
+    let scenario = Scenario::arbitrary_take_rest(Unstructured::new(&bytes)).unwrap_or_default();
+    let session = rng::stream(seed, &format!("session {index}")).next_u64();
+    (scenario, session)
+}
+
+/// Runs `scenario` under `session_seed` on every peer and checks the transcripts.
+pub fn check_scenario(
+    peers: &[Box<dyn Peer>],
+    scenario: &Scenario,
+    session_seed: u64,
+) -> (Vec<Transcript>, Vec<Finding>) {
+    let transcripts: Vec<Transcript> = peers
+        .iter()
+        .map(|p| execute(p.as_ref(), scenario, Setup::seeded(session_seed)))
+        .collect();
+    let mut findings: Vec<Finding> = transcripts.iter().flat_map(conformance).collect();
+    findings.extend(divergence(&transcripts));
+    (transcripts, findings)
+}
+
+/// What a campaign saw.
+#[derive(Clone, Debug, Default)]
+pub struct CampaignResult {
+    /// Scenarios run.
+    pub scenarios: u64,
+    /// Every signature seen, with its first (lowest-numbered) scenario.
+    pub seen: BTreeMap<String, (u64, Seen)>,
+    /// Per peer, how many inputs ended in each outcome.
+    pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl CampaignResult {
+    fn absorb(&mut self, index: u64, scenario: &Scenario, seed: u64, ts: &[Transcript], findings: &[Finding]) {
+        self.scenarios += 1;
+        for t in ts {
+            let counts = self.outcomes.entry(t.peer.name.clone()).or_default();
+            for r in &t.records {
+                let label = r.outcome.label();
+                let coarse = label.split(':').next().unwrap_or_default().to_string();
+                *counts.entry(coarse).or_default() += 1;
+            }
+            if t.setup_failure.is_some() {
+                *counts.entry("setup-failed".into()).or_default() += 1;
+            }
+        }
+        let mut once = BTreeSet::new();
+        for f in findings {
+            if !once.insert(f.signature.clone()) {
+                continue;
+            }
+            match self.seen.get_mut(&f.signature) {
+                Some((_, s)) => s.count += 1,
+                None => {
+                    let text = scenario.prefix(f.step).to_string();
+                    self.seen.insert(f.signature.clone(), (index, Seen::first(f, text, seed)));
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, other: CampaignResult) {
+        self.scenarios += other.scenarios;
+        for (peer, counts) in other.outcomes {
+            let mine = self.outcomes.entry(peer).or_default();
+            for (label, n) in counts {
+                *mine.entry(label).or_default() += n;
+            }
+        }
+        for (sig, (index, seen)) in other.seen {
+            match self.seen.get_mut(&sig) {
+                Some((mine_index, mine)) => {
+                    let count = mine.count + seen.count;
+                    if index < *mine_index {
+                        *mine_index = index;
+                        *mine = seen;
+                    }
+                    mine.count = count;
+                }
+                None => {
+                    self.seen.insert(sig, (index, seen));
+                }
+            }
+        }
+    }
+
+    /// The sightings in signature order.
+    pub fn sightings(&self) -> Vec<Seen> {
+        self.seen.values().map(|(_, s)| s.clone()).collect()
+    }
+}
+
+/// Runs `count` scenarios under `seed` on `peers`, on `workers` threads. The result does not
+/// depend on the number of workers. `progress` is called once per finished scenario.
+pub fn run(
+    peers: &[Box<dyn Peer>],
+    seed: u64,
+    count: u64,
+    workers: usize,
+    progress: &(dyn Fn() + Sync),
+) -> CampaignResult {
+    let workers = workers.max(1) as u64;
+    let parts: Vec<CampaignResult> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                scope.spawn(move || {
+                    let mut part = CampaignResult::default();
+                    let mut index = w;
+                    while index < count {
+                        let (scenario, session) = scenario_for(seed, index);
+                        let (ts, findings) = check_scenario(peers, &scenario, session);
+                        part.absorb(index, &scenario, session, &ts, &findings);
+                        progress();
+                        index += workers;
+                    }
+                    part
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut result = CampaignResult::default();
+    for part in parts {
+        result.merge(part);
+    }
+    result
+}

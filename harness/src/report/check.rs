@@ -1,0 +1,237 @@
+//! Turns transcripts into findings: each against the oracle, and peers against each other.
+
+use super::finding::{Finding, FindingKind};
+use crate::oracle::{Verdict, Why};
+use crate::scenario::{Outcome, Record, Transcript};
+use std::collections::BTreeMap;
+
+fn hex_short(bytes: &[u8]) -> String {
+    const MAX: usize = 24;
+    if bytes.len() <= MAX {
+        hex::encode(bytes)
+    } else {
+        format!("{}.. ({} bytes)", hex::encode(&bytes[..MAX]), bytes.len())
+    }
+}
+
+/// Where the transcript of one peer disagrees with the oracle.
+pub fn conformance(t: &Transcript) -> Vec<Finding> {
+    let peer = &t.peer.name;
+    let one = |kind, step, step_kind: &str, class: Option<&str>, detail: String| {
+        Finding::new(kind, vec![peer.clone()], step, step_kind, class, detail)
+    };
+    if let Some(failure) = &t.setup_failure {
+        return vec![one(
+            FindingKind::SetupFailed,
+            0,
+            "setup",
+            None,
+            format!("the session could not be set up: {failure:?}"),
+        )];
+    }
+    let mut findings = Vec::new();
+    for r in &t.records {
+        let at = |m: &Record| {
+            m.msg
+                .map_or_else(|| format!("{} to {}", m.kind, m.party), |id| format!("{} {id} to {}", m.kind, m.party))
+        };
+        let finding = match (&r.verdict, &r.outcome) {
+            (Verdict::MustAccept, Outcome::Panicked(text)) => Some(one(
+                FindingKind::RejectedGenuine,
+                r.step,
+                r.kind,
+                Some("panic"),
+                format!("{}: expected success, the peer panicked: {text}", at(r)),
+            )),
+            (_, Outcome::Panicked(text)) => Some(one(
+                FindingKind::Panic,
+                r.step,
+                r.kind,
+                None,
+                format!("{}: the peer panicked: {text}", at(r)),
+            )),
+            (Verdict::MustAccept, Outcome::Rejected(reject)) => Some(one(
+                FindingKind::RejectedGenuine,
+                r.step,
+                r.kind,
+                Some(reject.class.name()),
+                format!("{}: expected success, got {reject}", at(r)),
+            )),
+            (Verdict::MustAccept, Outcome::Accepted(pt)) if r.expected.as_ref() != Some(pt) => {
+                Some(one(
+                    FindingKind::WrongPlaintext,
+                    r.step,
+                    r.kind,
+                    None,
+                    format!(
+                        "{}: expected plaintext {}, got {}",
+                        at(r),
+                        hex_short(r.expected.as_deref().unwrap_or_default()),
+                        hex_short(pt)
+                    ),
+                ))
+            }
+            (Verdict::MustReject(why), Outcome::Accepted(pt)) => {
+                let kind = match why {
+                    Why::Replay => FindingKind::AcceptedReplay,
+                    Why::Foreign => FindingKind::AcceptedForeign,
+                    Why::TooFarAhead => FindingKind::AcceptedTooFarAhead,
+                    _ if malleated(t, r, pt) => FindingKind::AcceptedMalleated,
+                    _ => FindingKind::AcceptedForgery,
+                };
+                Some(one(
+                    kind,
+                    r.step,
+                    r.kind,
+                    None,
+                    format!(
+                        "{}: expected a rejection ({}), the peer decrypted {}",
+                        at(r),
+                        why.name(),
+                        hex_short(pt)
+                    ),
+                ))
+            }
+            _ => None,
+        };
+        findings.extend(finding);
+    }
+    findings
+}
+
+/// Whether `pt` is the plaintext of the message the forged record copied.
+fn malleated(t: &Transcript, forged: &Record, pt: &[u8]) -> bool {
+    forged.msg.is_some_and(|id| {
+        t.records
+            .iter()
+            .any(|r| r.msg == Some(id) && r.kind != forged.kind && r.expected.as_deref() == Some(pt))
+    })
+}
+
+/// Records keyed by (step, ordinal within the step), so that transcripts of peers with
+/// different limits still line up step by step.
+fn by_position(t: &Transcript) -> BTreeMap<(usize, usize), &Record> {
+    let mut out = BTreeMap::new();
+    let mut last = (usize::MAX, 0);
+    for r in &t.records {
+        let ordinal = if last.0 == r.step { last.1 + 1 } else { 0 };
+        last = (r.step, ordinal);
+        out.insert((r.step, ordinal), r);
+    }
+    out
+}
+
+fn bytes_of(o: &Outcome) -> Option<&[u8]> {
+    match o {
+        Outcome::Sent(b) | Outcome::Accepted(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// Where peers disagree with each other: byte for byte between peers of one family whose
+/// randomness the bench injects, and on outcomes wherever the oracle allowed either.
+pub fn divergence(transcripts: &[Transcript]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let positions: Vec<_> = transcripts.iter().map(by_position).collect();
+    for i in 0..transcripts.len() {
+        for j in i + 1..transcripts.len() {
+            let (a, b) = (&transcripts[i], &transcripts[j]);
+            let peers = vec![a.peer.name.clone(), b.peer.name.clone()];
+            let same_bytes = a.peer.family == b.peer.family
+                && a.peer.capabilities.injectable_rng
+                && b.peer.capabilities.injectable_rng;
+            if same_bytes {
+                if let Some(f) = byte_divergence(a, b, &positions[i], &positions[j], &peers) {
+                    findings.push(f);
+                    continue;
+                }
+            }
+            findings.extend(outcome_divergence(&positions[i], &positions[j], &peers));
+        }
+    }
+    findings
+}
+
+fn byte_divergence(
+    a: &Transcript,
+    b: &Transcript,
+    pa: &BTreeMap<(usize, usize), &Record>,
+    pb: &BTreeMap<(usize, usize), &Record>,
+    peers: &[String],
+) -> Option<Finding> {
+    for (key, ra) in pa {
+        let Some(rb) = pb.get(key) else {
+            return Some(Finding::new(
+                FindingKind::DivergenceBytes,
+                peers.to_vec(),
+                ra.step,
+                ra.kind,
+                None,
+                format!("{} recorded an input at step {} that {} did not", peers[0], ra.step, peers[1]),
+            ));
+        };
+        let (oa, ob) = (&ra.outcome, &rb.outcome);
+        if oa.succeeded() != ob.succeeded() || bytes_of(oa) != bytes_of(ob) {
+            return Some(Finding::new(
+                FindingKind::DivergenceBytes,
+                peers.to_vec(),
+                ra.step,
+                ra.kind,
+                None,
+                format!(
+                    "step {} ({}): {} gave {} {}, {} gave {} {}",
+                    ra.step,
+                    ra.kind,
+                    peers[0],
+                    oa.label(),
+                    bytes_of(oa).map(hex_short).unwrap_or_default(),
+                    peers[1],
+                    ob.label(),
+                    bytes_of(ob).map(hex_short).unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    if pa.len() != pb.len() || a.sent_digest != b.sent_digest {
+        let step = pb.keys().find(|k| !pa.contains_key(k)).map_or(0, |k| k.0);
+        return Some(Finding::new(
+            FindingKind::DivergenceBytes,
+            peers.to_vec(),
+            step,
+            "send",
+            None,
+            "the wire bytes of the lost messages of a jump differ, or one peer recorded more inputs".into(),
+        ));
+    }
+    None
+}
+
+fn outcome_divergence(
+    pa: &BTreeMap<(usize, usize), &Record>,
+    pb: &BTreeMap<(usize, usize), &Record>,
+    peers: &[String],
+) -> Option<Finding> {
+    pa.iter().find_map(|(key, ra)| {
+        let rb = pb.get(key)?;
+        let both_may = matches!(ra.verdict, Verdict::May(_)) && matches!(rb.verdict, Verdict::May(_));
+        let skipped = matches!(ra.outcome, Outcome::Skipped(_)) || matches!(rb.outcome, Outcome::Skipped(_));
+        (both_may && !skipped && ra.outcome.succeeded() != rb.outcome.succeeded()).then(|| {
+            Finding::new(
+                FindingKind::DivergenceOutcome,
+                peers.to_vec(),
+                ra.step,
+                ra.kind,
+                None,
+                format!(
+                    "step {} ({}), where either outcome is allowed: {} {}, {} {}",
+                    ra.step,
+                    ra.kind,
+                    peers[0],
+                    ra.outcome.label(),
+                    peers[1],
+                    rb.outcome.label()
+                ),
+            )
+        })
+    })
+}

@@ -1,0 +1,144 @@
+//! A finding: a transcript that disagrees with the oracle, two peers that disagree with each
+//! other, or a peer that panicked.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What kind of disagreement a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// The session could not be set up.
+    SetupFailed,
+    /// A genuine message within the limits was refused (or a send that must work failed).
+    RejectedGenuine,
+    /// A genuine message decrypted to another plaintext.
+    WrongPlaintext,
+    /// A replayed message was accepted.
+    AcceptedReplay,
+    /// Bytes no party sent were accepted, with a plaintext other than any sent.
+    AcceptedForgery,
+    /// A modified copy of a message was accepted with the original's plaintext.
+    AcceptedMalleated,
+    /// A message of another session was accepted.
+    AcceptedForeign,
+    /// A message beyond the declared MAX_SKIP was accepted.
+    AcceptedTooFarAhead,
+    /// The peer panicked on an input it had to refuse.
+    Panic,
+    /// Two peers of one family with injected randomness produced different bytes or
+    /// outcomes from one seed.
+    DivergenceBytes,
+    /// Two peers reached different outcomes where the oracle allows either. Reported, not
+    /// failing.
+    DivergenceOutcome,
+}
+
+impl FindingKind {
+    /// The kind's name in signatures.
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::SetupFailed => "setup-failed",
+            FindingKind::RejectedGenuine => "rejected-genuine",
+            FindingKind::WrongPlaintext => "wrong-plaintext",
+            FindingKind::AcceptedReplay => "accepted-replay",
+            FindingKind::AcceptedForgery => "accepted-forgery",
+            FindingKind::AcceptedMalleated => "accepted-malleated",
+            FindingKind::AcceptedForeign => "accepted-foreign",
+            FindingKind::AcceptedTooFarAhead => "accepted-too-far-ahead",
+            FindingKind::Panic => "panic",
+            FindingKind::DivergenceBytes => "divergence-bytes",
+            FindingKind::DivergenceOutcome => "divergence-outcome",
+        }
+    }
+
+    /// Whether a new finding of this kind fails the run.
+    pub fn fails_run(self) -> bool {
+        self != FindingKind::DivergenceOutcome
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One finding in one scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable identity for deduplication and expectations:
+    /// `peer[+peer]/kind/step-kind[/class]`.
+    pub signature: String,
+    /// The kind.
+    pub kind: FindingKind,
+    /// The peer or peers involved.
+    pub peers: Vec<String>,
+    /// The step at which it showed.
+    pub step: usize,
+    /// What happened, in a sentence.
+    pub detail: String,
+}
+
+impl Finding {
+    /// A finding with its signature built from its parts.
+    pub fn new(
+        kind: FindingKind,
+        peers: Vec<String>,
+        step: usize,
+        step_kind: &str,
+        class: Option<&str>,
+        detail: String,
+    ) -> Self {
+        let mut signature = format!("{}/{}/{}", peers.join("+"), kind.name(), step_kind);
+        if let Some(class) = class {
+            signature.push('/');
+            signature.push_str(class);
+        }
+        Finding {
+            signature,
+            kind,
+            peers,
+            step,
+            detail,
+        }
+    }
+}
+
+/// A signature as seen over a campaign: how often, and the first reproducer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    /// The finding's signature.
+    pub signature: String,
+    /// Its kind.
+    pub kind: FindingKind,
+    /// In how many scenarios it showed.
+    pub count: u64,
+    /// The first occurrence's detail.
+    pub detail: String,
+    /// The first occurrence's scenario, cut after the step where it showed.
+    pub scenario: String,
+    /// The seed of that scenario's session.
+    pub seed: u64,
+    /// A command that shows it again.
+    pub reproducer: String,
+    /// Whether the expectations file lists it, and why.
+    pub expected: Option<String>,
+}
+
+impl Seen {
+    /// The first sighting of `finding` in `scenario` under `seed`.
+    pub fn first(finding: &Finding, scenario: String, seed: u64) -> Self {
+        let peers: String = finding.peers.iter().map(|p| format!(" --peer {p}")).collect();
+        Seen {
+            signature: finding.signature.clone(),
+            kind: finding.kind,
+            count: 1,
+            detail: finding.detail.clone(),
+            reproducer: format!("ratchet-bench replay '{scenario}'{peers} --seed {seed}"),
+            scenario,
+            seed,
+            expected: None,
+        }
+    }
+}

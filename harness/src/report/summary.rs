@@ -1,0 +1,182 @@
+//! The run's report: a table per family, vector results, findings with their signatures and
+//! reproducers; as text for people and as JSON for machines.
+
+use super::expectations::Triage;
+use super::finding::Seen;
+use crate::peer::{Family, PeerInfo, WhenFull};
+use crate::vectors::SuiteReport;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Everything a run found. Holds no timings, so one seed gives byte-identical JSON.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// The bench and its version.
+    pub tool: String,
+    /// The campaign's seed.
+    pub seed: u64,
+    /// Scenarios run per peer.
+    pub scenarios: u64,
+    /// The peers that ran.
+    pub peers: Vec<PeerInfo>,
+    /// The expectations file used, or why none was.
+    pub expectations: String,
+    /// Vector suites, per file and peer.
+    pub vectors: Vec<SuiteReport>,
+    /// Per peer, how many campaign inputs ended in each outcome.
+    pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Failing-kind findings, expected or new, by signature.
+    pub findings: Vec<Seen>,
+    /// Divergences where the oracle allows either outcome: reported, not failing.
+    pub notes: Vec<Seen>,
+    /// New findings, stale and expired expectations.
+    pub triage: Triage,
+    /// Failed vector cases.
+    pub vector_failures: usize,
+    /// 0 when nothing unexpected happened, 1 otherwise.
+    pub exit_code: i32,
+}
+
+fn limits(p: &PeerInfo) -> String {
+    let l = &p.limits;
+    let store = match (l.max_stored, l.max_stored_per_chain, l.when_full) {
+        (_, _, WhenFull::Unbounded) => "unbounded store".to_string(),
+        (total, chain, when) => {
+            let mut parts = Vec::new();
+            if let Some(t) = total {
+                parts.push(format!("{t} stored"));
+            }
+            if let Some(c) = chain {
+                parts.push(format!("{c} per chain"));
+            }
+            let when = if when == WhenFull::Refuse { "refuse" } else { "evict oldest" };
+            format!("{} ({when} when full)", parts.join(", "))
+        }
+    };
+    format!("max-skip {}, {store}", l.max_skip)
+}
+
+/// The peers table shared by `run` and `list`.
+pub fn peers_table(peers: &[PeerInfo]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "  {:<20} {:<10} {:<30} limits", "peer", "family", "version");
+    for p in peers {
+        let _ = writeln!(out, "  {:<20} {:<10} {:<30} {}", p.name, p.family.name(), p.version, limits(p));
+    }
+    out
+}
+
+/// The human summary.
+pub fn render_text(r: &RunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}  seed {}  scenarios {}", r.tool, r.seed, r.scenarios);
+    let _ = writeln!(out, "\npeers:");
+    out.push_str(&peers_table(&r.peers));
+    let weakened: Vec<String> = r
+        .peers
+        .iter()
+        .flat_map(|p| p.weakened.iter().map(move |w| format!("{}: {w}", p.name)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "weakened checks: {}",
+        if weakened.is_empty() { "none".to_string() } else { weakened.join("; ") }
+    );
+    let _ = writeln!(out, "expectations: {}", r.expectations);
+
+    let _ = writeln!(out, "\nvectors:");
+    if r.vectors.is_empty() {
+        let _ = writeln!(out, "  (no suites run)");
+    } else {
+        let _ = writeln!(out, "  {:<24} {:<28} {:<20} {:>5} {:>5} {:>5}", "suite", "file", "peer", "pass", "fail", "skip");
+        for v in &r.vectors {
+            match &v.not_run {
+                Some(why) => {
+                    let _ = writeln!(out, "  {:<24} {:<28} {:<20} not run: {why}", v.suite, v.file, v.peer);
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "  {:<24} {:<28} {:<20} {:>5} {:>5} {:>5}",
+                        v.suite, v.file, v.peer, v.passed, v.failed, v.skipped
+                    );
+                }
+            }
+            for c in v.cases.iter().filter(|c| !c.reason.is_empty()) {
+                let _ = writeln!(out, "    tcId {} {:?}: {}", c.tc_id, c.status, c.reason);
+            }
+        }
+    }
+
+    let _ = writeln!(out, "\ncampaign: {} scenarios per peer", r.scenarios);
+    let labels = ["sent", "accepted", "rejected", "panic", "skipped", "setup-failed"];
+    for family in Family::ALL {
+        let peers: Vec<&PeerInfo> = r.peers.iter().filter(|p| p.family == family).collect();
+        if peers.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  family {family}");
+        let _ = write!(out, "    {:<20}", "peer");
+        for l in labels {
+            let _ = write!(out, " {l:>12}");
+        }
+        out.push('\n');
+        for p in peers {
+            let _ = write!(out, "    {:<20}", p.name);
+            let counts = r.outcomes.get(&p.name);
+            for l in labels {
+                let n = counts.and_then(|c| c.get(l)).copied().unwrap_or(0);
+                let _ = write!(out, " {n:>12}");
+            }
+            out.push('\n');
+        }
+    }
+
+    let new = r.findings.iter().filter(|s| s.expected.is_none()).count();
+    let _ = writeln!(
+        out,
+        "\nfindings: {} signatures, {} expected, {} new",
+        r.findings.len(),
+        r.findings.len() - new,
+        new
+    );
+    for s in &r.findings {
+        let tag = if s.expected.is_some() { "expected" } else { "NEW" };
+        let _ = writeln!(out, "  [{tag}] {}  ({} scenarios)", s.signature, s.count);
+        let _ = writeln!(out, "      {}", s.detail);
+        if let Some(reason) = &s.expected {
+            let _ = writeln!(out, "      known: {reason}");
+        }
+        let _ = writeln!(out, "      reproduce: {}", s.reproducer);
+    }
+    if !r.triage.stale.is_empty() {
+        let _ = writeln!(out, "\nstale expectations (the finding no longer shows; remove the entry):");
+        for e in &r.triage.stale {
+            let _ = writeln!(out, "  [STALE] {}  ({})", e.signature, e.reason);
+        }
+    }
+    if !r.triage.expired.is_empty() {
+        let _ = writeln!(out, "\nexpired expectations (counted as absent): {}", r.triage.expired.join(", "));
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(out, "\nnotes (peers differ where either outcome is allowed; not failing):");
+        for s in &r.notes {
+            let _ = writeln!(out, "  {}  ({} scenarios)", s.signature, s.count);
+            let _ = writeln!(out, "      {}", s.detail);
+            let _ = writeln!(out, "      reproduce: {}", s.reproducer);
+        }
+    }
+    let verdict = if r.exit_code == 0 {
+        "PASS: nothing unexpected".to_string()
+    } else {
+        format!(
+            "FAIL: {} new findings, {} stale expectations, {} failed vector cases",
+            r.triage.new.len(),
+            r.triage.stale.len(),
+            r.vector_failures
+        )
+    };
+    let _ = writeln!(out, "\nresult: {verdict}");
+    out
+}

@@ -1,0 +1,187 @@
+//! Vector files: our own ratchet-session vectors, their generator and their replay.
+//!
+//! # Schema of a ratchet-session file
+//!
+//! A file follows Wycheproof's shape: a suite object with `algorithm` (the family),
+//! `schema`, `generatorVersion`, `numberOfTests`, `notes` (flag -> description) and
+//! `testGroups[]`. A group holds the shared `ad` (hex) and `maxSkip`, and `tests[]`. A test
+//! holds `tcId`, `comment`, `flags`, `result` (`valid`: every delivery decrypts; `invalid`:
+//! some input must be refused), and:
+//!
+//! - `sharedSecret`: the 32-byte secret both parties start from (hex);
+//! - `randomA`, `randomB`: every byte each party drew from its RNG, in order (hex); a peer
+//!   under replay draws from exactly these, so its ratchet keys are the reference's;
+//! - `scenario`: the attacker schedule, in the scenario language's text form;
+//! - `steps[]`: one entry per input, in order: `step` (scenario step index), `kind`,
+//!   `party`, `input` (the plaintext of a send, the bytes of a delivery, hex), `outcome`
+//!   (`sent`, `accepted` or `rejected`) and `output` (the wire bytes of a send, the
+//!   plaintext of an accepted delivery, hex);
+//! - `sentDigest`: SHA-256 over every wire message sent, the lost messages of jumps included.
+//!
+//! # Verification
+//!
+//! For each test and each peer of the file's family that takes injected randomness: build a
+//! session from `sharedSecret` with scripted RNGs over `randomA` / `randomB`, run `scenario`
+//! with the plaintexts of the send steps, and require every recorded input to match its step
+//! (kind, party, input, outcome, output) and the digest to match; the peer must not draw
+//! more randomness than the file holds. The first difference is the case's failure, with
+//! expected and actual hex.
+
+mod generate;
+mod hex_bytes;
+mod manifest;
+mod replay;
+mod session;
+
+pub use generate::{generate, GENERATED_SUITES};
+pub use hex_bytes::HexBytes;
+pub use manifest::{Manifest, ManifestSuite, SuiteFile};
+pub use replay::{replay_file, CaseResult, CaseStatus, SuiteReport};
+pub use session::{SessionFile, SessionGroup, SessionStep, SessionTest};
+
+use std::path::PathBuf;
+
+/// A vector file or manifest that cannot be used. Each names the file and, where there is
+/// one, the case and the field.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VectorError {
+    /// The file cannot be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A field does not parse.
+    #[error("{path}: {case}field {field}: {reason}")]
+    Field {
+        /// The file.
+        path: PathBuf,
+        /// `tcId N, ` when the field is inside a test.
+        case: String,
+        /// The field's JSON path.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file's hash is not the one the manifest pins.
+    #[error("{path}: sha256 is {actual}, the manifest pins {pinned}; pass --accept-changed-vectors to use it anyway")]
+    Hash {
+        /// The file.
+        path: PathBuf,
+        /// The pinned hash.
+        pinned: String,
+        /// The file's hash.
+        actual: String,
+    },
+    /// A generator output would overwrite a file.
+    #[error("{path}: already exists; the generator never overwrites, move it away first")]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file cannot be written.
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Parses JSON `text` from `path` into `T`, naming the failing field's path and, when it
+/// lies inside `testGroups[g].tests[t]`, that test's tcId.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+    text: &str,
+) -> Result<T, VectorError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let reason = e.inner().to_string();
+        VectorError::Field {
+            path: path.to_path_buf(),
+            case: tc_id_at(text, &field).map_or_else(String::new, |id| format!("tcId {id}, ")),
+            field,
+            reason,
+        }
+    })
+}
+
+/// The tcId of the test at `field` (`testGroups[g].tests[t]...`), if the text still parses
+/// as JSON.
+fn tc_id_at(text: &str, field: &str) -> Option<u64> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let mut parts = field.split('.');
+    let group = index_of(parts.next()?, "testGroups")?;
+    let test = index_of(parts.next()?, "tests")?;
+    value["testGroups"][group]["tests"][test]["tcId"].as_u64()
+}
+
+fn index_of(part: &str, name: &str) -> Option<usize> {
+    part.strip_prefix(name)?
+        .strip_prefix('[')?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+/// Replays every suite of the manifest in `dir` (or only `only`, by name) on every peer of
+/// its family that takes injected randomness. A missing file makes its suite "not run" with
+/// the command that gets it; a bad file or a changed hash is an error.
+pub fn run_suites(
+    dir: &std::path::Path,
+    peers: &[Box<dyn crate::peer::Peer>],
+    only: &[String],
+    accept_changed: bool,
+) -> Result<Vec<SuiteReport>, VectorError> {
+    let manifest = Manifest::load(&dir.join("MANIFEST.json"))?;
+    if let Some(unknown) = only.iter().find(|o| !manifest.suites.iter().any(|s| &s.name == *o)) {
+        let known: Vec<&str> = manifest.suites.iter().map(|s| s.name.as_str()).collect();
+        return Err(VectorError::Field {
+            path: dir.join("MANIFEST.json"),
+            case: String::new(),
+            field: "suites".into(),
+            reason: format!("no suite named {unknown:?}; expected one of {}", known.join(", ")),
+        });
+    }
+    let mut reports = Vec::new();
+    for suite in manifest
+        .suites
+        .iter()
+        .filter(|s| only.is_empty() || only.contains(&s.name))
+    {
+        let runners: Vec<_> = peers
+            .iter()
+            .filter(|p| {
+                let info = p.info();
+                info.family.name() == suite.family && info.capabilities.injectable_rng
+            })
+            .collect();
+        for file in &suite.files {
+            let path = dir.join(&file.path);
+            if !path.exists() {
+                for p in &runners {
+                    reports.push(SuiteReport::not_run(
+                        &suite.name,
+                        &file.path,
+                        &p.info().name,
+                        format!(
+                            "{} is missing; `ratchet-bench vectors generate` writes it as -new.json to review",
+                            path.display()
+                        ),
+                    ));
+                }
+                continue;
+            }
+            let (path, text) = file.read(dir, accept_changed)?;
+            for p in &runners {
+                reports.push(replay_file(&path, &file.path, &suite.name, &text, p.as_ref())?);
+            }
+        }
+    }
+    Ok(reports)
+}

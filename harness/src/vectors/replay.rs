@@ -1,0 +1,308 @@
+//! Replays a ratchet-session vector file against one peer.
+
+use super::session::{SessionFile, SessionStep, SessionTest, SESSION_SCHEMA};
+use super::{parse_json, VectorError};
+use crate::peer::{Peer, SessionInit};
+use crate::rng::Scripted;
+use crate::scenario::{execute, Outcome, Plaintexts, Record, Scenario, Setup, Step};
+use serde::Serialize;
+use std::path::Path;
+
+/// How one case went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaseStatus {
+    /// Every input matched.
+    Pass,
+    /// An input differed; the reason says where.
+    Fail,
+    /// The case was not run; the reason says why.
+    Skip,
+}
+
+/// One case's result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CaseResult {
+    /// The case.
+    pub tc_id: u64,
+    /// Pass, fail or skip.
+    pub status: CaseStatus,
+    /// For a failure, the first difference with expected and actual hex; for a skip, why.
+    pub reason: String,
+}
+
+/// One file replayed on one peer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SuiteReport {
+    /// The suite's name.
+    pub suite: String,
+    /// The file, relative to the vectors folder.
+    pub file: String,
+    /// The peer.
+    pub peer: String,
+    /// Cases that passed.
+    pub passed: usize,
+    /// Cases that failed.
+    pub failed: usize,
+    /// Cases not run.
+    pub skipped: usize,
+    /// Every case, in file order.
+    pub cases: Vec<CaseResult>,
+    /// When the whole suite was not run on this peer, why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<String>,
+}
+
+impl SuiteReport {
+    /// A suite that was not run at all, with the reason (and the command that fixes it).
+    pub fn not_run(suite: &str, file: &str, peer: &str, why: String) -> Self {
+        SuiteReport {
+            suite: suite.into(),
+            file: file.into(),
+            peer: peer.into(),
+            passed: 0,
+            failed: 0,
+            skipped: 0,
+            cases: Vec::new(),
+            not_run: Some(why),
+        }
+    }
+}
+
+/// A checked test: its scenario parsed and its shared secret sized.
+struct Case<'f> {
+    test: &'f SessionTest,
+    scenario: Scenario,
+    shared_secret: [u8; 32],
+}
+
+fn field_error(path: &Path, tc_id: u64, field: &str, reason: String) -> VectorError {
+    VectorError::Field {
+        path: path.to_path_buf(),
+        case: format!("tcId {tc_id}, "),
+        field: field.into(),
+        reason,
+    }
+}
+
+/// Parses and checks every case of a file before any runs, so that a bad file is an error
+/// naming file, case and field rather than a failed case.
+fn check_file<'f>(path: &Path, file: &'f SessionFile) -> Result<Vec<(usize, Case<'f>)>, VectorError> {
+    if file.schema != SESSION_SCHEMA {
+        return Err(VectorError::Field {
+            path: path.to_path_buf(),
+            case: String::new(),
+            field: "schema".into(),
+            reason: format!("expected {SESSION_SCHEMA:?}, got {:?}", file.schema),
+        });
+    }
+    let mut cases = Vec::new();
+    for (g, group) in file.test_groups.iter().enumerate() {
+        for test in &group.tests {
+            let id = test.tc_id;
+            let scenario: Scenario = test
+                .scenario
+                .parse()
+                .map_err(|e| field_error(path, id, "scenario", format!("{e}")))?;
+            let shared_secret: [u8; 32] = test.shared_secret.0.as_slice().try_into().map_err(|_| {
+                field_error(
+                    path,
+                    id,
+                    "sharedSecret",
+                    format!("expected 32 bytes, got {}", test.shared_secret.len()),
+                )
+            })?;
+            if !matches!(test.result.as_str(), "valid" | "invalid") {
+                return Err(field_error(path, id, "result", format!("expected valid or invalid, got {:?}", test.result)));
+            }
+            for (i, s) in test.steps.iter().enumerate() {
+                if !matches!(s.outcome.as_str(), "sent" | "accepted" | "rejected") {
+                    return Err(field_error(
+                        path,
+                        id,
+                        &format!("steps[{i}].outcome"),
+                        format!("expected sent, accepted or rejected, got {:?}", s.outcome),
+                    ));
+                }
+                if !matches!(s.party.as_str(), "A" | "B") {
+                    return Err(field_error(path, id, &format!("steps[{i}].party"), format!("expected A or B, got {:?}", s.party)));
+                }
+            }
+            if file.test_groups[..g]
+                .iter()
+                .chain(std::iter::once(group))
+                .flat_map(|gr| &gr.tests)
+                .filter(|t| t.tc_id == id)
+                .count()
+                > 1
+            {
+                return Err(field_error(path, id, "tcId", "expected a unique tcId, got a repeat".into()));
+            }
+            cases.push((
+                g,
+                Case {
+                    test,
+                    scenario,
+                    shared_secret,
+                },
+            ));
+        }
+    }
+    Ok(cases)
+}
+
+/// Reads `text` (the file at `path`, shown as `rel`) and replays every case on `peer`.
+pub fn replay_file(
+    path: &Path,
+    rel: &str,
+    suite: &str,
+    text: &str,
+    peer: &dyn Peer,
+) -> Result<SuiteReport, VectorError> {
+    let file: SessionFile = parse_json(path, text)?;
+    let cases = check_file(path, &file)?;
+    let info = peer.info();
+    let mut report = SuiteReport {
+        suite: suite.into(),
+        file: rel.into(),
+        peer: info.name.clone(),
+        passed: 0,
+        failed: 0,
+        skipped: 0,
+        cases: Vec::new(),
+        not_run: None,
+    };
+    for (g, case) in cases {
+        let ad = &file.test_groups[g].ad;
+        let (status, reason) = match run_case(peer, &case, ad) {
+            Ok(()) if skip_reason(&case.scenario).is_some() => {
+                (CaseStatus::Skip, skip_reason(&case.scenario).unwrap_or_default())
+            }
+            Ok(()) => (CaseStatus::Pass, String::new()),
+            Err(reason) => (CaseStatus::Fail, reason),
+        };
+        match status {
+            CaseStatus::Pass => report.passed += 1,
+            CaseStatus::Fail => report.failed += 1,
+            CaseStatus::Skip => report.skipped += 1,
+        }
+        report.cases.push(CaseResult {
+            tc_id: case.test.tc_id,
+            status,
+            reason,
+        });
+    }
+    Ok(report)
+}
+
+/// Vector files hold no second session, so `foreign` steps cannot be replayed.
+fn skip_reason(scenario: &Scenario) -> Option<String> {
+    scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::Foreign { .. }))
+        .then(|| "foreign steps need a second seeded session, which vector files do not hold".into())
+}
+
+fn hex_cut(bytes: &[u8]) -> String {
+    const MAX: usize = 64;
+    if bytes.len() <= MAX {
+        hex::encode(bytes)
+    } else {
+        format!("{}... ({} bytes)", hex::encode(&bytes[..MAX]), bytes.len())
+    }
+}
+
+fn actual_parts(r: &Record) -> (&'static str, &[u8]) {
+    match &r.outcome {
+        Outcome::Sent(b) => ("sent", b),
+        Outcome::Accepted(b) => ("accepted", b),
+        Outcome::Rejected(_) => ("rejected", &[]),
+        Outcome::Panicked(_) => ("panicked", &[]),
+        Outcome::Skipped(_) => ("skipped", &[]),
+    }
+}
+
+fn compare(i: usize, expected: &SessionStep, actual: &Record) -> Result<(), String> {
+    let at = format!("input {i} (step {} {} by {})", expected.step, expected.kind, expected.party);
+    let party = actual.party.to_string();
+    if expected.step != actual.step || expected.kind != actual.kind || expected.party != party {
+        return Err(format!(
+            "{at}: expected this input, got step {} {} by {party}",
+            actual.step, actual.kind
+        ));
+    }
+    if expected.input.0 != actual.input {
+        return Err(format!(
+            "{at}: input: expected {}, got {}",
+            hex_cut(&expected.input),
+            hex_cut(&actual.input)
+        ));
+    }
+    let (outcome, output) = actual_parts(actual);
+    if expected.outcome != outcome {
+        let detail = match &actual.outcome {
+            Outcome::Rejected(r) => format!(" ({r})"),
+            Outcome::Panicked(p) => format!(" ({p})"),
+            _ => String::new(),
+        };
+        return Err(format!("{at}: outcome: expected {}, got {outcome}{detail}", expected.outcome));
+    }
+    if expected.output.0 != output {
+        return Err(format!(
+            "{at}: output: expected {}, got {}",
+            hex_cut(&expected.output),
+            hex_cut(output)
+        ));
+    }
+    Ok(())
+}
+
+fn run_case(peer: &dyn Peer, case: &Case<'_>, ad: &[u8]) -> Result<(), String> {
+    let test = case.test;
+    let (rng_a, exhausted_a) = Scripted::new(test.random_a.0.clone());
+    let (rng_b, exhausted_b) = Scripted::new(test.random_b.0.clone());
+    let plaintexts = test
+        .steps
+        .iter()
+        .filter(|s| s.outcome == "sent")
+        .map(|s| s.input.0.clone())
+        .collect();
+    let setup = Setup {
+        init: SessionInit {
+            shared_secret: case.shared_secret,
+        },
+        rng_a: Box::new(rng_a),
+        rng_b: Box::new(rng_b),
+        plaintexts: Plaintexts::Listed(plaintexts),
+        ad: ad.to_vec(),
+        foreign_seed: None,
+    };
+    let t = execute(peer, &case.scenario, setup);
+    if let Some(failure) = t.setup_failure {
+        return Err(format!("session set-up: expected success, got {}", failure.label()));
+    }
+    for (i, (expected, actual)) in test.steps.iter().zip(&t.records).enumerate() {
+        compare(i, expected, actual)?;
+    }
+    if test.steps.len() != t.records.len() {
+        return Err(format!(
+            "expected {} inputs, got {}",
+            test.steps.len(),
+            t.records.len()
+        ));
+    }
+    for (side, flag) in [("A", exhausted_a), ("B", exhausted_b)] {
+        if flag.lock().map(|f| *f).unwrap_or(true) {
+            return Err(format!("party {side} drew more randomness than the vector holds"));
+        }
+    }
+    if test.sent_digest.0 != t.sent_digest {
+        return Err(format!(
+            "sentDigest: expected {}, got {}",
+            hex::encode(&test.sent_digest.0),
+            hex::encode(t.sent_digest)
+        ));
+    }
+    Ok(())
+}
