@@ -10,3 +10,4 @@ pub mod campaign;
 pub mod report;
 pub mod vectors;
 pub mod bench;
+pub mod fuzzing;

@@ -2,7 +2,7 @@
 //!
 //! A known finding does not fail a run; a new one does; an expected finding that no longer
 //! shows fails too, as stale, so that fixed bugs leave the file. An entry past its expiry
-//! date counts as absent.
+//! date counts as absent. A signature ending in `*` covers every signature it prefixes.
 //!
 //! ```json
 //! { "expectations": [
@@ -29,6 +29,17 @@ pub struct Expectation {
     /// `YYYY-MM-DD` after which the entry no longer counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
+}
+
+impl Expectation {
+    /// Whether this entry covers `signature`: exactly, or by prefix when the entry ends in
+    /// `*` (for a peer that fails one way on many kinds of input).
+    pub fn matches(&self, signature: &str) -> bool {
+        match self.signature.strip_suffix('*') {
+            Some(prefix) => signature.starts_with(prefix),
+            None => self.signature == signature,
+        }
+    }
 }
 
 /// The whole file.
@@ -104,6 +115,11 @@ impl Expectations {
         Ok(file)
     }
 
+    /// Whether an entry (expired or not) matches `signature`.
+    pub fn lists(&self, signature: &str) -> bool {
+        self.expectations.iter().any(|e| e.matches(signature))
+    }
+
     /// Marks each sighting in `seen` that an unexpired entry lists, and returns the triage.
     /// `today` is `YYYY-MM-DD`; `ran_peers` limits staleness to entries about peers that ran.
     pub fn triage(&self, seen: &mut [Seen], today: &str, ran_peers: &[String]) -> Triage {
@@ -120,7 +136,7 @@ impl Expectations {
             })
             .collect();
         for s in seen.iter_mut() {
-            match live.iter().find(|e| e.signature == s.signature) {
+            match live.iter().find(|e| e.matches(&s.signature)) {
                 Some(e) => s.expected = Some(e.reason.clone()),
                 None if s.kind.fails_run() => triage.new.push(s.signature.clone()),
                 None => {}
@@ -129,7 +145,7 @@ impl Expectations {
         for e in live {
             let peers = e.signature.split('/').next().unwrap_or_default();
             let about_ran = peers.split('+').all(|p| ran_peers.iter().any(|r| r == p));
-            if about_ran && !seen.iter().any(|s| s.signature == e.signature) {
+            if about_ran && !seen.iter().any(|s| e.matches(&s.signature)) {
                 triage.stale.push(e.clone());
             }
         }
