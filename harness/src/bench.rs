@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub expectations: Option<PathBuf>,
     /// The folder with MANIFEST.json; `None` to skip vectors.
     pub vectors_dir: Option<PathBuf>,
+    /// The pinned scenarios file; `None` to run only drawn scenarios.
+    pub regressions: Option<PathBuf>,
     /// Only these suites; empty for all.
     pub suites: Vec<String>,
     /// Use vector files whose hash differs from the manifest's pin.
@@ -49,6 +51,14 @@ pub enum RunError {
     /// A vector file or the manifest is unusable.
     #[error(transparent)]
     Vectors(#[from] VectorError),
+    /// The pinned scenarios file is unusable.
+    #[error("{path}: {reason}")]
+    Regressions {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line.
+        reason: String,
+    },
 }
 
 /// Today's date in UTC as `YYYY-MM-DD`.
@@ -81,7 +91,26 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport,
         Some(dir) => vectors::run_suites(dir, &peers, &opts.suites, opts.accept_changed_vectors)?,
         None => Vec::new(),
     };
-    let result = campaign::run(&peers, opts.seed, opts.scenarios, opts.workers, progress);
+    let pinned = match &opts.regressions {
+        Some(path) => {
+            let bad = |reason: String| RunError::Regressions {
+                path: path.clone(),
+                reason,
+            };
+            let text =
+                std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+            campaign::parse_pinned(&text).map_err(bad)?
+        }
+        None => Vec::new(),
+    };
+    let result = campaign::run(
+        &peers,
+        &pinned,
+        opts.seed,
+        opts.scenarios,
+        opts.workers,
+        progress,
+    );
     let (mut findings, notes): (Vec<Seen>, Vec<Seen>) = result
         .sightings()
         .into_iter()
@@ -99,12 +128,13 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport,
     Ok(RunReport {
         tool: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
         seed: opts.seed,
-        scenarios: result.scenarios,
+        scenarios: opts.scenarios,
+        pinned: pinned.len() as u64,
         peers: peers.iter().map(|p| p.info()).collect(),
-        expectations: opts
-            .expectations
-            .as_ref()
-            .map_or_else(|| "none (every finding counts as new)".into(), |p| p.display().to_string()),
+        expectations: opts.expectations.as_ref().map_or_else(
+            || "none (every finding counts as new)".into(),
+            |p| p.display().to_string(),
+        ),
         vectors: vector_reports,
         outcomes: result.outcomes,
         findings,

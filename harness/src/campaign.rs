@@ -52,7 +52,14 @@ pub struct CampaignResult {
 }
 
 impl CampaignResult {
-    fn absorb(&mut self, index: u64, scenario: &Scenario, seed: u64, ts: &[Transcript], findings: &[Finding]) {
+    fn absorb(
+        &mut self,
+        index: u64,
+        scenario: &Scenario,
+        seed: u64,
+        ts: &[Transcript],
+        findings: &[Finding],
+    ) {
         self.scenarios += 1;
         for t in ts {
             let counts = self.outcomes.entry(t.peer.name.clone()).or_default();
@@ -74,7 +81,8 @@ impl CampaignResult {
                 Some((_, s)) => s.count += 1,
                 None => {
                     let text = scenario.prefix(f.step).to_string();
-                    self.seen.insert(f.signature.clone(), (index, Seen::first(f, text, seed)));
+                    self.seen
+                        .insert(f.signature.clone(), (index, Seen::first(f, text, seed)));
                 }
             }
         }
@@ -111,16 +119,21 @@ impl CampaignResult {
     }
 }
 
-/// Runs `count` scenarios under `seed` on `peers`, on `workers` threads. The result does not
-/// depend on the number of workers. `progress` is called once per finished scenario.
+/// Runs the `pinned` scenarios, then `count` scenarios drawn under `seed`, on `peers`, on
+/// `workers` threads. The result does not depend on the number of workers; pinned scenarios
+/// come first, so their (short) reproducers are the ones reported. `progress` is called once
+/// per finished scenario.
 pub fn run(
     peers: &[Box<dyn Peer>],
+    pinned: &[(Scenario, u64)],
     seed: u64,
     count: u64,
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
     let workers = workers.max(1) as u64;
+    let first_drawn = pinned.len() as u64;
+    let count = count + first_drawn;
     let parts: Vec<CampaignResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
@@ -128,7 +141,10 @@ pub fn run(
                     let mut part = CampaignResult::default();
                     let mut index = w;
                     while index < count {
-                        let (scenario, session) = scenario_for(seed, index);
+                        let (scenario, session) = match pinned.get(index as usize) {
+                            Some((s, session)) => (s.clone(), *session),
+                            None => scenario_for(seed, index - first_drawn),
+                        };
                         let (ts, findings) = check_scenario(peers, &scenario, session);
                         part.absorb(index, &scenario, session, &ts, &findings);
                         progress();
@@ -148,4 +164,26 @@ pub fn run(
         result.merge(part);
     }
     result
+}
+
+/// Reads pinned scenarios: one per line, the session seed then the scenario text; blank
+/// lines and `#` comments are skipped. Errors name the line.
+pub fn parse_pinned(text: &str) -> Result<Vec<(Scenario, u64)>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|(i, line)| {
+            let (seed, scenario) = line
+                .trim()
+                .split_once(char::is_whitespace)
+                .ok_or_else(|| format!("line {}: expected a seed and a scenario", i + 1))?;
+            let seed: u64 = seed
+                .parse()
+                .map_err(|_| format!("line {}: expected a seed, got {seed:?}", i + 1))?;
+            let scenario: Scenario = scenario
+                .parse()
+                .map_err(|e| format!("line {}: {e}", i + 1))?;
+            Ok((scenario, seed))
+        })
+        .collect()
 }

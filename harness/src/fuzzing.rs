@@ -66,7 +66,9 @@ pub fn reference_decrypt(bytes: &[u8]) {
         panic!("reference/setup-failed: the reference could not initiate");
     };
     // One turn each way, so both parties hold receiving chains and skipped keys.
-    let exchange = |from: &mut Box<dyn crate::peer::Party>, to: &mut Box<dyn crate::peer::Party>, pt: &[u8]| {
+    let exchange = |from: &mut Box<dyn crate::peer::Party>,
+                    to: &mut Box<dyn crate::peer::Party>,
+                    pt: &[u8]| {
         let wire = from
             .encrypt(SESSION_AD, pt)
             .unwrap_or_else(|e| panic!("reference/send-failed: {e}"));
@@ -79,10 +81,16 @@ pub fn reference_decrypt(bytes: &[u8]) {
     exchange(&mut alice, &mut bob, b"hello");
     exchange(&mut bob, &mut alice, b"hi");
     if let Ok(pt) = bob.decrypt(SESSION_AD, bytes) {
-        panic!("reference/accepted-forgery/inject: B decrypted {} bytes of fuzz input", pt.len());
+        panic!(
+            "reference/accepted-forgery/inject: B decrypted {} bytes of fuzz input",
+            pt.len()
+        );
     }
     if let Ok(pt) = alice.decrypt(SESSION_AD, bytes) {
-        panic!("reference/accepted-forgery/inject: A decrypted {} bytes of fuzz input", pt.len());
+        panic!(
+            "reference/accepted-forgery/inject: A decrypted {} bytes of fuzz input",
+            pt.len()
+        );
     }
     exchange(&mut alice, &mut bob, b"still there?");
     exchange(&mut bob, &mut alice, b"yes");

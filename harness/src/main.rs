@@ -94,6 +94,12 @@ struct RunArgs {
     /// The folder holding MANIFEST.json.
     #[arg(long, default_value = "vectors")]
     vectors_dir: PathBuf,
+    /// Pinned scenarios run before the drawn ones (seed and scenario per line).
+    #[arg(long, default_value = "vectors/regressions/scenarios.txt")]
+    regressions: PathBuf,
+    /// Run only drawn scenarios.
+    #[arg(long, conflicts_with = "regressions")]
+    no_regressions: bool,
     /// Skip the vector suites.
     #[arg(long)]
     no_vectors: bool,
@@ -130,6 +136,7 @@ fn run(args: RunArgs) -> ExitCode {
         peers: args.peers,
         expectations: (!args.no_expectations).then_some(args.expectations),
         vectors_dir: (!args.no_vectors).then_some(args.vectors_dir),
+        regressions: (!args.no_regressions).then_some(args.regressions),
         suites: args.suites,
         accept_changed_vectors: args.accept_changed_vectors,
         workers,
@@ -137,8 +144,10 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let bar = ProgressBar::new(opts.scenarios);
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} scenarios, {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos} scenarios (of {len} drawn, plus the pinned ones), {elapsed}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("campaign");
     let started = std::time::Instant::now();
@@ -150,7 +159,7 @@ fn run(args: RunArgs) -> ExitCode {
     };
     eprintln!(
         "ratchet-bench: {} scenarios on {} peers in {:.1} s",
-        report.scenarios,
+        report.scenarios + report.pinned,
         report.peers.len(),
         started.elapsed().as_secs_f64()
     );
@@ -166,11 +175,18 @@ fn list(vectors_dir: PathBuf) -> ExitCode {
     let infos: Vec<_> = peers::bundled().iter().map(|p| p.info()).collect();
     println!("peers:");
     print!("{}", peers_table(&infos));
-    println!("\nsuites ({}):", vectors_dir.join("MANIFEST.json").display());
+    println!(
+        "\nsuites ({}):",
+        vectors_dir.join("MANIFEST.json").display()
+    );
     match vectors::Manifest::load(&vectors_dir.join("MANIFEST.json")) {
         Ok(m) => {
             for s in m.suites {
-                let present = s.files.iter().filter(|f| vectors_dir.join(&f.path).exists()).count();
+                let present = s
+                    .files
+                    .iter()
+                    .filter(|f| vectors_dir.join(&f.path).exists())
+                    .count();
                 println!(
                     "  {:<24} {:<10} {} of {} files present  origin: {}",
                     s.name,
@@ -240,7 +256,9 @@ fn replay(text: String, peer_names: Vec<String>, seed: u64, json: bool) -> ExitC
             println!("  {}  step {}: {}", f.signature, f.step, f.detail);
         }
     }
-    let failing = findings.iter().any(|f| f.kind != FindingKind::DivergenceOutcome);
+    let failing = findings
+        .iter()
+        .any(|f| f.kind != FindingKind::DivergenceOutcome);
     ExitCode::from(u8::from(failing))
 }
 
@@ -280,7 +298,10 @@ fn main() -> ExitCode {
                         } else {
                             for r in &reports {
                                 match &r.not_run {
-                                    Some(why) => println!("{} {} {}: not run: {why}", r.suite, r.file, r.peer),
+                                    Some(why) => println!(
+                                        "{} {} {}: not run: {why}",
+                                        r.suite, r.file, r.peer
+                                    ),
                                     None => println!(
                                         "{} {} {}: {} passed, {} failed, {} skipped",
                                         r.suite, r.file, r.peer, r.passed, r.failed, r.skipped

@@ -117,7 +117,11 @@ impl ChainModel {
         let total = receiver.stored.len() as u64 + new_keys;
         let over_total = self.limits.max_stored.is_some_and(|m| total > u64::from(m));
         let over_chain = self.limits.max_stored_per_chain.is_some_and(|m| {
-            let in_chain = receiver.stored.iter().filter(|(c, _)| *c == p.chain).count() as u64;
+            let in_chain = receiver
+                .stored
+                .iter()
+                .filter(|(c, _)| *c == p.chain)
+                .count() as u64;
             in_chain + new_keys > u64::from(m)
         });
         (over_total || over_chain) && self.limits.when_full != WhenFull::Unbounded

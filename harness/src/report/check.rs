@@ -32,8 +32,10 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
     let mut findings = Vec::new();
     for r in &t.records {
         let at = |m: &Record| {
-            m.msg
-                .map_or_else(|| format!("{} to {}", m.kind, m.party), |id| format!("{} {id} to {}", m.kind, m.party))
+            m.msg.map_or_else(
+                || format!("{} to {}", m.kind, m.party),
+                |id| format!("{} {id} to {}", m.kind, m.party),
+            )
         };
         let finding = match (&r.verdict, &r.outcome) {
             (Verdict::MustAccept, Outcome::Panicked(text)) => Some(one(
@@ -102,9 +104,9 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
 /// Whether `pt` is the plaintext of the message the forged record copied.
 fn malleated(t: &Transcript, forged: &Record, pt: &[u8]) -> bool {
     forged.msg.is_some_and(|id| {
-        t.records
-            .iter()
-            .any(|r| r.msg == Some(id) && r.kind != forged.kind && r.expected.as_deref() == Some(pt))
+        t.records.iter().any(|r| {
+            r.msg == Some(id) && r.kind != forged.kind && r.expected.as_deref() == Some(pt)
+        })
     })
 }
 
@@ -167,7 +169,10 @@ fn byte_divergence(
                 ra.step,
                 ra.kind,
                 None,
-                format!("{} recorded an input at step {} that {} did not", peers[0], ra.step, peers[1]),
+                format!(
+                    "{} recorded an input at step {} that {} did not",
+                    peers[0], ra.step, peers[1]
+                ),
             ));
         };
         let (oa, ob) = (&ra.outcome, &rb.outcome);
@@ -213,8 +218,10 @@ fn outcome_divergence(
 ) -> Option<Finding> {
     pa.iter().find_map(|(key, ra)| {
         let rb = pb.get(key)?;
-        let both_may = matches!(ra.verdict, Verdict::May(_)) && matches!(rb.verdict, Verdict::May(_));
-        let skipped = matches!(ra.outcome, Outcome::Skipped(_)) || matches!(rb.outcome, Outcome::Skipped(_));
+        let both_may =
+            matches!(ra.verdict, Verdict::May(_)) && matches!(rb.verdict, Verdict::May(_));
+        let skipped =
+            matches!(ra.outcome, Outcome::Skipped(_)) || matches!(rb.outcome, Outcome::Skipped(_));
         (both_may && !skipped && ra.outcome.succeeded() != rb.outcome.succeeded()).then(|| {
             Finding::new(
                 FindingKind::DivergenceOutcome,

@@ -101,15 +101,25 @@ impl Expectations {
                 )));
             }
             if e.reason.trim().is_empty() {
-                return Err(invalid(format!("expectations[{i}].reason: expected a reason, got none")));
+                return Err(invalid(format!(
+                    "expectations[{i}].reason: expected a reason, got none"
+                )));
             }
             if let Some(d) = &e.expires {
                 if !valid_date(d) {
-                    return Err(invalid(format!("expectations[{i}].expires: expected YYYY-MM-DD, got {d:?}")));
+                    return Err(invalid(format!(
+                        "expectations[{i}].expires: expected YYYY-MM-DD, got {d:?}"
+                    )));
                 }
             }
-            if file.expectations[..i].iter().any(|o| o.signature == e.signature) {
-                return Err(invalid(format!("expectations[{i}].signature: {:?} is listed twice", e.signature)));
+            if file.expectations[..i]
+                .iter()
+                .any(|o| o.signature == e.signature)
+            {
+                return Err(invalid(format!(
+                    "expectations[{i}].signature: {:?} is listed twice",
+                    e.signature
+                )));
             }
         }
         Ok(file)

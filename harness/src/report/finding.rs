@@ -129,7 +129,11 @@ pub struct Seen {
 impl Seen {
     /// The first sighting of `finding` in `scenario` under `seed`.
     pub fn first(finding: &Finding, scenario: String, seed: u64) -> Self {
-        let peers: String = finding.peers.iter().map(|p| format!(" --peer {p}")).collect();
+        let peers: String = finding
+            .peers
+            .iter()
+            .map(|p| format!(" --peer {p}"))
+            .collect();
         Seen {
             signature: finding.signature.clone(),
             kind: finding.kind,

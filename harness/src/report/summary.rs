@@ -16,8 +16,10 @@ pub struct RunReport {
     pub tool: String,
     /// The campaign's seed.
     pub seed: u64,
-    /// Scenarios run per peer.
+    /// Scenarios drawn from the seed, run on every peer.
     pub scenarios: u64,
+    /// Pinned scenarios run before them.
+    pub pinned: u64,
     /// The peers that ran.
     pub peers: Vec<PeerInfo>,
     /// The expectations file used, or why none was.
@@ -50,7 +52,11 @@ fn limits(p: &PeerInfo) -> String {
             if let Some(c) = chain {
                 parts.push(format!("{c} per chain"));
             }
-            let when = if when == WhenFull::Refuse { "refuse" } else { "evict oldest" };
+            let when = if when == WhenFull::Refuse {
+                "refuse"
+            } else {
+                "evict oldest"
+            };
             format!("{} ({when} when full)", parts.join(", "))
         }
     };
@@ -60,9 +66,20 @@ fn limits(p: &PeerInfo) -> String {
 /// The peers table shared by `run` and `list`.
 pub fn peers_table(peers: &[PeerInfo]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "  {:<20} {:<10} {:<30} limits", "peer", "family", "version");
+    let _ = writeln!(
+        out,
+        "  {:<20} {:<10} {:<30} limits",
+        "peer", "family", "version"
+    );
     for p in peers {
-        let _ = writeln!(out, "  {:<20} {:<10} {:<30} {}", p.name, p.family.name(), p.version, limits(p));
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<10} {:<30} {}",
+            p.name,
+            p.family.name(),
+            p.version,
+            limits(p)
+        );
     }
     out
 }
@@ -70,7 +87,11 @@ pub fn peers_table(peers: &[PeerInfo]) -> String {
 /// The human summary.
 pub fn render_text(r: &RunReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}  seed {}  scenarios {}", r.tool, r.seed, r.scenarios);
+    let _ = writeln!(
+        out,
+        "{}  seed {}  scenarios {} (+{} pinned)",
+        r.tool, r.seed, r.scenarios, r.pinned
+    );
     let _ = writeln!(out, "\npeers:");
     out.push_str(&peers_table(&r.peers));
     let weakened: Vec<String> = r
@@ -81,7 +102,11 @@ pub fn render_text(r: &RunReport) -> String {
     let _ = writeln!(
         out,
         "weakened checks: {}",
-        if weakened.is_empty() { "none".to_string() } else { weakened.join("; ") }
+        if weakened.is_empty() {
+            "none".to_string()
+        } else {
+            weakened.join("; ")
+        }
     );
     let _ = writeln!(out, "expectations: {}", r.expectations);
 
@@ -89,11 +114,19 @@ pub fn render_text(r: &RunReport) -> String {
     if r.vectors.is_empty() {
         let _ = writeln!(out, "  (no suites run)");
     } else {
-        let _ = writeln!(out, "  {:<24} {:<28} {:<20} {:>5} {:>5} {:>5}", "suite", "file", "peer", "pass", "fail", "skip");
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<28} {:<20} {:>5} {:>5} {:>5}",
+            "suite", "file", "peer", "pass", "fail", "skip"
+        );
         for v in &r.vectors {
             match &v.not_run {
                 Some(why) => {
-                    let _ = writeln!(out, "  {:<24} {:<28} {:<20} not run: {why}", v.suite, v.file, v.peer);
+                    let _ = writeln!(
+                        out,
+                        "  {:<24} {:<28} {:<20} not run: {why}",
+                        v.suite, v.file, v.peer
+                    );
                 }
                 None => {
                     let _ = writeln!(
@@ -109,8 +142,19 @@ pub fn render_text(r: &RunReport) -> String {
         }
     }
 
-    let _ = writeln!(out, "\ncampaign: {} scenarios per peer", r.scenarios);
-    let labels = ["sent", "accepted", "rejected", "panic", "skipped", "setup-failed"];
+    let _ = writeln!(
+        out,
+        "\ncampaign: {} pinned and {} drawn scenarios per peer",
+        r.pinned, r.scenarios
+    );
+    let labels = [
+        "sent",
+        "accepted",
+        "rejected",
+        "panic",
+        "skipped",
+        "setup-failed",
+    ];
     for family in Family::ALL {
         let peers: Vec<&PeerInfo> = r.peers.iter().filter(|p| p.family == family).collect();
         if peers.is_empty() {
@@ -142,7 +186,11 @@ pub fn render_text(r: &RunReport) -> String {
         new
     );
     for s in &r.findings {
-        let tag = if s.expected.is_some() { "expected" } else { "NEW" };
+        let tag = if s.expected.is_some() {
+            "expected"
+        } else {
+            "NEW"
+        };
         let _ = writeln!(out, "  [{tag}] {}  ({} scenarios)", s.signature, s.count);
         let _ = writeln!(out, "      {}", s.detail);
         if let Some(reason) = &s.expected {
@@ -151,16 +199,26 @@ pub fn render_text(r: &RunReport) -> String {
         let _ = writeln!(out, "      reproduce: {}", s.reproducer);
     }
     if !r.triage.stale.is_empty() {
-        let _ = writeln!(out, "\nstale expectations (the finding no longer shows; remove the entry):");
+        let _ = writeln!(
+            out,
+            "\nstale expectations (the finding no longer shows; remove the entry):"
+        );
         for e in &r.triage.stale {
             let _ = writeln!(out, "  [STALE] {}  ({})", e.signature, e.reason);
         }
     }
     if !r.triage.expired.is_empty() {
-        let _ = writeln!(out, "\nexpired expectations (counted as absent): {}", r.triage.expired.join(", "));
+        let _ = writeln!(
+            out,
+            "\nexpired expectations (counted as absent): {}",
+            r.triage.expired.join(", ")
+        );
     }
     if !r.notes.is_empty() {
-        let _ = writeln!(out, "\nnotes (peers differ where either outcome is allowed; not failing):");
+        let _ = writeln!(
+            out,
+            "\nnotes (peers differ where either outcome is allowed; not failing):"
+        );
         for s in &r.notes {
             let _ = writeln!(out, "  {}  ({} scenarios)", s.signature, s.count);
             let _ = writeln!(out, "      {}", s.detail);

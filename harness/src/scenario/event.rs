@@ -53,10 +53,16 @@ impl<'a> Arbitrary<'a> for Event {
                 from: Side::arbitrary(u)?,
                 len: u.arbitrary()?,
             },
-            30..=54 => Event::Deliver { pick: u.arbitrary()? },
-            55..=58 => Event::Drop { pick: u.arbitrary()? },
+            30..=54 => Event::Deliver {
+                pick: u.arbitrary()?,
+            },
+            55..=58 => Event::Drop {
+                pick: u.arbitrary()?,
+            },
             59..=63 => Event::DeliverAll,
-            64..=69 => Event::Replay { pick: u.arbitrary()? },
+            64..=69 => Event::Replay {
+                pick: u.arbitrary()?,
+            },
             70..=81 => Event::Tamper {
                 pick: u.arbitrary()?,
                 region: Region::arbitrary(u)?,
@@ -160,11 +166,14 @@ impl Scenario {
                     }
                     Some(Step::DeliverAll)
                 }
-                Event::Replay { pick: p } => pick(*p, net.delivered.len())
-                    .map(|i| Step::Replay {
-                        msg: net.delivered[i],
-                    }),
-                Event::Tamper { pick: p, region, bit } => pick(*p, sent).map(|i| Step::Tamper {
+                Event::Replay { pick: p } => pick(*p, net.delivered.len()).map(|i| Step::Replay {
+                    msg: net.delivered[i],
+                }),
+                Event::Tamper {
+                    pick: p,
+                    region,
+                    bit,
+                } => pick(*p, sent).map(|i| Step::Tamper {
                     msg: MsgId(i as u32),
                     region: *region,
                     bit: u32::from(*bit),
@@ -175,7 +184,11 @@ impl Scenario {
                 }),
                 Event::Extend { pick: p, bytes } => pick(*p, sent).map(|i| Step::Extend {
                     msg: MsgId(i as u32),
-                    bytes: if bytes.is_empty() { vec![0] } else { bytes.clone() },
+                    bytes: if bytes.is_empty() {
+                        vec![0]
+                    } else {
+                        bytes.clone()
+                    },
                 }),
                 Event::Inject { to, bytes } => Some(Step::Inject {
                     to: *to,

@@ -6,8 +6,8 @@
 //! produces a record, never a crashed run.
 
 use super::{MsgId, Region, Scenario, Side, Step};
-use crate::oracle::{ChainModel, Verdict, Why};
 use crate::oracle::chains::Position;
+use crate::oracle::{ChainModel, Verdict, Why};
 use crate::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit};
 use crate::peers::guarded;
 use crate::rng;
@@ -250,7 +250,11 @@ pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript
 }
 
 fn flip(bytes: &mut [u8], range: std::ops::Range<usize>, bit: u32) {
-    let range = if range.is_empty() { 0..bytes.len() } else { range };
+    let range = if range.is_empty() {
+        0..bytes.len()
+    } else {
+        range
+    };
     let bits = range.len() * 8;
     if bits == 0 {
         return;
@@ -311,7 +315,15 @@ impl Run<'_> {
             }
             Step::Inject { to, bytes } => {
                 let ad = self.ad.clone();
-                self.forged(i, step.kind(), *to, None, bytes.clone(), ad, Delivery::Forged);
+                self.forged(
+                    i,
+                    step.kind(),
+                    *to,
+                    None,
+                    bytes.clone(),
+                    ad,
+                    Delivery::Forged,
+                );
             }
             Step::Foreign { to, index } => match self.foreign_message(usize::from(*index)) {
                 Ok(wire) => {
@@ -328,7 +340,14 @@ impl Run<'_> {
         self.records.push(record);
     }
 
-    fn skipped(&mut self, i: usize, kind: &'static str, party: Side, msg: Option<MsgId>, why: String) {
+    fn skipped(
+        &mut self,
+        i: usize,
+        kind: &'static str,
+        party: Side,
+        msg: Option<MsgId>,
+        why: String,
+    ) {
         self.push(Record {
             step: i,
             kind,
@@ -483,7 +502,12 @@ impl Run<'_> {
             let alice = &mut foreign.alice;
             match call(|| alice.encrypt(ad, &[n as u8; 16]), Outcome::Sent) {
                 Outcome::Sent(wire) => foreign.sent.push(wire),
-                other => return Err(format!("the second session's send failed: {}", other.label())),
+                other => {
+                    return Err(format!(
+                        "the second session's send failed: {}",
+                        other.label()
+                    ))
+                }
             }
         }
         Ok(foreign.sent[index].clone())

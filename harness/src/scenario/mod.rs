@@ -22,7 +22,9 @@ use arbitrary::Arbitrary;
 use serde::{Deserialize, Serialize};
 
 /// One side of the session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Arbitrary, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Arbitrary, Serialize, Deserialize,
+)]
 pub enum Side {
     /// The initiator (the Double Ratchet's Alice).
     A,
@@ -49,7 +51,9 @@ impl Side {
 }
 
 /// The part of a message a tamper step flips a bit in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Arbitrary, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Arbitrary, Serialize, Deserialize,
+)]
 pub enum Region {
     /// The cleartext header.
     Header,

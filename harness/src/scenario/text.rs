@@ -101,16 +101,22 @@ struct Args<'a> {
 
 impl<'a> Args<'a> {
     fn next(&mut self, what: &str) -> Result<&'a str, ParseError> {
-        self.words
-            .next()
-            .ok_or_else(|| ParseError::new(self.step, format!("expected {what}, got the end of the step")))
+        self.words.next().ok_or_else(|| {
+            ParseError::new(
+                self.step,
+                format!("expected {what}, got the end of the step"),
+            )
+        })
     }
 
     fn side(&mut self) -> Result<Side, ParseError> {
         match self.next("a side (A or B)")? {
             "A" | "a" => Ok(Side::A),
             "B" | "b" => Ok(Side::B),
-            other => Err(ParseError::new(self.step, format!("expected a side (A or B), got {other:?}"))),
+            other => Err(ParseError::new(
+                self.step,
+                format!("expected a side (A or B), got {other:?}"),
+            )),
         }
     }
 
@@ -119,7 +125,12 @@ impl<'a> Args<'a> {
         word.strip_prefix('m')
             .and_then(|n| n.parse().ok())
             .map(MsgId)
-            .ok_or_else(|| ParseError::new(self.step, format!("expected a message (m0, m1, ...), got {word:?}")))
+            .ok_or_else(|| {
+                ParseError::new(
+                    self.step,
+                    format!("expected a message (m0, m1, ...), got {word:?}"),
+                )
+            })
     }
 
     fn number<T: FromStr>(&mut self, what: &str) -> Result<T, ParseError> {
@@ -133,7 +144,12 @@ impl<'a> Args<'a> {
         if word == "-" {
             return Ok(Vec::new());
         }
-        hex::decode(word).map_err(|e| ParseError::new(self.step, format!("expected hex bytes or -, got {word:?} ({e})")))
+        hex::decode(word).map_err(|e| {
+            ParseError::new(
+                self.step,
+                format!("expected hex bytes or -, got {word:?} ({e})"),
+            )
+        })
     }
 
     fn region(&mut self) -> Result<Region, ParseError> {
@@ -152,7 +168,10 @@ impl<'a> Args<'a> {
     fn end(mut self) -> Result<(), ParseError> {
         match self.words.next() {
             None => Ok(()),
-            Some(extra) => Err(ParseError::new(self.step, format!("expected the end of the step, got {extra:?}"))),
+            Some(extra) => Err(ParseError::new(
+                self.step,
+                format!("expected the end of the step, got {extra:?}"),
+            )),
         }
     }
 }
@@ -184,7 +203,10 @@ fn parse_step(step: usize, text: &str) -> Result<Step, ParseError> {
             let msg = args.msg()?;
             let bytes = args.bytes()?;
             if bytes.is_empty() {
-                return Err(ParseError::new(step, "expected at least one byte to append"));
+                return Err(ParseError::new(
+                    step,
+                    "expected at least one byte to append",
+                ));
             }
             Step::Extend { msg, bytes }
         }

@@ -135,20 +135,41 @@ const INVALID: &[CaseSpec] = &[
 /// The suites the generator writes: file stem, cases.
 pub const GENERATED_SUITES: &[(&str, &str)] = &[
     ("honest", "signal-dr sessions delivered in order"),
-    ("out-of-order", "signal-dr sessions delivered out of order, within the limits"),
-    ("invalid", "signal-dr inputs that must be rejected, and the session after them"),
+    (
+        "out-of-order",
+        "signal-dr sessions delivered out of order, within the limits",
+    ),
+    (
+        "invalid",
+        "signal-dr inputs that must be rejected, and the session after them",
+    ),
 ];
 
 fn notes() -> BTreeMap<String, String> {
     [
-        ("Honest", "Every message is delivered once, in order, untampered."),
+        (
+            "Honest",
+            "Every message is delivered once, in order, untampered.",
+        ),
         ("RatchetTurn", "The session goes through DH ratchet steps."),
         ("Padding", "Plaintext lengths around the AES block size."),
-        ("OutOfOrder", "Messages arrive out of order; skipped keys are stored and used."),
+        (
+            "OutOfOrder",
+            "Messages arrive out of order; skipped keys are stored and used.",
+        ),
         ("Lost", "A message is never delivered."),
-        ("AtLimit", "A message skips exactly MAX_SKIP keys, which must be accepted."),
-        ("Tampered", "A bit of the message or of its associated data is flipped."),
-        ("AssociatedData", "The associated data differs from the sender's."),
+        (
+            "AtLimit",
+            "A message skips exactly MAX_SKIP keys, which must be accepted.",
+        ),
+        (
+            "Tampered",
+            "A bit of the message or of its associated data is flipped.",
+        ),
+        (
+            "AssociatedData",
+            "The associated data differs from the sender's.",
+        ),
         ("Replay", "A message is delivered a second time."),
         ("TooFarAhead", "A message skips more than MAX_SKIP keys."),
         ("Truncated", "A message is cut short."),
@@ -177,7 +198,12 @@ fn generation_error(path: &Path, tc_id: u64, reason: String) -> VectorError {
     }
 }
 
-fn generate_case(path: &Path, stem: &str, tc_id: u64, spec: &CaseSpec) -> Result<SessionTest, VectorError> {
+fn generate_case(
+    path: &Path,
+    stem: &str,
+    tc_id: u64,
+    spec: &CaseSpec,
+) -> Result<SessionTest, VectorError> {
     let (comment, flags, text) = spec;
     let scenario: Scenario = text
         .parse()
@@ -197,7 +223,11 @@ fn generate_case(path: &Path, stem: &str, tc_id: u64, spec: &CaseSpec) -> Result
     };
     let t = execute(&ReferenceSignalDr, &scenario, setup);
     if let Some(failure) = &t.setup_failure {
-        return Err(generation_error(path, tc_id, format!("the reference could not set up: {}", failure.label())));
+        return Err(generation_error(
+            path,
+            tc_id,
+            format!("the reference could not set up: {}", failure.label()),
+        ));
     }
     let mut steps = Vec::new();
     let mut invalid = false;
@@ -231,7 +261,9 @@ fn generate_case(path: &Path, stem: &str, tc_id: u64, spec: &CaseSpec) -> Result
             output: HexBytes(output),
         });
     }
-    let drawn = |log: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>| HexBytes(log.lock().map(|l| l.clone()).unwrap_or_default());
+    let drawn = |log: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>| {
+        HexBytes(log.lock().map(|l| l.clone()).unwrap_or_default())
+    };
     Ok(SessionTest {
         tc_id,
         comment: (*comment).into(),

@@ -139,13 +139,19 @@ pub fn run_suites(
     accept_changed: bool,
 ) -> Result<Vec<SuiteReport>, VectorError> {
     let manifest = Manifest::load(&dir.join("MANIFEST.json"))?;
-    if let Some(unknown) = only.iter().find(|o| !manifest.suites.iter().any(|s| &s.name == *o)) {
+    if let Some(unknown) = only
+        .iter()
+        .find(|o| !manifest.suites.iter().any(|s| &s.name == *o))
+    {
         let known: Vec<&str> = manifest.suites.iter().map(|s| s.name.as_str()).collect();
         return Err(VectorError::Field {
             path: dir.join("MANIFEST.json"),
             case: String::new(),
             field: "suites".into(),
-            reason: format!("no suite named {unknown:?}; expected one of {}", known.join(", ")),
+            reason: format!(
+                "no suite named {unknown:?}; expected one of {}",
+                known.join(", ")
+            ),
         });
     }
     let mut reports = Vec::new();
@@ -179,7 +185,13 @@ pub fn run_suites(
             }
             let (path, text) = file.read(dir, accept_changed)?;
             for p in &runners {
-                reports.push(replay_file(&path, &file.path, &suite.name, &text, p.as_ref())?);
+                reports.push(replay_file(
+                    &path,
+                    &file.path,
+                    &suite.name,
+                    &text,
+                    p.as_ref(),
+                )?);
             }
         }
     }

@@ -87,7 +87,10 @@ fn field_error(path: &Path, tc_id: u64, field: &str, reason: String) -> VectorEr
 
 /// Parses and checks every case of a file before any runs, so that a bad file is an error
 /// naming file, case and field rather than a failed case.
-fn check_file<'f>(path: &Path, file: &'f SessionFile) -> Result<Vec<(usize, Case<'f>)>, VectorError> {
+fn check_file<'f>(
+    path: &Path,
+    file: &'f SessionFile,
+) -> Result<Vec<(usize, Case<'f>)>, VectorError> {
     if file.schema != SESSION_SCHEMA {
         return Err(VectorError::Field {
             path: path.to_path_buf(),
@@ -104,16 +107,22 @@ fn check_file<'f>(path: &Path, file: &'f SessionFile) -> Result<Vec<(usize, Case
                 .scenario
                 .parse()
                 .map_err(|e| field_error(path, id, "scenario", format!("{e}")))?;
-            let shared_secret: [u8; 32] = test.shared_secret.0.as_slice().try_into().map_err(|_| {
-                field_error(
+            let shared_secret: [u8; 32] =
+                test.shared_secret.0.as_slice().try_into().map_err(|_| {
+                    field_error(
+                        path,
+                        id,
+                        "sharedSecret",
+                        format!("expected 32 bytes, got {}", test.shared_secret.len()),
+                    )
+                })?;
+            if !matches!(test.result.as_str(), "valid" | "invalid") {
+                return Err(field_error(
                     path,
                     id,
-                    "sharedSecret",
-                    format!("expected 32 bytes, got {}", test.shared_secret.len()),
-                )
-            })?;
-            if !matches!(test.result.as_str(), "valid" | "invalid") {
-                return Err(field_error(path, id, "result", format!("expected valid or invalid, got {:?}", test.result)));
+                    "result",
+                    format!("expected valid or invalid, got {:?}", test.result),
+                ));
             }
             for (i, s) in test.steps.iter().enumerate() {
                 if !matches!(s.outcome.as_str(), "sent" | "accepted" | "rejected") {
@@ -125,7 +134,12 @@ fn check_file<'f>(path: &Path, file: &'f SessionFile) -> Result<Vec<(usize, Case
                     ));
                 }
                 if !matches!(s.party.as_str(), "A" | "B") {
-                    return Err(field_error(path, id, &format!("steps[{i}].party"), format!("expected A or B, got {:?}", s.party)));
+                    return Err(field_error(
+                        path,
+                        id,
+                        &format!("steps[{i}].party"),
+                        format!("expected A or B, got {:?}", s.party),
+                    ));
                 }
             }
             if file.test_groups[..g]
@@ -136,7 +150,12 @@ fn check_file<'f>(path: &Path, file: &'f SessionFile) -> Result<Vec<(usize, Case
                 .count()
                 > 1
             {
-                return Err(field_error(path, id, "tcId", "expected a unique tcId, got a repeat".into()));
+                return Err(field_error(
+                    path,
+                    id,
+                    "tcId",
+                    "expected a unique tcId, got a repeat".into(),
+                ));
             }
             cases.push((
                 g,
@@ -175,9 +194,10 @@ pub fn replay_file(
     for (g, case) in cases {
         let ad = &file.test_groups[g].ad;
         let (status, reason) = match run_case(peer, &case, ad) {
-            Ok(()) if skip_reason(&case.scenario).is_some() => {
-                (CaseStatus::Skip, skip_reason(&case.scenario).unwrap_or_default())
-            }
+            Ok(()) if skip_reason(&case.scenario).is_some() => (
+                CaseStatus::Skip,
+                skip_reason(&case.scenario).unwrap_or_default(),
+            ),
             Ok(()) => (CaseStatus::Pass, String::new()),
             Err(reason) => (CaseStatus::Fail, reason),
         };
@@ -201,7 +221,9 @@ fn skip_reason(scenario: &Scenario) -> Option<String> {
         .steps
         .iter()
         .any(|s| matches!(s, Step::Foreign { .. }))
-        .then(|| "foreign steps need a second seeded session, which vector files do not hold".into())
+        .then(|| {
+            "foreign steps need a second seeded session, which vector files do not hold".into()
+        })
 }
 
 fn hex_cut(bytes: &[u8]) -> String {
@@ -224,7 +246,10 @@ fn actual_parts(r: &Record) -> (&'static str, &[u8]) {
 }
 
 fn compare(i: usize, expected: &SessionStep, actual: &Record) -> Result<(), String> {
-    let at = format!("input {i} (step {} {} by {})", expected.step, expected.kind, expected.party);
+    let at = format!(
+        "input {i} (step {} {} by {})",
+        expected.step, expected.kind, expected.party
+    );
     let party = actual.party.to_string();
     if expected.step != actual.step || expected.kind != actual.kind || expected.party != party {
         return Err(format!(
@@ -246,7 +271,10 @@ fn compare(i: usize, expected: &SessionStep, actual: &Record) -> Result<(), Stri
             Outcome::Panicked(p) => format!(" ({p})"),
             _ => String::new(),
         };
-        return Err(format!("{at}: outcome: expected {}, got {outcome}{detail}", expected.outcome));
+        return Err(format!(
+            "{at}: outcome: expected {}, got {outcome}{detail}",
+            expected.outcome
+        ));
     }
     if expected.output.0 != output {
         return Err(format!(
@@ -280,7 +308,10 @@ fn run_case(peer: &dyn Peer, case: &Case<'_>, ad: &[u8]) -> Result<(), String> {
     };
     let t = execute(peer, &case.scenario, setup);
     if let Some(failure) = t.setup_failure {
-        return Err(format!("session set-up: expected success, got {}", failure.label()));
+        return Err(format!(
+            "session set-up: expected success, got {}",
+            failure.label()
+        ));
     }
     for (i, (expected, actual)) in test.steps.iter().zip(&t.records).enumerate() {
         compare(i, expected, actual)?;
@@ -294,7 +325,9 @@ fn run_case(peer: &dyn Peer, case: &Case<'_>, ad: &[u8]) -> Result<(), String> {
     }
     for (side, flag) in [("A", exhausted_a), ("B", exhausted_b)] {
         if flag.lock().map(|f| *f).unwrap_or(true) {
-            return Err(format!("party {side} drew more randomness than the vector holds"));
+            return Err(format!(
+                "party {side} drew more randomness than the vector holds"
+            ));
         }
     }
     if test.sent_digest.0 != t.sent_digest {
