@@ -16,10 +16,17 @@ use std::collections::{BTreeMap, BTreeSet};
 /// [`crate::scenario::event::MAX_EVENTS`] steps.
 const SCENARIO_BYTES: usize = 384;
 
-/// Scenario `index` of the campaign under `seed`, and the seed of its session.
-pub fn scenario_for(seed: u64, index: u64) -> (Scenario, u64) {
+/// The bytes scenario `index` of the campaign under `seed` is drawn from; as a fuzz input
+/// they decode to the same scenario.
+pub fn scenario_bytes(seed: u64, index: u64) -> Vec<u8> {
     let mut bytes = vec![0u8; SCENARIO_BYTES];
     rng::stream(seed, &format!("scenario {index}")).fill_bytes(&mut bytes);
+    bytes
+}
+
+/// Scenario `index` of the campaign under `seed`, and the seed of its session.
+pub fn scenario_for(seed: u64, index: u64) -> (Scenario, u64) {
+    let bytes = scenario_bytes(seed, index);
     let scenario = Scenario::arbitrary_take_rest(Unstructured::new(&bytes)).unwrap_or_default();
     let session = rng::stream(seed, &format!("session {index}")).next_u64();
     (scenario, session)

@@ -6,11 +6,13 @@
 //! expectations file lists are not crashes.
 
 use crate::campaign::check_scenario;
-use crate::peer::{Peer, SessionInit};
-use crate::peers::{self, ReferenceSignalDr};
+use crate::peer::Peer;
+use crate::peers;
+use crate::reference::signal_dr::{DoubleRatchet, KeyPair, RootKey};
 use crate::report::{Expectations, Finding, FindingKind};
 use crate::rng;
 use crate::scenario::{Scenario, SESSION_AD};
+use rand_chacha::ChaCha20Rng;
 use std::sync::OnceLock;
 
 /// The expectations compiled into fuzz builds (ci/expectations.json at build time).
@@ -47,51 +49,63 @@ pub fn diff(scenario: Scenario) {
     }
 }
 
-/// Target `reference_decrypt`: feeds `bytes` to both parties of an established reference
-/// session. Anything but a rejection (or a genuine message's exact plaintext) is a crash,
-/// and so is a session that no longer works afterwards.
+type Reference = DoubleRatchet<ChaCha20Rng>;
+
+/// An established reference session, built once: one message each way (so both parties
+/// hold receiving chains) and one message A sent that B has not received (so B holds no
+/// key for it yet and A's chain is ahead).
+fn template() -> &'static Result<(Reference, Reference), String> {
+    static SESSION: OnceLock<Result<(Reference, Reference), String>> = OnceLock::new();
+    SESSION.get_or_init(|| {
+        let sk = RootKey::from_bytes([7; 32]);
+        let mut rng_b = rng::stream(0, "fuzz B");
+        let bob_pair = KeyPair::generate(&mut rng_b);
+        let mut alice =
+            Reference::init_alice(sk.clone(), bob_pair.public(), rng::stream(0, "fuzz A"));
+        let mut bob = Reference::init_bob(sk, bob_pair, rng_b);
+        let _ = alice.ratchet_encrypt(b"never delivered", SESSION_AD);
+        exchange(&mut alice, &mut bob, b"hello")?;
+        exchange(&mut bob, &mut alice, b"hi")?;
+        Ok((alice, bob))
+    })
+}
+
+fn exchange(from: &mut Reference, to: &mut Reference, pt: &[u8]) -> Result<(), String> {
+    let wire = from
+        .ratchet_encrypt(pt, SESSION_AD)
+        .map_err(|e| format!("reference/send-failed: {e}"))?;
+    match to.ratchet_decrypt(&wire, SESSION_AD) {
+        Ok(got) if got == pt => Ok(()),
+        other => Err(format!(
+            "reference/rejected-genuine: expected {pt:?}, got {other:?}"
+        )),
+    }
+}
+
+/// Target `reference_decrypt`: feeds `bytes` to both parties of a copy of an established
+/// reference session. Any acceptance is a crash (fuzz input cannot carry a valid MAC), and
+/// so is a session that no longer works afterwards.
 #[allow(clippy::panic)]
 pub fn reference_decrypt(bytes: &[u8]) {
-    let peer = ReferenceSignalDr;
-    let init = SessionInit {
-        shared_secret: [7; 32],
+    let (mut alice, mut bob) = match template() {
+        Ok((a, b)) => (a.clone(), b.clone()),
+        Err(e) => panic!("{e}"),
     };
-    let (Ok((mut bob, bundle)), rng_a) = (
-        peer.respond(&init, Box::new(rng::stream(0, "fuzz B"))),
-        Box::new(rng::stream(0, "fuzz A")),
-    ) else {
-        panic!("reference/setup-failed: the reference could not respond");
-    };
-    let Ok(mut alice) = peer.initiate(&init, &bundle, rng_a) else {
-        panic!("reference/setup-failed: the reference could not initiate");
-    };
-    // One turn each way, so both parties hold receiving chains and skipped keys.
-    let exchange = |from: &mut Box<dyn crate::peer::Party>,
-                    to: &mut Box<dyn crate::peer::Party>,
-                    pt: &[u8]| {
-        let wire = from
-            .encrypt(SESSION_AD, pt)
-            .unwrap_or_else(|e| panic!("reference/send-failed: {e}"));
-        match to.decrypt(SESSION_AD, &wire) {
-            Ok(got) if got == pt => wire,
-            other => panic!("reference/rejected-genuine: expected {pt:?}, got {other:?}"),
-        }
-    };
-    let _ = alice.encrypt(SESSION_AD, b"skipped");
-    exchange(&mut alice, &mut bob, b"hello");
-    exchange(&mut bob, &mut alice, b"hi");
-    if let Ok(pt) = bob.decrypt(SESSION_AD, bytes) {
+    if let Ok(pt) = bob.ratchet_decrypt(bytes, SESSION_AD) {
         panic!(
             "reference/accepted-forgery/inject: B decrypted {} bytes of fuzz input",
             pt.len()
         );
     }
-    if let Ok(pt) = alice.decrypt(SESSION_AD, bytes) {
+    if let Ok(pt) = alice.ratchet_decrypt(bytes, SESSION_AD) {
         panic!(
             "reference/accepted-forgery/inject: A decrypted {} bytes of fuzz input",
             pt.len()
         );
     }
-    exchange(&mut alice, &mut bob, b"still there?");
-    exchange(&mut bob, &mut alice, b"yes");
+    let after = exchange(&mut alice, &mut bob, b"still there?")
+        .and_then(|()| exchange(&mut bob, &mut alice, b"yes"));
+    if let Err(e) = after {
+        panic!("{e} (after fuzz input)");
+    }
 }

@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 /// Where the plaintexts of sends come from.
 pub enum Plaintexts {
     /// Drawn from a seeded stream, in send order.
-    Stream(ChaCha20Rng),
+    Stream(Box<ChaCha20Rng>),
     /// Taken from a vector file, in send order.
     Listed(VecDeque<Vec<u8>>),
 }
@@ -67,7 +67,7 @@ impl Setup {
             init: SessionInit { shared_secret },
             rng_a: Box::new(rng::stream(seed, "party A")),
             rng_b: Box::new(rng::stream(seed, "party B")),
-            plaintexts: Plaintexts::Stream(rng::stream(seed, "plaintexts")),
+            plaintexts: Plaintexts::Stream(Box::new(rng::stream(seed, "plaintexts"))),
             ad: SESSION_AD.to_vec(),
             foreign_seed: Some(seed ^ 0x666f_7265_6967_6e00),
         }

@@ -217,7 +217,10 @@ fn generate_case(
         init: SessionInit { shared_secret },
         rng_a: Box::new(rng_a),
         rng_b: Box::new(rng_b),
-        plaintexts: Plaintexts::Stream(rng::stream(0, &format!("{seed_label} plaintexts"))),
+        plaintexts: Plaintexts::Stream(Box::new(rng::stream(
+            0,
+            &format!("{seed_label} plaintexts"),
+        ))),
         ad: SESSION_AD.to_vec(),
         foreign_seed: None,
     };

@@ -29,6 +29,10 @@ pub struct CaseResult {
     pub status: CaseStatus,
     /// For a failure, the first difference with expected and actual hex; for a skip, why.
     pub reason: String,
+    /// What the peer did with each input, in order (`sent`, `accepted`,
+    /// `rejected:<class>`, ...), so that a change of behaviour shows even when a case still
+    /// passes.
+    pub trace: String,
 }
 
 /// One file replayed on one peer.
@@ -193,13 +197,15 @@ pub fn replay_file(
     };
     for (g, case) in cases {
         let ad = &file.test_groups[g].ad;
-        let (status, reason) = match run_case(peer, &case, ad) {
-            Ok(()) if skip_reason(&case.scenario).is_some() => (
-                CaseStatus::Skip,
-                skip_reason(&case.scenario).unwrap_or_default(),
-            ),
-            Ok(()) => (CaseStatus::Pass, String::new()),
-            Err(reason) => (CaseStatus::Fail, reason),
+        let (status, reason, trace) = match skip_reason(&case.scenario) {
+            Some(why) => (CaseStatus::Skip, why, String::new()),
+            None => {
+                let (result, trace) = run_case(peer, &case, ad);
+                match result {
+                    Ok(()) => (CaseStatus::Pass, String::new(), trace),
+                    Err(reason) => (CaseStatus::Fail, reason, trace),
+                }
+            }
         };
         match status {
             CaseStatus::Pass => report.passed += 1,
@@ -210,6 +216,7 @@ pub fn replay_file(
             tc_id: case.test.tc_id,
             status,
             reason,
+            trace,
         });
     }
     Ok(report)
@@ -286,7 +293,8 @@ fn compare(i: usize, expected: &SessionStep, actual: &Record) -> Result<(), Stri
     Ok(())
 }
 
-fn run_case(peer: &dyn Peer, case: &Case<'_>, ad: &[u8]) -> Result<(), String> {
+/// Runs one case; returns the first difference (if any) and the trace of outcomes.
+fn run_case(peer: &dyn Peer, case: &Case<'_>, ad: &[u8]) -> (Result<(), String>, String) {
     let test = case.test;
     let (rng_a, exhausted_a) = Scripted::new(test.random_a.0.clone());
     let (rng_b, exhausted_b) = Scripted::new(test.random_b.0.clone());
@@ -307,7 +315,24 @@ fn run_case(peer: &dyn Peer, case: &Case<'_>, ad: &[u8]) -> Result<(), String> {
         foreign_seed: None,
     };
     let t = execute(peer, &case.scenario, setup);
-    if let Some(failure) = t.setup_failure {
+    let trace = t
+        .records
+        .iter()
+        .map(|r| r.outcome.label())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (
+        check_transcript(test, &t, [exhausted_a, exhausted_b]),
+        trace,
+    )
+}
+
+fn check_transcript(
+    test: &SessionTest,
+    t: &crate::scenario::Transcript,
+    exhausted: [std::sync::Arc<std::sync::Mutex<bool>>; 2],
+) -> Result<(), String> {
+    if let Some(failure) = &t.setup_failure {
         return Err(format!(
             "session set-up: expected success, got {}",
             failure.label()
@@ -323,7 +348,7 @@ fn run_case(peer: &dyn Peer, case: &Case<'_>, ad: &[u8]) -> Result<(), String> {
             t.records.len()
         ));
     }
-    for (side, flag) in [("A", exhausted_a), ("B", exhausted_b)] {
+    for (side, flag) in ["A", "B"].into_iter().zip(exhausted) {
         if flag.lock().map(|f| *f).unwrap_or(true) {
             return Err(format!(
                 "party {side} drew more randomness than the vector holds"

@@ -17,7 +17,9 @@ use super::{MAX_SKIP, MAX_STORED};
 use rand_core::{CryptoRng, RngCore};
 use std::fmt;
 
-/// One party's Double Ratchet state, with the RNG its DH ratchet steps draw from.
+/// One party's Double Ratchet state, with the RNG its DH ratchet steps draw from. Cloning copies
+/// the RNG too, so a clone goes on exactly as the original would.
+#[derive(Clone)]
 pub struct DoubleRatchet<R> {
     dhs: KeyPair,
     dhr: Option<[u8; 32]>,

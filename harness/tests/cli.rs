@@ -1,0 +1,277 @@
+//! The command line as a user meets it: exit codes 0 / 1 / 2, clear errors, determinism.
+
+// Test helpers may fail loudly, like the tests that call them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ratchet-bench"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ratchet-bench-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn list_shows_three_peers_in_two_families_with_limits() {
+    let o = bench(&["list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for line in [
+        "reference            signal-dr",
+        "ksi-double-ratchet   signal-dr",
+        "double-ratchet-2     dr2",
+        "max-skip 1000, 2000 stored (refuse when full)",
+        "max-skip 100, unbounded store",
+        "signal-dr-invalid",
+    ] {
+        assert!(out.contains(line), "list must show {line:?}:\n{out}");
+    }
+}
+
+const SMALL: &[&str] = &[
+    "run",
+    "--scenarios",
+    "40",
+    "--seed",
+    "3",
+    "--no-vectors",
+    "--no-regressions",
+];
+
+#[test]
+fn expectations_decide_the_exit_code() {
+    let dir = temp("expectations");
+    let mut args = SMALL.to_vec();
+    args.extend(["--no-expectations", "--json"]);
+    let o = bench(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "without expectations every finding is new"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sigs: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["signature"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        sigs.len() >= 3,
+        "expected several findings from double-ratchet-2, got {sigs:?}"
+    );
+
+    let write = |sigs: &[String], name: &str| {
+        let entries: Vec<_> = sigs
+            .iter()
+            .map(|s| serde_json::json!({"signature": s, "reason": "known in this test"}))
+            .collect();
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            serde_json::json!({ "expectations": entries }).to_string(),
+        )
+        .unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let run_with = |file: &str| {
+        let mut args = SMALL.to_vec();
+        args.extend(["--expectations", file]);
+        bench(&args)
+    };
+
+    let all = write(&sigs, "all.json");
+    let o = run_with(&all);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "every finding expected: {}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("result: PASS"));
+
+    let missing = write(&sigs[1..], "missing.json");
+    let o = run_with(&missing);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a finding not in the file must fail the run"
+    );
+    assert!(
+        stdout(&o).contains(&format!("[NEW] {}", sigs[0])),
+        "{}",
+        stdout(&o)
+    );
+
+    let mut extra = sigs.clone();
+    extra.push("reference/accepted-forgery/tamper-mac".into());
+    let stale = write(&extra, "stale.json");
+    let o = run_with(&stale);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "an entry that no longer shows must fail as stale"
+    );
+    assert!(
+        stdout(&o).contains("[STALE] reference/accepted-forgery/tamper-mac"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn a_bad_hex_field_exits_2_naming_file_case_and_field() {
+    let dir = temp("bad-hex");
+    std::fs::create_dir_all(dir.join("signal-dr")).unwrap();
+    std::fs::copy(
+        root().join("vectors/MANIFEST.json"),
+        dir.join("MANIFEST.json"),
+    )
+    .unwrap();
+    for f in ["honest", "out-of-order"] {
+        let rel = format!("signal-dr/{f}.json");
+        std::fs::copy(root().join("vectors").join(&rel), dir.join(&rel)).unwrap();
+    }
+    let text = std::fs::read_to_string(root().join("vectors/signal-dr/invalid.json")).unwrap();
+    let text = text.replacen("\"sharedSecret\": \"", "\"sharedSecret\": \"zz", 2);
+    std::fs::write(dir.join("signal-dr/invalid.json"), text).unwrap();
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let o = bench(&[
+        "run",
+        "--scenarios",
+        "1",
+        "--vectors-dir",
+        &dir_arg,
+        "--accept-changed-vectors",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("invalid.json"), "{err}");
+    assert!(err.contains("tcId 1,"), "{err}");
+    assert!(
+        err.contains("field testGroups[0].tests[0].sharedSecret"),
+        "{err}"
+    );
+
+    let o = bench(&["run", "--scenarios", "1", "--vectors-dir", &dir_arg]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the manifest pins"), "{}", stderr(&o));
+}
+
+#[test]
+fn one_seed_gives_byte_identical_json() {
+    let args = [
+        "run",
+        "--scenarios",
+        "30",
+        "--seed",
+        "11",
+        "--json",
+        "--no-expectations",
+    ];
+    let a = bench(&args);
+    let b = bench(&[
+        "run",
+        "--scenarios",
+        "30",
+        "--seed",
+        "11",
+        "--json",
+        "--no-expectations",
+        "--workers",
+        "1",
+    ]);
+    assert!(!a.stdout.is_empty());
+    assert!(
+        a.stdout == b.stdout,
+        "the same seed must give the same report, whatever the workers"
+    );
+}
+
+#[test]
+fn replay_prints_each_peers_transcript() {
+    let o = bench(&[
+        "replay",
+        "send A 5; deliver m0; tamper m0 mac 1",
+        "--peer",
+        "reference",
+        "--seed",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("reference (signal-dr):"), "{out}");
+    assert!(out.contains("tamper-mac"), "{out}");
+    assert!(out.contains("rejected:"), "{out}");
+
+    let o = bench(&[
+        "replay",
+        "send A 5; deliver m0; replay m0",
+        "--peer",
+        "double-ratchet-2",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "a finding makes replay exit 1");
+    assert!(
+        stdout(&o).contains("double-ratchet-2/panic/replay"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_clear_message() {
+    let o = bench(&["replay", "send A 5; deliver m4"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("step 1: step refers to m4"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = bench(&["run", "--peer", "nobody", "--scenarios", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown peer \"nobody\""),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = bench(&[
+        "run",
+        "--expectations",
+        "/nonexistent/expectations.json",
+        "--scenarios",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/nonexistent/expectations.json"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = bench(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,53 @@
+//! The default run (`ratchet-bench run` with no options): its summary is snapshotted, so
+//! that any change of behaviour of a peer, the oracle or the scenarios is a reviewable diff.
+
+// Test helpers may fail loudly, like the tests that call them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ratchet_bench::bench::{self, RunOptions, DEFAULT_SCENARIOS, DEFAULT_SEED};
+use ratchet_bench::report::{render_text, Expectations};
+use std::path::Path;
+
+#[test]
+fn the_default_run_passes_and_its_summary_is_stable() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let opts = RunOptions {
+        seed: DEFAULT_SEED,
+        scenarios: DEFAULT_SCENARIOS,
+        peers: Vec::new(),
+        expectations: Some(root.join("ci/expectations.json")),
+        vectors_dir: Some(root.join("vectors")),
+        regressions: Some(root.join("vectors/regressions/scenarios.txt")),
+        suites: Vec::new(),
+        accept_changed_vectors: false,
+        workers: 2,
+        today: "2026-11-23".into(),
+    };
+    let report = bench::run(&opts, &|| {}).unwrap();
+    let text = render_text(&report);
+    assert_eq!(report.exit_code, 0, "the default run must pass:\n{text}");
+    // Paths differ between machines; the rest is a function of the seed.
+    let text = text.replace(&root.display().to_string(), "<root>");
+    insta::assert_snapshot!(text);
+
+    // Dropping any entry from the expectations file must make the same findings fail.
+    let file = Expectations::load(&root.join("ci/expectations.json")).unwrap();
+    let ran: Vec<String> = report.peers.iter().map(|p| p.name.clone()).collect();
+    for (i, entry) in file.expectations.iter().enumerate() {
+        let mut fewer = file.clone();
+        fewer.expectations.remove(i);
+        let mut findings = report.findings.clone();
+        let triage = fewer.triage(&mut findings, "2026-11-23", &ran);
+        assert!(
+            triage.fails(),
+            "without {:?} the run must fail",
+            entry.signature
+        );
+        assert!(
+            triage.new.iter().any(|s| entry.matches(s)),
+            "without {:?} its findings must be reported as new: {:?}",
+            entry.signature,
+            triage.new
+        );
+    }
+}
