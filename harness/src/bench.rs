@@ -5,6 +5,8 @@ use crate::campaign;
 use crate::peer::Peer;
 use crate::peers;
 use crate::report::{Expectations, ExpectationsError, FindingKind, RunReport, Seen};
+use crate::scenario::Scenario;
+use crate::shrink::shrink;
 use crate::vectors::{self, VectorError};
 use std::path::PathBuf;
 
@@ -80,6 +82,21 @@ pub fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// Runs a finding's reproducer may take while it is shrunk.
+const SHRINK_BUDGET: usize = 200;
+
+/// Replaces a sighting's reproducer with the shortest scenario found that still shows it.
+fn shorten(peers: &[Box<dyn Peer>], seen: &mut Seen) {
+    let Ok(scenario) = seen.scenario.parse::<Scenario>() else {
+        return;
+    };
+    if let Some((small, finding)) =
+        shrink(peers, &scenario, seen.seed, &seen.signature, SHRINK_BUDGET)
+    {
+        seen.show(&finding, small.to_string());
+    }
+}
+
 /// Runs the vectors and the campaign, and holds the findings against the expectations.
 pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport, RunError> {
     let peers: Vec<Box<dyn Peer>> = peers::select(&opts.peers).map_err(RunError::Peer)?;
@@ -111,10 +128,13 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport,
         opts.workers,
         progress,
     );
-    let (mut findings, notes): (Vec<Seen>, Vec<Seen>) = result
+    let (mut findings, mut notes): (Vec<Seen>, Vec<Seen>) = result
         .sightings()
         .into_iter()
         .partition(|s| s.kind != FindingKind::DivergenceOutcome);
+    for seen in findings.iter_mut().chain(notes.iter_mut()) {
+        shorten(&peers, seen);
+    }
     let ran: Vec<String> = peers.iter().map(|p| p.info().name).collect();
     let triage = expectations
         .as_ref()

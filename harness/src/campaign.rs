@@ -34,13 +34,13 @@ pub fn scenario_for(seed: u64, index: u64) -> (Scenario, u64) {
 
 /// Runs `scenario` under `session_seed` on every peer and checks the transcripts.
 pub fn check_scenario(
-    peers: &[Box<dyn Peer>],
+    peers: &[&dyn Peer],
     scenario: &Scenario,
     session_seed: u64,
 ) -> (Vec<Transcript>, Vec<Finding>) {
     let transcripts: Vec<Transcript> = peers
         .iter()
-        .map(|p| execute(p.as_ref(), scenario, Setup::seeded(session_seed)))
+        .map(|p| execute(*p, scenario, Setup::seeded(session_seed)))
         .collect();
     let mut findings: Vec<Finding> = transcripts.iter().flat_map(conformance).collect();
     findings.extend(divergence(&transcripts));
@@ -145,6 +145,7 @@ pub fn run(
         let handles: Vec<_> = (0..workers)
             .map(|w| {
                 scope.spawn(move || {
+                    let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
                     let mut part = CampaignResult::default();
                     let mut index = w;
                     while index < count {
@@ -152,7 +153,7 @@ pub fn run(
                             Some((s, session)) => (s.clone(), *session),
                             None => scenario_for(seed, index - first_drawn),
                         };
-                        let (ts, findings) = check_scenario(peers, &scenario, session);
+                        let (ts, findings) = check_scenario(&peers, &scenario, session);
                         part.absorb(index, &scenario, session, &ts, &findings);
                         progress();
                         index += workers;

@@ -23,15 +23,19 @@ fn expectations() -> &'static Expectations {
     PARSED.get_or_init(|| serde_json::from_str(EXPECTATIONS).unwrap_or_default())
 }
 
-fn bundled() -> &'static [Box<dyn Peer>] {
+fn bundled() -> Vec<&'static dyn Peer> {
     static PEERS: OnceLock<Vec<Box<dyn Peer>>> = OnceLock::new();
-    PEERS.get_or_init(peers::bundled)
+    PEERS
+        .get_or_init(peers::bundled)
+        .iter()
+        .map(|p| p.as_ref())
+        .collect()
 }
 
 /// The findings of `scenario` on every bundled peer that fail a run and that the
 /// expectations file does not list.
 pub fn unexpected(scenario: &Scenario, seed: u64) -> Vec<Finding> {
-    let (_, findings) = check_scenario(bundled(), scenario, seed);
+    let (_, findings) = check_scenario(&bundled(), scenario, seed);
     let known = expectations();
     findings
         .into_iter()

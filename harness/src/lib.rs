@@ -10,4 +10,5 @@ pub mod reference;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod shrink;
 pub mod vectors;

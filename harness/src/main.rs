@@ -215,7 +215,8 @@ fn replay(text: String, peer_names: Vec<String>, seed: u64, json: bool) -> ExitC
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let (transcripts, findings) = check_scenario(&selected, &scenario, seed);
+    let refs: Vec<&dyn ratchet_bench::peer::Peer> = selected.iter().map(|p| p.as_ref()).collect();
+    let (transcripts, findings) = check_scenario(&refs, &scenario, seed);
     if json {
         println!(
             "{}",

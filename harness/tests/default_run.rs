@@ -30,6 +30,31 @@ fn the_default_run_passes_and_its_summary_is_stable() {
     let text = text.replace(&root.display().to_string(), "<root>");
     insta::assert_snapshot!(text);
 
+    // Every reproducer shows its finding again.
+    let peers = ratchet_bench::peers::bundled();
+    for seen in report.findings.iter().chain(&report.notes) {
+        let scenario: ratchet_bench::scenario::Scenario = seen.scenario.parse().unwrap();
+        let named: Vec<&dyn ratchet_bench::peer::Peer> = peers
+            .iter()
+            .map(|p| p.as_ref())
+            .filter(|p| {
+                seen.signature
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .split('+')
+                    .any(|n| n == p.info().name)
+            })
+            .collect();
+        let (_, findings) = ratchet_bench::campaign::check_scenario(&named, &scenario, seen.seed);
+        assert!(
+            findings.iter().any(|f| f.signature == seen.signature),
+            "the reproducer of {} must show it: {}",
+            seen.signature,
+            seen.reproducer
+        );
+    }
+
     // Dropping any entry from the expectations file must make the same findings fail.
     let file = Expectations::load(&root.join("ci/expectations.json")).unwrap();
     let ran: Vec<String> = report.peers.iter().map(|p| p.name.clone()).collect();

@@ -107,6 +107,17 @@ proptest! {
     }
 
     #[test]
+    fn removing_any_step_leaves_a_valid_scenario(bytes in prop::collection::vec(any::<u8>(), 0..384), pick in any::<usize>()) {
+        let scenario: Scenario = arbitrary::Arbitrary::arbitrary_take_rest(arbitrary::Unstructured::new(&bytes)).unwrap();
+        prop_assume!(!scenario.steps.is_empty());
+        let i = pick % scenario.steps.len();
+        let smaller = scenario.without(i);
+        prop_assert!(smaller.validate().is_ok(), "without step {} of {}: {}", i, scenario, smaller);
+        prop_assert!(smaller.steps.len() < scenario.steps.len());
+        prop_assert_eq!(smaller.message_count() + u32::from(scenario.steps[i].creates_message()), scenario.message_count());
+    }
+
+    #[test]
     fn scenario_text_parses_back(bytes in prop::collection::vec(any::<u8>(), 0..384)) {
         let scenario: Scenario = arbitrary::Arbitrary::arbitrary_take_rest(arbitrary::Unstructured::new(&bytes)).unwrap();
         let text = scenario.to_string();

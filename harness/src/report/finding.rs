@@ -129,20 +129,32 @@ pub struct Seen {
 impl Seen {
     /// The first sighting of `finding` in `scenario` under `seed`.
     pub fn first(finding: &Finding, scenario: String, seed: u64) -> Self {
+        let mut seen = Seen {
+            signature: finding.signature.clone(),
+            kind: finding.kind,
+            count: 1,
+            detail: String::new(),
+            reproducer: String::new(),
+            scenario: String::new(),
+            seed,
+            expected: None,
+        };
+        seen.show(finding, scenario);
+        seen
+    }
+
+    /// Makes `scenario` (showing `finding`) the sighting's reproducer.
+    pub fn show(&mut self, finding: &Finding, scenario: String) {
         let peers: String = finding
             .peers
             .iter()
             .map(|p| format!(" --peer {p}"))
             .collect();
-        Seen {
-            signature: finding.signature.clone(),
-            kind: finding.kind,
-            count: 1,
-            detail: finding.detail.clone(),
-            reproducer: format!("ratchet-bench replay '{scenario}'{peers} --seed {seed}"),
-            scenario,
-            seed,
-            expected: None,
-        }
+        self.detail = finding.detail.clone();
+        self.reproducer = format!(
+            "ratchet-bench replay '{scenario}'{peers} --seed {}",
+            self.seed
+        );
+        self.scenario = scenario;
     }
 }
