@@ -2,17 +2,8 @@
 
 use super::finding::{Finding, FindingKind};
 use crate::oracle::{Verdict, Why};
-use crate::scenario::{Outcome, Record, Transcript};
+use crate::scenario::{hex_preview, Outcome, Record, Transcript};
 use std::collections::BTreeMap;
-
-fn hex_short(bytes: &[u8]) -> String {
-    const MAX: usize = 24;
-    if bytes.len() <= MAX {
-        hex::encode(bytes)
-    } else {
-        format!("{}.. ({} bytes)", hex::encode(&bytes[..MAX]), bytes.len())
-    }
-}
 
 /// Where the transcript of one peer disagrees with the oracle.
 pub fn conformance(t: &Transcript) -> Vec<Finding> {
@@ -68,8 +59,8 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
                     format!(
                         "{}: expected plaintext {}, got {}",
                         at(r),
-                        hex_short(r.expected.as_deref().unwrap_or_default()),
-                        hex_short(pt)
+                        hex_preview(r.expected.as_deref().unwrap_or_default(), 24),
+                        hex_preview(pt, 24)
                     ),
                 ))
             }
@@ -90,7 +81,7 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
                         "{}: expected a rejection ({}), the peer decrypted {}",
                         at(r),
                         why.name(),
-                        hex_short(pt)
+                        hex_preview(pt, 24)
                     ),
                 ))
             }
@@ -121,13 +112,6 @@ fn by_position(t: &Transcript) -> BTreeMap<(usize, usize), &Record> {
         out.insert((r.step, ordinal), r);
     }
     out
-}
-
-fn bytes_of(o: &Outcome) -> Option<&[u8]> {
-    match o {
-        Outcome::Sent(b) | Outcome::Accepted(b) => Some(b),
-        _ => None,
-    }
 }
 
 /// Where peers disagree with each other: byte for byte between peers of one family whose
@@ -176,7 +160,7 @@ fn byte_divergence(
             ));
         };
         let (oa, ob) = (&ra.outcome, &rb.outcome);
-        if oa.succeeded() != ob.succeeded() || bytes_of(oa) != bytes_of(ob) {
+        if oa.succeeded() != ob.succeeded() || oa.bytes() != ob.bytes() {
             return Some(Finding::new(
                 FindingKind::DivergenceBytes,
                 peers.to_vec(),
@@ -189,10 +173,10 @@ fn byte_divergence(
                     ra.kind,
                     peers[0],
                     oa.label(),
-                    bytes_of(oa).map(hex_short).unwrap_or_default(),
+                    oa.bytes().map(|b| hex_preview(b, 24)).unwrap_or_default(),
                     peers[1],
                     ob.label(),
-                    bytes_of(ob).map(hex_short).unwrap_or_default()
+                    ob.bytes().map(|b| hex_preview(b, 24)).unwrap_or_default()
                 ),
             ));
         }

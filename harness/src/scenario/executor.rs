@@ -38,6 +38,16 @@ impl Plaintexts {
     }
 }
 
+/// Hex of at most the first `max` bytes, with the length when cut, for messages that show
+/// bytes without flooding a terminal.
+pub fn hex_preview(bytes: &[u8], max: usize) -> String {
+    if bytes.len() <= max {
+        hex::encode(bytes)
+    } else {
+        format!("{}... ({} bytes)", hex::encode(&bytes[..max]), bytes.len())
+    }
+}
+
 /// Everything a session starts from besides the scenario.
 pub struct Setup {
     /// The shared secret both parties start from.
@@ -111,6 +121,14 @@ impl Outcome {
             Outcome::Rejected(r) => format!("rejected:{}", r.class),
             Outcome::Panicked(_) => "panic".into(),
             Outcome::Skipped(_) => "skipped".into(),
+        }
+    }
+
+    /// The wire bytes of a send or the plaintext of an accepted delivery.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Outcome::Sent(b) | Outcome::Accepted(b) => Some(b),
+            _ => None,
         }
     }
 

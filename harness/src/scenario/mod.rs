@@ -15,7 +15,9 @@ mod executor;
 mod text;
 
 pub use event::{Event, Past};
-pub use executor::{execute, Delivery, Outcome, Plaintexts, Record, Setup, Transcript, SESSION_AD};
+pub use executor::{
+    execute, hex_preview, Delivery, Outcome, Plaintexts, Record, Setup, Transcript, SESSION_AD,
+};
 pub use text::ParseError;
 
 use arbitrary::Arbitrary;

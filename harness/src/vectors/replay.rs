@@ -4,7 +4,7 @@ use super::session::{SessionFile, SessionStep, SessionTest, SESSION_SCHEMA};
 use super::{parse_json, VectorError};
 use crate::peer::{Peer, SessionInit};
 use crate::rng::Scripted;
-use crate::scenario::{execute, Outcome, Plaintexts, Record, Scenario, Setup, Step};
+use crate::scenario::{execute, hex_preview, Outcome, Plaintexts, Record, Scenario, Setup, Step};
 use serde::Serialize;
 use std::path::Path;
 
@@ -233,23 +233,16 @@ fn skip_reason(scenario: &Scenario) -> Option<String> {
         })
 }
 
-fn hex_cut(bytes: &[u8]) -> String {
-    const MAX: usize = 64;
-    if bytes.len() <= MAX {
-        hex::encode(bytes)
-    } else {
-        format!("{}... ({} bytes)", hex::encode(&bytes[..MAX]), bytes.len())
-    }
-}
-
+/// The outcome as a vector file names it, and its bytes.
 fn actual_parts(r: &Record) -> (&'static str, &[u8]) {
-    match &r.outcome {
-        Outcome::Sent(b) => ("sent", b),
-        Outcome::Accepted(b) => ("accepted", b),
-        Outcome::Rejected(_) => ("rejected", &[]),
-        Outcome::Panicked(_) => ("panicked", &[]),
-        Outcome::Skipped(_) => ("skipped", &[]),
-    }
+    let name = match &r.outcome {
+        Outcome::Sent(_) => "sent",
+        Outcome::Accepted(_) => "accepted",
+        Outcome::Rejected(_) => "rejected",
+        Outcome::Panicked(_) => "panicked",
+        Outcome::Skipped(_) => "skipped",
+    };
+    (name, r.outcome.bytes().unwrap_or_default())
 }
 
 fn compare(i: usize, expected: &SessionStep, actual: &Record) -> Result<(), String> {
@@ -267,8 +260,8 @@ fn compare(i: usize, expected: &SessionStep, actual: &Record) -> Result<(), Stri
     if expected.input.0 != actual.input {
         return Err(format!(
             "{at}: input: expected {}, got {}",
-            hex_cut(&expected.input),
-            hex_cut(&actual.input)
+            hex_preview(&expected.input, 64),
+            hex_preview(&actual.input, 64)
         ));
     }
     let (outcome, output) = actual_parts(actual);
@@ -286,8 +279,8 @@ fn compare(i: usize, expected: &SessionStep, actual: &Record) -> Result<(), Stri
     if expected.output.0 != output {
         return Err(format!(
             "{at}: output: expected {}, got {}",
-            hex_cut(&expected.output),
-            hex_cut(output)
+            hex_preview(&expected.output, 64),
+            hex_preview(output, 64)
         ));
     }
     Ok(())
