@@ -71,9 +71,13 @@ impl CampaignResult {
         for t in ts {
             let counts = self.outcomes.entry(t.peer.name.clone()).or_default();
             for r in &t.records {
-                let label = r.outcome.label();
-                let coarse = label.split(':').next().unwrap_or_default().to_string();
-                *counts.entry(coarse).or_default() += 1;
+                let kind = r.outcome.kind();
+                match counts.get_mut(kind) {
+                    Some(n) => *n += 1,
+                    None => {
+                        counts.insert(kind.into(), 1);
+                    }
+                }
             }
             if t.setup_failure.is_some() {
                 *counts.entry("setup-failed".into()).or_default() += 1;

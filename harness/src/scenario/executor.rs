@@ -113,14 +113,22 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// A short label: sent, accepted, the reject class, panic or skipped.
+    /// The outcome's kind: sent, accepted, rejected, panic or skipped.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Sent(_) => "sent",
+            Outcome::Accepted(_) => "accepted",
+            Outcome::Rejected(_) => "rejected",
+            Outcome::Panicked(_) => "panic",
+            Outcome::Skipped(_) => "skipped",
+        }
+    }
+
+    /// A short label: the kind, with the reject class for a rejection.
     pub fn label(&self) -> String {
         match self {
-            Outcome::Sent(_) => "sent".into(),
-            Outcome::Accepted(_) => "accepted".into(),
             Outcome::Rejected(r) => format!("rejected:{}", r.class),
-            Outcome::Panicked(_) => "panic".into(),
-            Outcome::Skipped(_) => "skipped".into(),
+            other => other.kind().into(),
         }
     }
 

@@ -233,18 +233,6 @@ fn skip_reason(scenario: &Scenario) -> Option<String> {
         })
 }
 
-/// The outcome as a vector file names it, and its bytes.
-fn actual_parts(r: &Record) -> (&'static str, &[u8]) {
-    let name = match &r.outcome {
-        Outcome::Sent(_) => "sent",
-        Outcome::Accepted(_) => "accepted",
-        Outcome::Rejected(_) => "rejected",
-        Outcome::Panicked(_) => "panicked",
-        Outcome::Skipped(_) => "skipped",
-    };
-    (name, r.outcome.bytes().unwrap_or_default())
-}
-
 fn compare(i: usize, expected: &SessionStep, actual: &Record) -> Result<(), String> {
     let at = format!(
         "input {i} (step {} {} by {})",
@@ -264,7 +252,10 @@ fn compare(i: usize, expected: &SessionStep, actual: &Record) -> Result<(), Stri
             hex_preview(&actual.input, 64)
         ));
     }
-    let (outcome, output) = actual_parts(actual);
+    let (outcome, output) = (
+        actual.outcome.kind(),
+        actual.outcome.bytes().unwrap_or_default(),
+    );
     if expected.outcome != outcome {
         let detail = match &actual.outcome {
             Outcome::Rejected(r) => format!(" ({r})"),
