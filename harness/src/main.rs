@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use ratchet_bench::bench::{self, RunOptions};
 use ratchet_bench::campaign::check_scenario;
-use ratchet_bench::report::{peers_table, render_text, FindingKind};
+use ratchet_bench::report::{expected_counts, peers_table, render_text, FindingKind};
 use ratchet_bench::scenario::Scenario;
 use ratchet_bench::{peers, vectors};
 use std::path::PathBuf;
@@ -182,18 +182,20 @@ fn list(vectors_dir: PathBuf) -> ExitCode {
     match vectors::Manifest::load(&vectors_dir.join("MANIFEST.json")) {
         Ok(m) => {
             for s in m.suites {
-                let present = s
-                    .files
-                    .iter()
-                    .filter(|f| vectors_dir.join(&f.path).exists())
-                    .count();
+                let present = match &s.source_crate {
+                    Some(krate) => format!("{} files in {krate}", s.files.len()),
+                    None => format!(
+                        "{} of {} files present",
+                        s.files
+                            .iter()
+                            .filter(|f| vectors_dir.join(&f.path).exists())
+                            .count(),
+                        s.files.len()
+                    ),
+                };
                 println!(
-                    "  {:<24} {:<10} {} of {} files present  origin: {}",
-                    s.name,
-                    s.family,
-                    present,
-                    s.files.len(),
-                    s.origin
+                    "  {:<24} {:<10} {present}  origin: {}",
+                    s.name, s.family, s.origin
                 );
             }
             ExitCode::SUCCESS
@@ -304,8 +306,14 @@ fn main() -> ExitCode {
                                         r.suite, r.file, r.peer
                                     ),
                                     None => println!(
-                                        "{} {} {}: {} passed, {} failed, {} skipped",
-                                        r.suite, r.file, r.peer, r.passed, r.failed, r.skipped
+                                        "{} {} {}: {} passed, {} failed, {} skipped{}",
+                                        r.suite,
+                                        r.file,
+                                        r.peer,
+                                        r.passed,
+                                        r.failed,
+                                        r.skipped,
+                                        expected_counts(r)
                                     ),
                                 }
                                 for c in r.cases.iter().filter(|c| !c.reason.is_empty()) {

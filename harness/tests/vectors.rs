@@ -53,7 +53,12 @@ fn signal_dr_vectors_on_each_peer() {
 
 #[test]
 fn every_suite_passes_on_the_reference_and_ksi_byte_for_byte() {
-    let reports = run_suites(&vectors_dir(), &bundled(), &[], false).unwrap();
+    // The Wycheproof suites run on primitive backends; tests/wycheproof.rs covers them.
+    let reports: Vec<_> = run_suites(&vectors_dir(), &bundled(), &[], false)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.suite.starts_with("signal-dr-"))
+        .collect();
     let cases: usize = reports.iter().map(|r| r.passed).sum();
     assert!(
         cases >= 40,

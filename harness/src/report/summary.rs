@@ -84,6 +84,16 @@ pub fn peers_table(peers: &[PeerInfo]) -> String {
     out
 }
 
+/// `  valid V invalid I acceptable A` for a suite whose cases carry an expected result.
+pub fn expected_counts(v: &SuiteReport) -> String {
+    v.expected.map_or_else(String::new, |e| {
+        format!(
+            "  valid {} invalid {} acceptable {}",
+            e.valid, e.invalid, e.acceptable
+        )
+    })
+}
+
 /// The human summary.
 pub fn render_text(r: &RunReport) -> String {
     let mut out = String::new();
@@ -131,8 +141,14 @@ pub fn render_text(r: &RunReport) -> String {
                 None => {
                     let _ = writeln!(
                         out,
-                        "  {:<24} {:<28} {:<20} {:>5} {:>5} {:>5}",
-                        v.suite, v.file, v.peer, v.passed, v.failed, v.skipped
+                        "  {:<24} {:<28} {:<20} {:>5} {:>5} {:>5}{}",
+                        v.suite,
+                        v.file,
+                        v.peer,
+                        v.passed,
+                        v.failed,
+                        v.skipped,
+                        expected_counts(v)
                     );
                 }
             }

