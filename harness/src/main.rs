@@ -183,7 +183,7 @@ fn list(vectors_dir: PathBuf) -> ExitCode {
         Ok(m) => {
             for s in m.suites {
                 let present = match &s.source_crate {
-                    Some(krate) => format!("{} files in {krate}", s.files.len()),
+                    Some(krate) => format!("{} bundled in {krate}", s.files.len()),
                     None => format!(
                         "{} of {} files present",
                         s.files
