@@ -194,7 +194,7 @@ fn list(vectors_dir: PathBuf) -> ExitCode {
                     ),
                 };
                 println!(
-                    "  {:<24} {:<10} {present}  origin: {}",
+                    "  {:<30} {:<10} {present}  origin: {}",
                     s.name, s.family, s.origin
                 );
             }

@@ -126,7 +126,7 @@ pub fn render_text(r: &RunReport) -> String {
     } else {
         let _ = writeln!(
             out,
-            "  {:<24} {:<28} {:<20} {:>5} {:>5} {:>5}",
+            "  {:<30} {:<28} {:<20} {:>5} {:>5} {:>5}",
             "suite", "file", "peer", "pass", "fail", "skip"
         );
         for v in &r.vectors {
@@ -134,14 +134,14 @@ pub fn render_text(r: &RunReport) -> String {
                 Some(why) => {
                     let _ = writeln!(
                         out,
-                        "  {:<24} {:<28} {:<20} not run: {why}",
+                        "  {:<30} {:<28} {:<20} not run: {why}",
                         v.suite, v.file, v.peer
                     );
                 }
                 None => {
                     let _ = writeln!(
                         out,
-                        "  {:<24} {:<28} {:<20} {:>5} {:>5} {:>5}{}",
+                        "  {:<30} {:<28} {:<20} {:>5} {:>5} {:>5}{}",
                         v.suite,
                         v.file,
                         v.peer,
