@@ -28,6 +28,9 @@ pub struct RunOptions {
     pub expectations: Option<PathBuf>,
     /// The folder with MANIFEST.json; `None` to skip vectors.
     pub vectors_dir: Option<PathBuf>,
+    /// The folder holding the MLS working group's vector files; `None` reports the MLS
+    /// suites as not run.
+    pub mls_vectors_dir: Option<PathBuf>,
     /// The pinned scenarios file; `None` to run only drawn scenarios.
     pub regressions: Option<PathBuf>,
     /// Only these suites; empty for all.
@@ -105,7 +108,13 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport,
         None => None,
     };
     let vector_reports = match &opts.vectors_dir {
-        Some(dir) => vectors::run_suites(dir, &peers, &opts.suites, opts.accept_changed_vectors)?,
+        Some(dir) => vectors::run_suites_from(
+            dir,
+            opts.mls_vectors_dir.as_deref(),
+            &peers,
+            &opts.suites,
+            opts.accept_changed_vectors,
+        )?,
         None => Vec::new(),
     };
     let pinned = match &opts.regressions {

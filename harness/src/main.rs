@@ -62,6 +62,10 @@ enum VectorsCommand {
         /// The folder holding MANIFEST.json.
         #[arg(long, default_value = "vectors")]
         vectors_dir: PathBuf,
+        /// The folder holding the MLS working group's vector files (default: the
+        /// RATCHET_BENCH_MLS_VECTORS environment variable).
+        #[arg(long)]
+        mls_vectors_dir: Option<PathBuf>,
         /// Only this suite (repeatable).
         #[arg(long = "suite")]
         suites: Vec<String>,
@@ -94,6 +98,10 @@ struct RunArgs {
     /// The folder holding MANIFEST.json.
     #[arg(long, default_value = "vectors")]
     vectors_dir: PathBuf,
+    /// The folder holding the MLS working group's vector files (default: the
+    /// RATCHET_BENCH_MLS_VECTORS environment variable).
+    #[arg(long)]
+    mls_vectors_dir: Option<PathBuf>,
     /// Pinned scenarios run before the drawn ones (seed and scenario per line).
     #[arg(long, default_value = "vectors/regressions/scenarios.txt")]
     regressions: PathBuf,
@@ -136,6 +144,7 @@ fn run(args: RunArgs) -> ExitCode {
         peers: args.peers,
         expectations: (!args.no_expectations).then_some(args.expectations),
         vectors_dir: (!args.no_vectors).then_some(args.vectors_dir),
+        mls_vectors_dir: vectors::mls::mls_vectors_dir(args.mls_vectors_dir),
         regressions: (!args.no_regressions).then_some(args.regressions),
         suites: args.suites,
         accept_changed_vectors: args.accept_changed_vectors,
@@ -182,8 +191,27 @@ fn list(vectors_dir: PathBuf) -> ExitCode {
     match vectors::Manifest::load(&vectors_dir.join("MANIFEST.json")) {
         Ok(m) => {
             for s in m.suites {
+                let mls_dir = vectors::mls::mls_vectors_dir(None);
                 let present = match &s.source_crate {
                     Some(krate) => format!("{} bundled in {krate}", s.files.len()),
+                    None if vectors::mls::MlsFile::from_loader(&s.loader).is_some() => {
+                        match &mls_dir {
+                            Some(dir) => format!(
+                                "{} of {} files present in {}",
+                                s.files
+                                    .iter()
+                                    .filter(|f| dir.join(&f.path).exists())
+                                    .count(),
+                                s.files.len(),
+                                dir.display()
+                            ),
+                            None => format!(
+                                "0 of {} files: set {} to the MLS vectors folder",
+                                s.files.len(),
+                                vectors::mls::MLS_VECTORS_ENV
+                            ),
+                        }
+                    }
                     None => format!(
                         "{} of {} files present",
                         s.files
@@ -289,12 +317,20 @@ fn main() -> ExitCode {
             },
             VectorsCommand::Replay {
                 vectors_dir,
+                mls_vectors_dir,
                 suites,
                 accept_changed_vectors,
                 json,
             } => {
                 let all = peers::bundled();
-                match vectors::run_suites(&vectors_dir, &all, &suites, accept_changed_vectors) {
+                let mls_dir = vectors::mls::mls_vectors_dir(mls_vectors_dir);
+                match vectors::run_suites_from(
+                    &vectors_dir,
+                    mls_dir.as_deref(),
+                    &all,
+                    &suites,
+                    accept_changed_vectors,
+                ) {
                     Ok(reports) => {
                         if json {
                             println!("{}", to_json(&reports));

@@ -275,3 +275,57 @@ fn bad_arguments_exit_2_with_a_clear_message() {
     let o = bench(&["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn mls_suites_read_the_flag_then_the_environment_and_are_not_run_without_either() {
+    let replay = |env: Option<&Path>, flag: Option<&Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ratchet-bench"));
+        cmd.current_dir(root())
+            .args(["vectors", "replay", "--suite", "mls-tree-math"])
+            .env_remove("RATCHET_BENCH_MLS_VECTORS");
+        if let Some(dir) = env {
+            cmd.env("RATCHET_BENCH_MLS_VECTORS", dir);
+        }
+        if let Some(dir) = flag {
+            cmd.arg("--mls-vectors-dir").arg(dir);
+        }
+        cmd.output().expect("the binary runs")
+    };
+    let o = replay(None, None);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "not run still exits 0: {}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("not run: no MLS vectors folder")
+            && stdout(&o).contains("test-vectors/tree-math.json"),
+        "{}",
+        stdout(&o)
+    );
+    // The flag wins over the environment.
+    let empty = temp("mls-empty");
+    let o = replay(Some(Path::new("/nonexistent-mls")), Some(&empty));
+    assert!(
+        stdout(&o).contains(&empty.join("tree-math.json").display().to_string()),
+        "{}",
+        stdout(&o)
+    );
+    let o = replay(Some(&empty), None);
+    assert!(
+        stdout(&o).contains(&empty.join("tree-math.json").display().to_string()),
+        "{}",
+        stdout(&o)
+    );
+    // A present file with another hash is an error naming it.
+    std::fs::write(empty.join("tree-math.json"), "[]").unwrap();
+    let o = replay(None, Some(&empty));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("tree-math.json: sha256 is"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&empty).unwrap();
+}

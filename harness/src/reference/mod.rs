@@ -4,4 +4,5 @@
 //! and an independent implementation (a crate under test driven with the same profile) is
 //! what shows those vectors right.
 
+pub mod mls;
 pub mod signal_dr;

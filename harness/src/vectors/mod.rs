@@ -1,5 +1,6 @@
-//! Vector files: our own ratchet-session vectors, their generator and their replay; and
-//! the published Wycheproof primitive suites ([`wycheproof`]).
+//! Vector files: our own ratchet-session vectors, their generator and their replay; the
+//! published Wycheproof primitive suites ([`wycheproof`]); and the MLS working group's
+//! tree-math and secret-tree vectors ([`mls`]), read from a folder outside the repository.
 //!
 //! # Schema of a ratchet-session file
 //!
@@ -31,6 +32,7 @@
 mod generate;
 mod hex_bytes;
 mod manifest;
+pub mod mls;
 pub mod primitives;
 mod replay;
 mod session;
@@ -132,13 +134,24 @@ fn index_of(part: &str, name: &str) -> Option<usize> {
         .ok()
 }
 
-/// Replays every suite of the manifest in `dir` (or only `only`, by name): a
-/// `ratchet-session` suite on every peer of its family that takes injected randomness, a
-/// `wycheproof` suite on every primitive backend. A missing file makes its suite "not run"
-/// with the command that gets it; a bad file, a changed hash or an unknown loader is an
-/// error.
+/// [`run_suites_from`] without an MLS vectors folder: the MLS suites come back "not run".
 pub fn run_suites(
     dir: &std::path::Path,
+    peers: &[Box<dyn crate::peer::Peer>],
+    only: &[String],
+    accept_changed: bool,
+) -> Result<Vec<SuiteReport>, VectorError> {
+    run_suites_from(dir, None, peers, only, accept_changed)
+}
+
+/// Replays every suite of the manifest in `dir` (or only `only`, by name): a
+/// `ratchet-session` suite on every peer of its family that takes injected randomness, a
+/// `wycheproof` suite on every primitive backend, an MLS suite on the reference, reading
+/// its files from `mls_dir`. A missing file makes its suite "not run" with the command that
+/// gets it; a bad file, a changed hash or an unknown loader is an error.
+pub fn run_suites_from(
+    dir: &std::path::Path,
+    mls_dir: Option<&std::path::Path>,
     peers: &[Box<dyn crate::peer::Peer>],
     only: &[String],
     accept_changed: bool,
@@ -166,6 +179,12 @@ pub fn run_suites(
         .iter()
         .filter(|s| only.is_empty() || only.contains(&s.name))
     {
+        if let Some(kind) = mls::MlsFile::from_loader(&suite.loader) {
+            for file in &suite.files {
+                reports.push(mls::run_pinned(suite, file, kind, mls_dir, accept_changed)?);
+            }
+            continue;
+        }
         match suite.loader.as_str() {
             "ratchet-session" => {}
             "wycheproof" => {
@@ -185,7 +204,9 @@ pub fn run_suites(
                     path: dir.join("MANIFEST.json"),
                     case: String::new(),
                     field: format!("suites[{}].loader", suite.name),
-                    reason: format!("expected ratchet-session or wycheproof, got {other:?}"),
+                    reason: format!(
+                        "expected ratchet-session, wycheproof, mls-tree-math or mls-secret-tree, got {other:?}"
+                    ),
                 })
             }
         }
