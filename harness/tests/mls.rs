@@ -267,3 +267,14 @@ fn labelled_derivations_match_crypto_basics() {
         h("a2b96cd5edc41d0d56ce7a2282ce52aa792c7990483a52cbb044ee3f1f14f159")
     );
 }
+
+#[test]
+fn secret_bearing_types_never_print_their_bytes() {
+    use ratchet_bench::reference::mls::{sender_data_key_nonce, RatchetKind, SecretTree};
+    let suite = CipherSuite::new(1).unwrap();
+    let tree = SecretTree::new(suite, &[0xab; 32], 4).unwrap();
+    let ratchet = tree.ratchet(3, RatchetKind::Application).unwrap();
+    let sender_data = sender_data_key_nonce(suite, &[0xab; 32], &[0xcd; 40]).unwrap();
+    let printed = format!("{tree:?} {ratchet:?} {sender_data:?}");
+    insta::assert_snapshot!(printed, @"SecretTree { suite: 1, n_leaves: 4, .. } Ratchet { generation: 0, .. } SenderDataKeyNonce { .. }");
+}
