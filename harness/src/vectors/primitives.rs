@@ -172,6 +172,28 @@ fn array<const N: usize>(bytes: &[u8], what: &str) -> Result<[u8; N], Refusal> {
         .map_err(|_| refused(format!("{what} must be {N} bytes")))
 }
 
+/// Seals (`seal`) or opens `op.input` with any RustCrypto AEAD.
+fn seal_or_open<C: Aead>(
+    cipher: &C,
+    nonce: &GenericArray<u8, C::NonceSize>,
+    op: AeadOp<'_>,
+    seal: bool,
+) -> Result<Vec<u8>, Refusal> {
+    let payload = Payload {
+        msg: op.input,
+        aad: op.aad,
+    };
+    if seal {
+        cipher
+            .encrypt(nonce, payload)
+            .map_err(|_| refused("encryption refused"))
+    } else {
+        cipher
+            .decrypt(nonce, payload)
+            .map_err(|_| refused("tag mismatch"))
+    }
+}
+
 /// One AES-GCM call with the nonce length as a type, as aes-gcm requires.
 fn gcm<A, N>(op: AeadOp<'_>, seal: bool) -> Result<Vec<u8>, Refusal>
 where
@@ -181,19 +203,7 @@ where
     let cipher = AesGcm::<A, N>::new_from_slice(op.key).map_err(|_| refused("bad key length"))?;
     let nonce = GenericArray::<u8, N>::from_exact_iter(op.nonce.iter().copied())
         .ok_or_else(|| refused("nonce length differs from its type"))?;
-    let payload = Payload {
-        msg: op.input,
-        aad: op.aad,
-    };
-    if seal {
-        cipher
-            .encrypt(&nonce, payload)
-            .map_err(|_| refused("encryption refused"))
-    } else {
-        cipher
-            .decrypt(&nonce, payload)
-            .map_err(|_| refused("tag mismatch"))
-    }
+    seal_or_open(&cipher, &nonce, op, seal)
 }
 
 /// Picks the aes-gcm instance for the nonce's length. aes-gcm fixes the nonce length as a
@@ -247,19 +257,7 @@ fn chacha20_poly1305(op: AeadOp<'_>, seal: bool) -> Result<Vec<u8>, Refusal> {
     // The nonce type holds exactly 96 bits; a nonce of another length cannot be built.
     let nonce = chacha20poly1305::Nonce::from_exact_iter(op.nonce.iter().copied())
         .ok_or_else(|| refused("the nonce type holds 96 bits only"))?;
-    let payload = Payload {
-        msg: op.input,
-        aad: op.aad,
-    };
-    if seal {
-        cipher
-            .encrypt(&nonce, payload)
-            .map_err(|_| refused("encryption refused"))
-    } else {
-        cipher
-            .decrypt(&nonce, payload)
-            .map_err(|_| refused("tag mismatch"))
-    }
+    seal_or_open(&cipher, &nonce, op, seal)
 }
 
 fn cbc_encrypt<A>(key: &[u8], iv: &[u8], pt: &[u8]) -> Result<Vec<u8>, Refusal>

@@ -206,8 +206,15 @@ struct Ran {
     did: Did,
 }
 
-fn flags<F: std::fmt::Debug>(flags: &[F]) -> Vec<String> {
-    flags.iter().map(|f| format!("{f:?}")).collect()
+impl Ran {
+    fn new<F: std::fmt::Debug>(tc_id: usize, result: TestResult, flags: &[F], did: Did) -> Ran {
+        Ran {
+            tc_id,
+            result,
+            flags: flags.iter().map(|f| format!("{f:?}")).collect(),
+            did,
+        }
+    }
 }
 
 /// `valid` and `acceptable` cases run every direction; `invalid` ones only the check.
@@ -259,12 +266,7 @@ fn run_cases(
                     )
                 };
                 let did = run(t.result, || Did::Accepted(None), derive);
-                out.push(Ran {
-                    tc_id: t.tc_id,
-                    result: t.result,
-                    flags: flags(&t.flags),
-                    did,
-                });
+                out.push(Ran::new(t.tc_id, t.result, &t.flags, did));
             }
         }
         WycheproofFile::HkdfSha256 => {
@@ -279,12 +281,7 @@ fn run_cases(
                     )
                 };
                 let did = run(t.result, || Did::Accepted(None), derive);
-                out.push(Ran {
-                    tc_id: t.tc_id,
-                    result: t.result,
-                    flags: flags(&t.flags),
-                    did,
-                });
+                out.push(Ran::new(t.tc_id, t.result, &t.flags, did));
             }
         }
         WycheproofFile::HmacSha256 => {
@@ -301,12 +298,7 @@ fn run_cases(
                     let verify =
                         || Did::check(b.hmac_sha256_verify(&t.key, &t.msg, &t.tag, g.tag_size));
                     let did = run(t.result, compute, verify);
-                    out.push(Ran {
-                        tc_id: t.tc_id,
-                        result: t.result,
-                        flags: flags(&t.flags),
-                        did,
-                    });
+                    out.push(Ran::new(t.tc_id, t.result, &t.flags, did));
                 }
             }
         }
@@ -319,12 +311,7 @@ fn run_cases(
                 let decrypt =
                     || Did::compare("msg", &t.pt, b.aes_cbc_decrypt(&t.key, &t.nonce, &t.ct));
                 let did = run(t.result, encrypt, decrypt);
-                out.push(Ran {
-                    tc_id: t.tc_id,
-                    result: t.result,
-                    flags: flags(&t.flags),
-                    did,
-                });
+                out.push(Ran::new(t.tc_id, t.result, &t.flags, did));
             }
         }
         WycheproofFile::AesGcm | WycheproofFile::ChaCha20Poly1305 => {
@@ -354,12 +341,7 @@ fn run_cases(
                     let open =
                         || Did::compare("msg", &t.pt, b.aead_open(alg, op(&sealed), g.tag_size));
                     let did = run(t.result, seal, open);
-                    out.push(Ran {
-                        tc_id: t.tc_id,
-                        result: t.result,
-                        flags: flags(&t.flags),
-                        did,
-                    });
+                    out.push(Ran::new(t.tc_id, t.result, &t.flags, did));
                 }
             }
         }
@@ -370,12 +352,7 @@ fn run_cases(
                 for t in &g.tests {
                     let verify = || Did::check(b.ed25519_verify(&g.key.pk, &t.msg, &t.sig));
                     let did = run(t.result, || Did::Accepted(None), verify);
-                    out.push(Ran {
-                        tc_id: t.tc_id,
-                        result: t.result,
-                        flags: flags(&t.flags),
-                        did,
-                    });
+                    out.push(Ran::new(t.tc_id, t.result, &t.flags, did));
                 }
             }
         }
