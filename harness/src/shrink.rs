@@ -42,6 +42,7 @@ impl Scenario {
                     region,
                     bit,
                 },
+                Step::Rekey { msg } => Step::Rekey { msg: renumber(msg) },
                 Step::Truncate { msg, keep } => Step::Truncate {
                     msg: renumber(msg),
                     keep,

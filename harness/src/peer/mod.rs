@@ -122,6 +122,10 @@ pub struct WireLayout {
     pub body: std::ops::Range<usize>,
     /// The authentication tag (for an AEAD with the tag inside the body, the tag's bytes).
     pub mac: std::ops::Range<usize>,
+    /// Where the sender's ratchet public key sits in the header, if the format has one at a
+    /// fixed place, so that a `rekey` step can put another key there.
+    #[serde(default)]
+    pub ratchet_key: Option<std::ops::Range<usize>>,
 }
 
 /// A source of randomness handed to a peer that can take one.

@@ -21,6 +21,8 @@ use x25519_dalek::{PublicKey, StaticSecret};
 const DR2_MAX_SKIP: u32 = 100;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
+/// Offset of the ratchet key inside the bincode header, after its u64 length.
+const DR2_KEY_AT: usize = 8;
 
 /// double-ratchet-2 0.4.0-pre.2.
 pub struct DoubleRatchet2;
@@ -81,6 +83,9 @@ impl Peer for DoubleRatchet2 {
             header: 0..header_end,
             body: header_end..tag_start,
             mac: tag_start..wire.len(),
+            // bincode writes the header's key as a u64 length (32) and the 32 bytes.
+            ratchet_key: (header_end >= 1 + DR2_KEY_AT + 32)
+                .then_some(1 + DR2_KEY_AT..1 + DR2_KEY_AT + 32),
         }
     }
 }

@@ -75,6 +75,7 @@ pub(crate) fn signal_dr_layout(wire: &[u8]) -> WireLayout {
         header: 0..header_end,
         body: header_end..mac_start,
         mac: mac_start..wire.len(),
+        ratchet_key: (wire.len() >= 32).then_some(0..32),
     }
 }
 

@@ -32,6 +32,7 @@ pub enum Event {
     DeliverAll,
     Replay { pick: u8 },
     Tamper { pick: u8, region: Region, bit: u16 },
+    Rekey { pick: u8 },
     Truncate { pick: u8, keep: u16 },
     Extend { pick: u8, bytes: Vec<u8> },
     Inject { to: Side, bytes: Vec<u8> },
@@ -63,10 +64,13 @@ impl<'a> Arbitrary<'a> for Event {
             64..=69 => Event::Replay {
                 pick: u.arbitrary()?,
             },
-            70..=81 => Event::Tamper {
+            70..=79 => Event::Tamper {
                 pick: u.arbitrary()?,
                 region: Region::arbitrary(u)?,
                 bit: u.arbitrary()?,
+            },
+            80..=81 => Event::Rekey {
+                pick: u.arbitrary()?,
             },
             82..=84 => Event::Truncate {
                 pick: u.arbitrary()?,
@@ -177,6 +181,9 @@ impl Scenario {
                     msg: MsgId(i as u32),
                     region: *region,
                     bit: u32::from(*bit),
+                }),
+                Event::Rekey { pick: p } => pick(*p, sent).map(|i| Step::Rekey {
+                    msg: MsgId(i as u32),
                 }),
                 Event::Truncate { pick: p, keep } => pick(*p, sent).map(|i| Step::Truncate {
                     msg: MsgId(i as u32),

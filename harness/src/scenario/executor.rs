@@ -200,6 +200,8 @@ struct Run<'p> {
     peer: &'p dyn Peer,
     info: PeerInfo,
     parties: [Box<dyn Party>; 2],
+    /// What the responder published (its ratchet key, for signal-dr).
+    bundle: Vec<u8>,
     model: ChainModel,
     plaintexts: Plaintexts,
     ad: Vec<u8>,
@@ -219,16 +221,19 @@ fn call(f: impl FnOnce() -> Result<Vec<u8>, Reject>, ok: fn(Vec<u8>) -> Outcome)
     }
 }
 
+/// Both parties of a new session, `[A, B]`, and what the responder published.
+type Established = ([Box<dyn Party>; 2], Vec<u8>);
+
 fn establish(
     peer: &dyn Peer,
     init: &SessionInit,
     rng_a: BoxRng,
     rng_b: BoxRng,
-) -> Result<[Box<dyn Party>; 2], Outcome> {
+) -> Result<Established, Outcome> {
     match guarded(|| {
         let (b, bundle) = peer.respond(init, rng_b)?;
         let a = peer.initiate(init, &bundle, rng_a)?;
-        Ok([a, b])
+        Ok(([a, b], bundle))
     }) {
         Ok(Ok(parties)) => Ok(parties),
         Ok(Err(reject)) => Err(Outcome::Rejected(reject)),
@@ -239,8 +244,8 @@ fn establish(
 /// Runs `scenario` on a fresh session of `peer` built from `setup`.
 pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript {
     let info = peer.info();
-    let parties = match establish(peer, &setup.init, setup.rng_a, setup.rng_b) {
-        Ok(parties) => parties,
+    let (parties, bundle) = match establish(peer, &setup.init, setup.rng_a, setup.rng_b) {
+        Ok(established) => established,
         Err(failure) => {
             return Transcript {
                 peer: info,
@@ -255,6 +260,7 @@ pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript
         model: ChainModel::new(info.limits),
         info,
         parties,
+        bundle,
         plaintexts: setup.plaintexts,
         ad: setup.ad,
         foreign_seed: setup.foreign_seed,
@@ -322,6 +328,26 @@ impl Run<'_> {
                     flip(&mut wire, range, *bit);
                 }
                 self.forged(i, step.kind(), to, Some(*msg), wire, ad, Delivery::Forged);
+            }
+            Step::Rekey { msg } => {
+                let Some((to, mut wire)) = self.copy(i, step.kind(), *msg) else {
+                    return;
+                };
+                let key = self.peer.layout(&wire).ratchet_key;
+                match key.filter(|k| k.len() == self.bundle.len() && k.end <= wire.len()) {
+                    Some(k) => {
+                        wire[k].copy_from_slice(&self.bundle);
+                        let ad = self.ad.clone();
+                        self.forged(i, step.kind(), to, Some(*msg), wire, ad, Delivery::Forged);
+                    }
+                    None => self.skipped(
+                        i,
+                        step.kind(),
+                        to,
+                        Some(*msg),
+                        "the peer's layout names no ratchet key the size of its bundle".into(),
+                    ),
+                }
             }
             Step::Truncate { msg, keep } => {
                 let Some((to, mut wire)) = self.copy(i, step.kind(), *msg) else {
@@ -510,7 +536,7 @@ impl Run<'_> {
             let setup = Setup::seeded(seed);
             self.foreign = Some(
                 establish(self.peer, &setup.init, setup.rng_a, setup.rng_b)
-                    .map(|[alice, _]| Foreign {
+                    .map(|([alice, _], _)| Foreign {
                         alice,
                         sent: Vec::new(),
                     })

@@ -109,6 +109,14 @@ pub enum Step {
         /// Which bit.
         bit: u32,
     },
+    /// `rekey m3`: delivers a copy whose header carries the responder's published ratchet
+    /// key (the bundle an initiator starts from) in place of the sender's own. The key is
+    /// public, so any attacker can do this; a party that has that key but no chain for it
+    /// must still refuse the message.
+    Rekey {
+        /// The message copied.
+        msg: MsgId,
+    },
     /// `truncate m3 5`: delivers a copy cut to `keep` bytes (modulo its length, so always
     /// shorter).
     Truncate {
@@ -164,6 +172,7 @@ impl Step {
                 Region::Mac => "tamper-mac",
                 Region::Ad => "tamper-ad",
             },
+            Step::Rekey { .. } => "rekey",
             Step::Truncate { .. } => "truncate",
             Step::Extend { .. } => "extend",
             Step::Inject { .. } => "inject",
@@ -184,6 +193,7 @@ impl Step {
             | Step::Drop { msg }
             | Step::Replay { msg }
             | Step::Tamper { msg, .. }
+            | Step::Rekey { msg }
             | Step::Truncate { msg, .. }
             | Step::Extend { msg, .. } => Some(*msg),
             _ => None,

@@ -73,6 +73,7 @@ impl fmt::Display for Step {
             Step::DeliverAll => write!(f, "deliver-all"),
             Step::Replay { msg } => write!(f, "replay {msg}"),
             Step::Tamper { msg, region, bit } => write!(f, "tamper {msg} {region} {bit}"),
+            Step::Rekey { msg } => write!(f, "rekey {msg}"),
             Step::Truncate { msg, keep } => write!(f, "truncate {msg} {keep}"),
             Step::Extend { msg, bytes } => write!(f, "extend {msg} {}", hex_or_dash(bytes)),
             Step::Inject { to, bytes } => write!(f, "inject {to} {}", hex_or_dash(bytes)),
@@ -195,6 +196,7 @@ fn parse_step(step: usize, text: &str) -> Result<Step, ParseError> {
             region: args.region()?,
             bit: args.number("a bit index")?,
         },
+        "rekey" => Step::Rekey { msg: args.msg()? },
         "truncate" => Step::Truncate {
             msg: args.msg()?,
             keep: args.number("a byte count")?,
@@ -226,8 +228,8 @@ fn parse_step(step: usize, text: &str) -> Result<Step, ParseError> {
             return Err(ParseError::new(
                 step,
                 format!(
-                    "expected one of send, deliver, drop, deliver-all, replay, tamper, truncate, \
-                     extend, inject, foreign, jump; got {other:?}"
+                    "expected one of send, deliver, drop, deliver-all, replay, tamper, rekey, \
+                     truncate, extend, inject, foreign, jump; got {other:?}"
                 ),
             ))
         }
