@@ -3,6 +3,8 @@
 // Test helpers may fail loudly, like the tests that call them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -24,13 +26,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ratchet-bench-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
@@ -62,7 +57,7 @@ const SMALL: &[&str] = &[
 
 #[test]
 fn expectations_decide_the_exit_code() {
-    let dir = temp("expectations");
+    let dir = common::temp_dir("cli-expectations");
     let mut args = SMALL.to_vec();
     args.extend(["--no-expectations", "--json"]);
     let o = bench(&args);
@@ -143,17 +138,7 @@ fn expectations_decide_the_exit_code() {
 
 #[test]
 fn a_bad_hex_field_exits_2_naming_file_case_and_field() {
-    let dir = temp("bad-hex");
-    std::fs::create_dir_all(dir.join("signal-dr")).unwrap();
-    std::fs::copy(
-        root().join("vectors/MANIFEST.json"),
-        dir.join("MANIFEST.json"),
-    )
-    .unwrap();
-    for f in ["honest", "out-of-order"] {
-        let rel = format!("signal-dr/{f}.json");
-        std::fs::copy(root().join("vectors").join(&rel), dir.join(&rel)).unwrap();
-    }
+    let dir = common::vectors_copy("cli-bad-hex");
     let text = std::fs::read_to_string(root().join("vectors/signal-dr/invalid.json")).unwrap();
     let text = text.replacen("\"sharedSecret\": \"", "\"sharedSecret\": \"zz", 2);
     std::fs::write(dir.join("signal-dr/invalid.json"), text).unwrap();
@@ -305,7 +290,7 @@ fn mls_suites_read_the_flag_then_the_environment_and_are_not_run_without_either(
         stdout(&o)
     );
     // The flag wins over the environment.
-    let empty = temp("mls-empty");
+    let empty = common::temp_dir("cli-mls-empty");
     let o = replay(Some(Path::new("/nonexistent-mls")), Some(&empty));
     assert!(
         stdout(&o).contains(&empty.join("tree-math.json").display().to_string()),

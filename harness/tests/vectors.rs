@@ -4,15 +4,13 @@
 // Test helpers may fail loudly, like the tests that call them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use ratchet_bench::peer::Peer;
 use ratchet_bench::peers::{bundled, KsiDoubleRatchet, ReferenceSignalDr};
 use ratchet_bench::vectors::{generate, replay_file, run_suites, CaseStatus, VectorError};
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
-
-fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors")
-}
+use std::path::Path;
 
 /// A normalised table of tcId -> outcome; failures keep their expected and actual hex, which
 /// are the vector's own test data.
@@ -54,7 +52,7 @@ fn signal_dr_vectors_on_each_peer() {
 #[test]
 fn every_suite_passes_on_the_reference_and_ksi_byte_for_byte() {
     // The Wycheproof suites run on primitive backends; tests/wycheproof.rs covers them.
-    let reports: Vec<_> = run_suites(&vectors_dir(), &bundled(), &[], false)
+    let reports: Vec<_> = run_suites(&common::vectors_dir(), &bundled(), &[], false)
         .unwrap()
         .into_iter()
         .filter(|r| r.suite.starts_with("signal-dr-"))
@@ -85,26 +83,9 @@ fn every_suite_passes_on_the_reference_and_ksi_byte_for_byte() {
     );
 }
 
-/// A copy of the vectors folder to break things in.
-fn scratch_copy(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ratchet-bench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("signal-dr")).unwrap();
-    std::fs::copy(
-        vectors_dir().join("MANIFEST.json"),
-        dir.join("MANIFEST.json"),
-    )
-    .unwrap();
-    for f in ["honest", "out-of-order", "invalid"] {
-        let rel = format!("signal-dr/{f}.json");
-        std::fs::copy(vectors_dir().join(&rel), dir.join(&rel)).unwrap();
-    }
-    dir
-}
-
 #[test]
 fn a_bad_hex_field_names_file_case_and_field() {
-    let dir = scratch_copy("bad-hex");
+    let dir = common::vectors_copy("bad-hex");
     let path = dir.join("signal-dr/invalid.json");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -131,7 +112,7 @@ fn a_bad_hex_field_names_file_case_and_field() {
 
 #[test]
 fn a_changed_wire_byte_fails_the_case_with_expected_and_actual_hex() {
-    let dir = scratch_copy("changed-byte");
+    let dir = common::vectors_copy("changed-byte");
     let path = dir.join("signal-dr/honest.json");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -172,7 +153,7 @@ fn a_changed_wire_byte_fails_the_case_with_expected_and_actual_hex() {
 
 #[test]
 fn a_missing_file_is_not_run_with_the_command_that_gets_it() {
-    let dir = scratch_copy("missing");
+    let dir = common::vectors_copy("missing");
     std::fs::remove_file(dir.join("signal-dr/honest.json")).unwrap();
     let reports = run_suites(&dir, &bundled(), &["signal-dr-honest".into()], false).unwrap();
     assert_eq!(
@@ -188,7 +169,7 @@ fn a_missing_file_is_not_run_with_the_command_that_gets_it() {
 
 #[test]
 fn an_unknown_suite_is_an_error() {
-    let err = run_suites(&vectors_dir(), &bundled(), &["nope".into()], false)
+    let err = run_suites(&common::vectors_dir(), &bundled(), &["nope".into()], false)
         .unwrap_err()
         .to_string();
     assert!(err.contains("no suite named \"nope\""), "{err}");
@@ -207,7 +188,7 @@ fn the_generator_reproduces_the_committed_files_and_never_overwrites() {
             .to_string_lossy()
             .replace("-new", "");
         let committed =
-            std::fs::read_to_string(vectors_dir().join("signal-dr").join(&name)).unwrap();
+            std::fs::read_to_string(common::vectors_dir().join("signal-dr").join(&name)).unwrap();
         let fresh = std::fs::read_to_string(path).unwrap();
         assert!(
             committed == fresh,

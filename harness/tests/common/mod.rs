@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests.
 
+// Each test crate includes this module and uses part of it.
+#![allow(dead_code, clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 /// The MLS working group's vectors folder for tests: RATCHET_BENCH_MLS_VECTORS if set, else
@@ -8,4 +11,33 @@ pub fn mls_vectors_dir() -> Option<PathBuf> {
     let dir = ratchet_bench::vectors::mls::mls_vectors_dir(None)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/mls"));
     dir.is_dir().then_some(dir)
+}
+
+/// The repository's vectors folder.
+pub fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors")
+}
+
+/// An empty folder of this test process, named after `name`.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ratchet-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A copy of the manifest and our signal-dr vector files, to break things in.
+pub fn vectors_copy(name: &str) -> PathBuf {
+    let dir = temp_dir(name);
+    std::fs::create_dir_all(dir.join("signal-dr")).unwrap();
+    std::fs::copy(
+        vectors_dir().join("MANIFEST.json"),
+        dir.join("MANIFEST.json"),
+    )
+    .unwrap();
+    for f in ["honest", "out-of-order", "invalid"] {
+        let rel = format!("signal-dr/{f}.json");
+        std::fs::copy(vectors_dir().join(&rel), dir.join(&rel)).unwrap();
+    }
+    dir
 }
