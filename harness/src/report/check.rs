@@ -145,52 +145,56 @@ fn byte_divergence(
     pb: &BTreeMap<(usize, usize), &Record>,
     peers: &[String],
 ) -> Option<Finding> {
+    let diverged = |step: usize, kind: &str, detail: String| {
+        Some(Finding::new(
+            FindingKind::DivergenceBytes,
+            peers.to_vec(),
+            step,
+            kind,
+            None,
+            detail,
+        ))
+    };
     for (key, ra) in pa {
         let Some(rb) = pb.get(key) else {
-            return Some(Finding::new(
-                FindingKind::DivergenceBytes,
-                peers.to_vec(),
+            return diverged(
                 ra.step,
                 ra.kind,
-                None,
                 format!(
                     "{} recorded an input at step {} that {} did not",
                     peers[0], ra.step, peers[1]
                 ),
-            ));
+            );
         };
         let (oa, ob) = (&ra.outcome, &rb.outcome);
         if oa.succeeded() != ob.succeeded() || oa.bytes() != ob.bytes() {
-            return Some(Finding::new(
-                FindingKind::DivergenceBytes,
-                peers.to_vec(),
+            let shown = |o: &crate::scenario::Outcome| {
+                let bytes = o.bytes().map(|b| hex_preview(b, 24)).unwrap_or_default();
+                format!("{} {bytes}", o.label())
+            };
+            return diverged(
                 ra.step,
                 ra.kind,
-                None,
                 format!(
-                    "step {} ({}): {} gave {} {}, {} gave {} {}",
+                    "step {} ({}): {} gave {}, {} gave {}",
                     ra.step,
                     ra.kind,
                     peers[0],
-                    oa.label(),
-                    oa.bytes().map(|b| hex_preview(b, 24)).unwrap_or_default(),
+                    shown(oa),
                     peers[1],
-                    ob.label(),
-                    ob.bytes().map(|b| hex_preview(b, 24)).unwrap_or_default()
+                    shown(ob)
                 ),
-            ));
+            );
         }
     }
     if pa.len() != pb.len() || a.sent_digest != b.sent_digest {
         let step = pb.keys().find(|k| !pa.contains_key(k)).map_or(0, |k| k.0);
-        return Some(Finding::new(
-            FindingKind::DivergenceBytes,
-            peers.to_vec(),
+        return diverged(
             step,
             "send",
-            None,
-            "the wire bytes of the lost messages of a jump differ, or one peer recorded more inputs".into(),
-        ));
+            "the wire bytes of the lost messages of a jump differ, or one peer recorded more inputs"
+                .into(),
+        );
     }
     None
 }
