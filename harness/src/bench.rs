@@ -108,7 +108,7 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport,
         None => None,
     };
     let vector_reports = match &opts.vectors_dir {
-        Some(dir) => vectors::run_suites_from(
+        Some(dir) => vectors::run_suites(
             dir,
             opts.mls_vectors_dir.as_deref(),
             &peers,

@@ -324,7 +324,7 @@ fn main() -> ExitCode {
             } => {
                 let all = peers::bundled();
                 let mls_dir = vectors::mls::mls_vectors_dir(mls_vectors_dir);
-                match vectors::run_suites_from(
+                match vectors::run_suites(
                     &vectors_dir,
                     mls_dir.as_deref(),
                     &all,

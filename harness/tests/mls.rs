@@ -11,7 +11,7 @@ use ratchet_bench::reference::mls::{
     derive_secret, derive_tree_secret, expand_with_label, CipherSuite, UnknownCipherSuite,
 };
 use ratchet_bench::vectors::mls::MLS_VECTORS_ENV;
-use ratchet_bench::vectors::{run_suites_from, CaseStatus, SuiteReport, VectorError};
+use ratchet_bench::vectors::{run_suites, CaseStatus, SuiteReport, VectorError};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -24,7 +24,7 @@ fn vectors_dir() -> PathBuf {
 
 fn run(mls_dir: Option<&Path>, accept_changed: bool) -> Result<Vec<SuiteReport>, VectorError> {
     let only: Vec<String> = SUITES.iter().map(|s| s.to_string()).collect();
-    run_suites_from(&vectors_dir(), mls_dir, &[], &only, accept_changed)
+    run_suites(&vectors_dir(), mls_dir, &[], &only, accept_changed)
 }
 
 /// Counts and every case that did not pass, with its tcId and reason.
@@ -166,12 +166,12 @@ fn a_changed_file_is_an_error_naming_it_unless_accepted() {
     )
     .unwrap();
     let only = vec!["mls-tree-math".to_string()];
-    let err = run_suites_from(&vectors_dir(), Some(&dir), &[], &only, false).unwrap_err();
+    let err = run_suites(&vectors_dir(), Some(&dir), &[], &only, false).unwrap_err();
     assert!(
         matches!(&err, VectorError::Hash { path, .. } if path.ends_with("tree-math.json")),
         "{err}"
     );
-    let reports = run_suites_from(&vectors_dir(), Some(&dir), &[], &only, true).unwrap();
+    let reports = run_suites(&vectors_dir(), Some(&dir), &[], &only, true).unwrap();
     assert_eq!((reports[0].passed, reports[0].failed), (1, 0));
     // A wrong value is a failure with expected and actual.
     std::fs::write(
@@ -179,7 +179,7 @@ fn a_changed_file_is_an_error_naming_it_unless_accepted() {
         r#"[{"n_leaves":2,"n_nodes":3,"root":1,"left":[null,0,null],"right":[null,2,null],"parent":[1,null,1],"sibling":[2,null,1]}]"#,
     )
     .unwrap();
-    let reports = run_suites_from(&vectors_dir(), Some(&dir), &[], &only, true).unwrap();
+    let reports = run_suites(&vectors_dir(), Some(&dir), &[], &only, true).unwrap();
     assert_eq!(reports[0].failed, 1);
     assert_eq!(reports[0].cases[0].reason, "sibling[2]: expected 1, got 0");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -52,7 +52,7 @@ fn signal_dr_vectors_on_each_peer() {
 #[test]
 fn every_suite_passes_on_the_reference_and_ksi_byte_for_byte() {
     // The Wycheproof suites run on primitive backends; tests/wycheproof.rs covers them.
-    let reports: Vec<_> = run_suites(&common::vectors_dir(), &bundled(), &[], false)
+    let reports: Vec<_> = run_suites(&common::vectors_dir(), None, &bundled(), &[], false)
         .unwrap()
         .into_iter()
         .filter(|r| r.suite.starts_with("signal-dr-"))
@@ -92,13 +92,13 @@ fn a_bad_hex_field_names_file_case_and_field() {
     json["testGroups"][0]["tests"][2]["steps"][1]["input"] = "0xzz".into();
     std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
 
-    let err = run_suites(&dir, &bundled(), &[], false).unwrap_err();
+    let err = run_suites(&dir, None, &bundled(), &[], false).unwrap_err();
     assert!(
         matches!(err, VectorError::Hash { .. }),
         "a changed file must fail its pin first: {err}"
     );
 
-    let err = run_suites(&dir, &bundled(), &[], true)
+    let err = run_suites(&dir, None, &bundled(), &[], true)
         .unwrap_err()
         .to_string();
     assert!(err.contains("invalid.json"), "{err}");
@@ -130,6 +130,7 @@ fn a_changed_wire_byte_fails_the_case_with_expected_and_actual_hex() {
 
     let reports = run_suites(
         &dir,
+        None,
         &[Box::new(ReferenceSignalDr)],
         &["signal-dr-honest".into()],
         true,
@@ -155,7 +156,7 @@ fn a_changed_wire_byte_fails_the_case_with_expected_and_actual_hex() {
 fn a_missing_file_is_not_run_with_the_command_that_gets_it() {
     let dir = common::vectors_copy("missing");
     std::fs::remove_file(dir.join("signal-dr/honest.json")).unwrap();
-    let reports = run_suites(&dir, &bundled(), &["signal-dr-honest".into()], false).unwrap();
+    let reports = run_suites(&dir, None, &bundled(), &["signal-dr-honest".into()], false).unwrap();
     assert_eq!(
         reports.len(),
         2,
@@ -169,9 +170,15 @@ fn a_missing_file_is_not_run_with_the_command_that_gets_it() {
 
 #[test]
 fn an_unknown_suite_is_an_error() {
-    let err = run_suites(&common::vectors_dir(), &bundled(), &["nope".into()], false)
-        .unwrap_err()
-        .to_string();
+    let err = run_suites(
+        &common::vectors_dir(),
+        None,
+        &bundled(),
+        &["nope".into()],
+        false,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("no suite named \"nope\""), "{err}");
 }
 

@@ -87,6 +87,7 @@ fn wycheproof_suites() -> Vec<String> {
 fn all_seven_files_run_with_zero_failures() {
     let reports = run_suites(
         &vectors_dir(),
+        None,
         &ratchet_bench::peers::bundled(),
         &wycheproof_suites(),
         false,
@@ -153,7 +154,7 @@ fn manifest_only(name: &str, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
 #[test]
 fn the_wycheproof_suites_need_no_file_in_the_vectors_folder() {
     let dir = manifest_only("no-files", |_| {});
-    let reports = run_suites(&dir, &[], &wycheproof_suites(), false).unwrap();
+    let reports = run_suites(&dir, None, &[], &wycheproof_suites(), false).unwrap();
     assert_eq!(reports.len(), 7 * backends().len());
     assert!(reports.iter().all(|r| r.not_run.is_none() && r.failed == 0));
 }
@@ -165,7 +166,7 @@ fn a_changed_pin_is_an_error_naming_the_file_unless_accepted() {
             suite["files"][0]["sha256"] = "00".repeat(32).into();
         }
     });
-    let err = run_suites(&dir, &[], &wycheproof_suites(), false).unwrap_err();
+    let err = run_suites(&dir, None, &[], &wycheproof_suites(), false).unwrap_err();
     assert!(matches!(err, VectorError::Hash { .. }), "{err}");
     let text = err.to_string();
     assert!(
@@ -174,7 +175,7 @@ fn a_changed_pin_is_an_error_naming_the_file_unless_accepted() {
     );
     assert!(text.contains("--accept-changed-vectors"), "{text}");
 
-    let reports = run_suites(&dir, &[], &wycheproof_suites(), true).unwrap();
+    let reports = run_suites(&dir, None, &[], &wycheproof_suites(), true).unwrap();
     assert_eq!(reports.len(), 7 * backends().len());
 }
 
@@ -183,7 +184,7 @@ fn a_manifest_naming_another_crate_version_is_an_error() {
     let dir = manifest_only("other-crate", |suite| {
         suite["sourceCrate"] = "wycheproof 0.6.0".into();
     });
-    let err = run_suites(&dir, &[], &wycheproof_suites(), false)
+    let err = run_suites(&dir, None, &[], &wycheproof_suites(), false)
         .unwrap_err()
         .to_string();
     assert!(err.contains("sourceCrate"), "{err}");

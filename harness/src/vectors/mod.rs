@@ -134,22 +134,12 @@ fn index_of(part: &str, name: &str) -> Option<usize> {
         .ok()
 }
 
-/// [`run_suites_from`] without an MLS vectors folder: the MLS suites come back "not run".
-pub fn run_suites(
-    dir: &std::path::Path,
-    peers: &[Box<dyn crate::peer::Peer>],
-    only: &[String],
-    accept_changed: bool,
-) -> Result<Vec<SuiteReport>, VectorError> {
-    run_suites_from(dir, None, peers, only, accept_changed)
-}
-
 /// Replays every suite of the manifest in `dir` (or only `only`, by name): a
 /// `ratchet-session` suite on every peer of its family that takes injected randomness, a
 /// `wycheproof` suite on every primitive backend, an MLS suite on the reference, reading
 /// its files from `mls_dir`. A missing file makes its suite "not run" with the command that
 /// gets it; a bad file, a changed hash or an unknown loader is an error.
-pub fn run_suites_from(
+pub fn run_suites(
     dir: &std::path::Path,
     mls_dir: Option<&std::path::Path>,
     peers: &[Box<dyn crate::peer::Peer>],
