@@ -195,7 +195,7 @@ pub fn run_suites(
                     case: String::new(),
                     field: format!("suites[{}].loader", suite.name),
                     reason: format!(
-                        "expected ratchet-session, wycheproof, mls-tree-math or mls-secret-tree, got {other:?}"
+                        "expected ratchet-session, wycheproof or an mls-* loader (tree-math, secret-tree, crypto-basics, key-schedule, message-protection), got {other:?}"
                     ),
                 })
             }
