@@ -57,7 +57,9 @@ pub fn encode_varint(n: usize, out: &mut Vec<u8>) -> Result<(), LabelError> {
     Ok(())
 }
 
-fn push_opaque(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), LabelError> {
+/// Appends `bytes` as an `opaque x<V>`: its length as a variable-length integer, then
+/// the bytes.
+pub fn encode_opaque(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), LabelError> {
     encode_varint(bytes.len(), out)?;
     out.extend_from_slice(bytes);
     Ok(())
@@ -69,12 +71,17 @@ pub fn kdf_label(label: &[u8], context: &[u8], length: usize) -> Result<Vec<u8>,
     let length = u16::try_from(length).map_err(|_| LabelError::LengthTooLong(length))?;
     let mut out = length.to_be_bytes().to_vec();
     let full: Vec<u8> = MLS_LABEL_PREFIX.iter().chain(label).copied().collect();
-    push_opaque(&full, &mut out)?;
-    push_opaque(context, &mut out)?;
+    encode_opaque(&full, &mut out)?;
+    encode_opaque(context, &mut out)?;
     Ok(out)
 }
 
-fn hkdf_expand(hash: Hash, prk: &[u8], info: &[u8], length: usize) -> Result<Vec<u8>, LabelError> {
+pub(crate) fn hkdf_expand(
+    hash: Hash,
+    prk: &[u8],
+    info: &[u8],
+    length: usize,
+) -> Result<Vec<u8>, LabelError> {
     let mut okm = vec![0u8; length];
     let fail = |reason: String| LabelError::Expand { hash, reason };
     macro_rules! expand {
@@ -130,6 +137,16 @@ pub fn derive_tree_secret(
     length: usize,
 ) -> Result<Vec<u8>, LabelError> {
     expand_with_label(suite, secret, label, &generation.to_be_bytes(), length)
+}
+
+/// RefHash(label, value) = Hash(RefHashInput) (RFC 9420 §5.2), where
+/// `struct { opaque label<V>; opaque value<V>; } RefHashInput` and `label` is taken as
+/// given (the RFC's labels already start with "MLS 1.0 ").
+pub fn ref_hash(suite: CipherSuite, label: &[u8], value: &[u8]) -> Result<Vec<u8>, LabelError> {
+    let mut input = Vec::new();
+    encode_opaque(label, &mut input)?;
+    encode_opaque(value, &mut input)?;
+    Ok(super::crypto::hash(suite, &input))
 }
 
 #[cfg(test)]
