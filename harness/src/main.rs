@@ -42,7 +42,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Vector files: generate ours, or replay the suites.
+    /// Vector files: generate ours, fetch the published ones, or replay the suites.
     Vectors {
         #[command(subcommand)]
         command: VectorsCommand,
@@ -56,6 +56,24 @@ enum VectorsCommand {
         /// The vectors folder.
         #[arg(long, default_value = "vectors")]
         out: PathBuf,
+    },
+    /// Download the pinned files of every suite with an upstream (the MLS working group's),
+    /// check each against the manifest's sha256, and write the good ones into a folder.
+    Fetch {
+        /// The folder holding MANIFEST.json.
+        #[arg(long, default_value = "vectors")]
+        vectors_dir: PathBuf,
+        /// The folder to write into (default: the RATCHET_BENCH_MLS_VECTORS environment
+        /// variable, else target/mls-vectors, which git ignores).
+        #[arg(long)]
+        to: Option<PathBuf>,
+        /// Read the files from here instead of each suite's upstream: a mirror's
+        /// http(s):// base address, a file:// URL or a local folder.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only this suite (repeatable).
+        #[arg(long = "suite")]
+        suites: Vec<String>,
     },
     /// Replay the suites of the manifest on every peer that can take them.
     Replay {
@@ -293,6 +311,62 @@ fn replay(text: String, peer_names: Vec<String>, seed: u64, json: bool) -> ExitC
     ExitCode::from(u8::from(failing))
 }
 
+/// `vectors fetch`: 0 when every file is there with its pinned hash, 1 when a download had
+/// another hash, 2 on a usage or I/O error.
+fn fetch(
+    vectors_dir: PathBuf,
+    to: Option<PathBuf>,
+    from: Option<String>,
+    suites: Vec<String>,
+) -> ExitCode {
+    use vectors::fetch::{Fetched, Source, DEFAULT_FETCH_DIR};
+    let source = match from.as_deref().map(Source::parse).transpose() {
+        Ok(s) => s.unwrap_or(Source::Upstream),
+        Err(e) => return fail(e),
+    };
+    let manifest = match vectors::Manifest::load(&vectors_dir.join("MANIFEST.json")) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let to = vectors::mls::mls_vectors_dir(to).unwrap_or_else(|| PathBuf::from(DEFAULT_FETCH_DIR));
+    let files = match vectors::fetch::fetch(&manifest, &to, &source, &suites) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let (mut mismatched, mut broken) = (false, false);
+    for f in &files {
+        match &f.result {
+            Ok(Fetched::AlreadyThere) => println!("{} {}: ok, already there", f.suite, f.file),
+            Ok(Fetched::Written) => {
+                println!("{} {}: ok, written (sha256 {})", f.suite, f.file, f.sha256)
+            }
+            Ok(Fetched::Replaced { had }) => println!(
+                "{} {}: ok, replaced a file with sha256 {had} (now {})",
+                f.suite, f.file, f.sha256
+            ),
+            Ok(other) => println!("{} {}: ok ({other:?})", f.suite, f.file),
+            Err(e) => {
+                mismatched |= e.is_mismatch();
+                broken |= !e.is_mismatch();
+                eprintln!("ratchet-bench: error: {} {}: {e}", f.suite, f.file);
+            }
+        }
+    }
+    println!(
+        "{} files in {}; replay them with --mls-vectors-dir {} or {}={}",
+        files.len(),
+        to.display(),
+        to.display(),
+        vectors::mls::MLS_VECTORS_ENV,
+        to.display()
+    );
+    if broken {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(u8::from(mismatched))
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -315,6 +389,12 @@ fn main() -> ExitCode {
                 }
                 Err(e) => fail(e),
             },
+            VectorsCommand::Fetch {
+                vectors_dir,
+                to,
+                from,
+                suites,
+            } => fetch(vectors_dir, to, from, suites),
             VectorsCommand::Replay {
                 vectors_dir,
                 mls_vectors_dir,

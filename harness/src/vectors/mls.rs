@@ -461,15 +461,16 @@ pub fn run_text(
     Ok(report)
 }
 
-/// How to get `file` of `suite`: the upstream address at the pinned commit, its sha256, and
-/// where to point the bench.
+/// How to get `file` of `suite`: the command that fetches it (from the upstream address at
+/// the pinned commit, checking its sha256), and where to point the bench.
 pub fn fetch_hint(suite: &ManifestSuite, file: &SuiteFile) -> String {
+    let dir = super::fetch::DEFAULT_FETCH_DIR;
     let url = suite.upstream.as_deref().map_or_else(
         || format!("the file {} named in the manifest's origin", file.path),
         |base| format!("{base}{}", file.path),
     );
     format!(
-        "fetch {url} (sha256 {}) into a folder and point --mls-vectors-dir or {MLS_VECTORS_ENV} at it",
+        "run `ratchet-bench vectors fetch --to {dir}` (gets {url}, checks sha256 {}), then pass --mls-vectors-dir {dir} or set {MLS_VECTORS_ENV}={dir}",
         file.sha256
     )
 }

@@ -29,6 +29,7 @@
 //! more randomness than the file holds. The first difference is the case's failure, with
 //! expected and actual hex.
 
+pub mod fetch;
 mod generate;
 mod hex_bytes;
 mod manifest;
