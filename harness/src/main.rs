@@ -202,6 +202,13 @@ fn list(vectors_dir: PathBuf) -> ExitCode {
     let infos: Vec<_> = peers::bundled().iter().map(|p| p.info()).collect();
     println!("peers:");
     print!("{}", peers_table(&infos));
+    let named: Vec<_> = peers::known()
+        .iter()
+        .map(|p| p.info())
+        .filter(|i| !infos.contains(i))
+        .collect();
+    println!("\npeers run only when named with --peer:");
+    print!("{}", peers_table(&named));
     println!(
         "\nsuites ({}):",
         vectors_dir.join("MANIFEST.json").display()

@@ -37,7 +37,11 @@ fn list_shows_three_peers_in_two_families_with_limits() {
         "reference            signal-dr",
         "ksi-double-ratchet   signal-dr",
         "double-ratchet-2     dr2",
-        "max-skip 1000, 2000 stored (refuse when full)",
+        "max-skip 1000, 2000 stored, refuse when full",
+        "openmls              mls",
+        "max-skip 1000, keys of the last 5 kept",
+        "mls-rs               mls",
+        "max-skip 1024, unbounded store",
         "max-skip 100, unbounded store",
         "signal-dr-invalid",
     ] {

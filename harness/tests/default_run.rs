@@ -62,6 +62,12 @@ fn the_default_run_passes_and_its_summary_is_stable() {
     let file = Expectations::load(&root.join("ci/expectations.json")).unwrap();
     let ran: Vec<String> = report.peers.iter().map(|p| p.name.clone()).collect();
     for (i, entry) in file.expectations.iter().enumerate() {
+        // Entries about peers the default run leaves out (the MLS peers) are held against
+        // runs that name those peers.
+        let about = entry.signature.split('/').next().unwrap_or_default();
+        if !about.split('+').all(|p| ran.iter().any(|r| r == p)) {
+            continue;
+        }
         let mut fewer = file.clone();
         fewer.expectations.remove(i);
         let mut findings = report.findings.clone();

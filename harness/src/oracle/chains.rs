@@ -8,11 +8,19 @@
 //! within its current chain. With either above MAX_SKIP the message must be refused; within
 //! it, the message must decrypt unless the keys it needs would overflow the declared store.
 //!
+//! MLS fits the same model with one chain per side that never changes within an epoch (its
+//! application ratchet in the secret tree, generation = N), both sides holding it from the
+//! start: [`Family::ratchets_per_turn`] is false for it.
+//!
+//! A declared [`Limits::window`] drops the keys of messages more than `window` positions
+//! behind the newest accepted in the current chain; such a message is a `May`: an ideal
+//! channel would still take it, the peer declares that it will not.
+//!
 //! The model advances on what the peer actually accepted, so that one wrong answer is
 //! reported once rather than shifting every later ruling.
 
 use super::{Verdict, Why};
-use crate::peer::{Limits, WhenFull};
+use crate::peer::{Family, Limits, WhenFull};
 use crate::scenario::Side;
 use std::collections::BTreeSet;
 
@@ -49,6 +57,7 @@ struct SideState {
 #[derive(Clone, Debug)]
 pub struct ChainModel {
     limits: Limits,
+    per_turn: bool,
     sides: [SideState; 2],
 }
 
@@ -59,11 +68,18 @@ struct Need {
 }
 
 impl ChainModel {
-    /// A fresh session: A holds its first sending chain, B none until it hears from A.
-    pub fn new(limits: Limits) -> Self {
+    /// A fresh session of `family`: A holds its first sending chain; B none until it hears
+    /// from A where the family ratchets per turn, else its one chain too.
+    pub fn new(limits: Limits, family: Family) -> Self {
+        let per_turn = family.ratchets_per_turn();
         let mut sides: [SideState; 2] = Default::default();
         sides[0].has_chain = true;
-        ChainModel { limits, sides }
+        sides[1].has_chain = !per_turn;
+        ChainModel {
+            limits,
+            per_turn,
+            sides,
+        }
     }
 
     /// The ruling on a send by `from`, and the position the message takes if it is sent.
@@ -139,7 +155,12 @@ impl ChainModel {
         };
         if !ahead {
             // An earlier message: its key must be in the store.
-            return if r.uncertain {
+            let outside_window = self.limits.window.is_some_and(|w| {
+                r.current == Some(p.chain) && u64::from(r.nr) - u64::from(p.n) > u64::from(w)
+            });
+            return if outside_window {
+                Verdict::May(Why::OutsideWindow)
+            } else if r.uncertain {
                 Verdict::May(Why::StoreUncertain)
             } else if r.stored.contains(&(p.chain, p.n)) {
                 Verdict::MustAccept
@@ -193,7 +214,7 @@ impl ChainModel {
                 r.current = Some(p.chain);
                 r.stored.extend((0..p.n).map(|n| (p.chain, n)));
                 r.nr = p.n + 1;
-                r.new_chain_due = true;
+                r.new_chain_due = self.per_turn;
             }
         }
     }

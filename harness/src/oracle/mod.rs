@@ -44,6 +44,9 @@ pub enum Why {
     StoreFull,
     /// An earlier overflow or eviction leaves it open whether this key is still held.
     StoreUncertain,
+    /// The message is further behind the newest of its chain than the receiver's declared
+    /// window of kept keys.
+    OutsideWindow,
     /// The sender has no sending chain yet (a responder before its first message).
     NoSendingChain,
     /// The oracle has no model for this message (it was sent where the model said a send
@@ -61,6 +64,7 @@ impl Why {
             Why::TooFarAhead => "too-far-ahead",
             Why::StoreFull => "store-full",
             Why::StoreUncertain => "store-uncertain",
+            Why::OutsideWindow => "outside-window",
             Why::NoSendingChain => "no-sending-chain",
             Why::Unmodelled => "unmodelled",
         }

@@ -22,17 +22,32 @@ pub enum Family {
     SignalDr,
     /// double-ratchet-2's own format (AES-GCM-SIV, bincode headers).
     Dr2,
+    /// MLS (RFC 9420) application messages in a two-member group: `PrivateMessage`s keyed
+    /// by the secret tree, cipher suite 1.
+    Mls,
 }
 
 impl Family {
     /// Every family the bench knows, in report order.
-    pub const ALL: [Family; 2] = [Family::SignalDr, Family::Dr2];
+    pub const ALL: [Family; 3] = [Family::SignalDr, Family::Dr2, Family::Mls];
 
     /// The family's name as used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Family::SignalDr => "signal-dr",
             Family::Dr2 => "dr2",
+            Family::Mls => "mls",
+        }
+    }
+
+    /// Whether a side starts a new sending chain after it hears from a newer chain of the
+    /// other side (the Double Ratchet's DH step). In MLS each member keeps one application
+    /// ratchet per epoch however messages interleave, and both members can send from the
+    /// moment the group is joined.
+    pub fn ratchets_per_turn(self) -> bool {
+        match self {
+            Family::SignalDr | Family::Dr2 => true,
+            Family::Mls => false,
         }
     }
 }
@@ -57,6 +72,11 @@ pub struct Limits {
     pub max_stored_per_chain: Option<u32>,
     /// What the peer does when its store is full.
     pub when_full: WhenFull,
+    /// If set, the receiver drops the keys of a chain's messages more than this many
+    /// positions behind the newest it accepted in that chain, stored or not (openmls's
+    /// out-of-order tolerance is such a window).
+    #[serde(default)]
+    pub window: Option<u32>,
 }
 
 /// What a peer does with a new skipped key when its store is full.
@@ -165,4 +185,22 @@ pub trait Party: Send {
 
     /// Decrypts wire bytes with associated data `ad`.
     fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject>;
+
+    /// Called once on the initiator right after [`Peer::initiate`]: the bytes the responder
+    /// must take before any message (an MLS Welcome), or `None` where the first message
+    /// carries everything (the Double Ratchet, Olm's pre-key message).
+    fn handshake(&mut self) -> Result<Option<Vec<u8>>, Reject> {
+        Ok(None)
+    }
+
+    /// Takes the initiator's [`Party::handshake`] bytes on the responder.
+    fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
+        Err(Reject::new(
+            RejectClass::Malformed,
+            format!(
+                "this party expects no handshake, got {} bytes",
+                handshake.len()
+            ),
+        ))
+    }
 }

@@ -40,6 +40,7 @@ impl Peer for DoubleRatchet2 {
                 max_stored: None,
                 max_stored_per_chain: None,
                 when_full: WhenFull::Unbounded,
+                window: None,
             },
             capabilities: Capabilities {
                 injectable_rng: false,

@@ -185,6 +185,7 @@ impl Peer for KsiDoubleRatchet {
                 max_stored: Some(KSI_MAX_STORED),
                 max_stored_per_chain: None,
                 when_full: WhenFull::Refuse,
+                window: None,
             },
             capabilities: Capabilities {
                 injectable_rng: true,

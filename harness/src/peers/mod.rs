@@ -3,11 +3,16 @@
 mod dr2;
 mod guard;
 mod ksi;
+mod mls_rs;
+mod mls_wire;
+mod openmls;
 mod reference;
 
 pub use dr2::DoubleRatchet2;
 pub use guard::{guarded, Panicked};
 pub use ksi::KsiDoubleRatchet;
+pub use mls_rs::MlsRs;
+pub use openmls::OpenMls;
 pub use reference::ReferenceSignalDr;
 
 use crate::peer::Peer;
@@ -21,13 +26,23 @@ pub fn bundled() -> Vec<Box<dyn Peer>> {
     ]
 }
 
+/// Every in-process peer the bench knows: [`bundled`] and the MLS peers, which run when
+/// named with `--peer` (their campaign findings are triaged in ci/expectations.json; the
+/// interop cell between them is not built yet).
+pub fn known() -> Vec<Box<dyn Peer>> {
+    let mut all = bundled();
+    all.push(Box::new(OpenMls));
+    all.push(Box::new(MlsRs));
+    all
+}
+
 /// The bundled peers named in `names` (all of them when `names` is empty), or the first
 /// unknown name.
 pub fn select(names: &[String]) -> Result<Vec<Box<dyn Peer>>, String> {
-    let all = bundled();
     if names.is_empty() {
-        return Ok(all);
+        return Ok(bundled());
     }
+    let all = known();
     let known: Vec<String> = all.iter().map(|p| p.info().name).collect();
     if let Some(unknown) = names.iter().find(|n| !known.contains(n)) {
         return Err(format!(

@@ -20,6 +20,7 @@ impl Peer for ReferenceSignalDr {
                 max_stored: Some(signal_dr::MAX_STORED),
                 max_stored_per_chain: None,
                 when_full: WhenFull::Refuse,
+                window: None,
             },
             capabilities: Capabilities {
                 injectable_rng: true,

@@ -42,25 +42,24 @@ pub struct RunReport {
 
 fn limits(p: &PeerInfo) -> String {
     let l = &p.limits;
-    let store = match (l.max_stored, l.max_stored_per_chain, l.when_full) {
-        (_, _, WhenFull::Unbounded) => "unbounded store".to_string(),
-        (total, chain, when) => {
-            let mut parts = Vec::new();
-            if let Some(t) = total {
-                parts.push(format!("{t} stored"));
-            }
-            if let Some(c) = chain {
-                parts.push(format!("{c} per chain"));
-            }
-            let when = if when == WhenFull::Refuse {
-                "refuse"
-            } else {
-                "evict oldest"
-            };
-            format!("{} ({when} when full)", parts.join(", "))
-        }
-    };
-    format!("max-skip {}, {store}", l.max_skip)
+    let mut parts = vec![format!("max-skip {}", l.max_skip)];
+    if let Some(t) = l.max_stored {
+        parts.push(format!("{t} stored"));
+    }
+    if let Some(c) = l.max_stored_per_chain {
+        parts.push(format!("{c} per chain"));
+    }
+    if let Some(w) = l.window {
+        parts.push(format!("keys of the last {w} kept"));
+    }
+    let bounded = l.max_stored.is_some() || l.max_stored_per_chain.is_some();
+    match l.when_full {
+        WhenFull::Unbounded if l.window.is_none() => parts.push("unbounded store".into()),
+        WhenFull::Refuse if bounded => parts.push("refuse when full".into()),
+        WhenFull::EvictOldest if bounded => parts.push("evict oldest when full".into()),
+        _ => {}
+    }
+    parts.join(", ")
 }
 
 /// The peers table shared by `run` and `list`.

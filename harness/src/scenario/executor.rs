@@ -231,8 +231,11 @@ fn establish(
     rng_b: BoxRng,
 ) -> Result<Established, Outcome> {
     match guarded(|| {
-        let (b, bundle) = peer.respond(init, rng_b)?;
-        let a = peer.initiate(init, &bundle, rng_a)?;
+        let (mut b, bundle) = peer.respond(init, rng_b)?;
+        let mut a = peer.initiate(init, &bundle, rng_a)?;
+        if let Some(handshake) = a.handshake()? {
+            b.join(&handshake)?;
+        }
         Ok(([a, b], bundle))
     }) {
         Ok(Ok(parties)) => Ok(parties),
@@ -257,7 +260,7 @@ pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript
     };
     let mut run = Run {
         peer,
-        model: ChainModel::new(info.limits),
+        model: ChainModel::new(info.limits, info.family),
         info,
         parties,
         bundle,

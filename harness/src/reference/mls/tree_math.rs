@@ -12,11 +12,13 @@ pub fn level(x: u32) -> u32 {
 }
 
 /// The number of nodes of a tree with `n_leaves` leaves (`node_width` in the appendix).
+/// Node indices are u32, so a tree of more than 2^31 leaves has no width here: it
+/// saturates at `u32::MAX` instead of overflowing (a vector claiming one fails its check).
 pub fn node_width(n_leaves: u32) -> u32 {
     if n_leaves == 0 {
         0
     } else {
-        2 * (n_leaves - 1) + 1
+        (n_leaves - 1).saturating_mul(2).saturating_add(1)
     }
 }
 
