@@ -13,7 +13,7 @@
 //! on outcomes only. Errors map onto the canonical classes by `MlsError`'s variant names;
 //! the detail keeps mls-rs's own text.
 
-use super::mls_wire;
+use super::mls_wire::{self, classified, joined, reject};
 use crate::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout,
@@ -42,10 +42,6 @@ struct Member {
     welcome: Option<Vec<u8>>,
 }
 
-fn reject(class: RejectClass, what: &str, e: impl std::fmt::Debug) -> Reject {
-    Reject::new(class, format!("{what}: {e:?}"))
-}
-
 /// The canonical class of an mls-rs error, from its variant names.
 fn class_of(debug: &str) -> RejectClass {
     if debug.contains("InvalidFutureGeneration") {
@@ -64,11 +60,6 @@ fn class_of(debug: &str) -> RejectClass {
     } else {
         RejectClass::Other
     }
-}
-
-fn classified(what: &str, e: impl std::fmt::Debug) -> Reject {
-    let text = format!("{e:?}");
-    Reject::new(class_of(&text), format!("{what}: {text}"))
 }
 
 fn client(name: &str) -> Result<Client<Config>, Reject> {
@@ -91,15 +82,6 @@ fn client(name: &str) -> Result<Client<Config>, Reject> {
         .crypto_provider(crypto)
         .signing_identity(identity, secret, CIPHERSUITE)
         .build())
-}
-
-fn joined(group: &mut Option<Group<Config>>) -> Result<&mut Group<Config>, Reject> {
-    group.as_mut().ok_or_else(|| {
-        Reject::new(
-            RejectClass::UnknownSession,
-            "not a member yet: no Welcome taken",
-        )
-    })
 }
 
 fn to_bytes(message: &MlsMessage, what: &str) -> Result<Vec<u8>, Reject> {
@@ -167,7 +149,7 @@ impl Peer for MlsRs {
         let commit = group
             .commit_builder()
             .add_member(key_package)
-            .map_err(|e| classified("adding the responder", e))?
+            .map_err(|e| classified(class_of, "adding the responder", e))?
             .build()
             .map_err(|e| reject(RejectClass::Other, "committing", e))?;
         group
@@ -194,7 +176,7 @@ impl Party for Member {
     fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
         let message = joined(&mut self.group)?
             .encrypt_application_message(plaintext, ad.to_vec())
-            .map_err(|e| classified("encrypt_application_message", e))?;
+            .map_err(|e| classified(class_of, "encrypt_application_message", e))?;
         to_bytes(&message, "application message")
     }
 
@@ -203,7 +185,7 @@ impl Party for Member {
         let message = parse(wire, "message")?;
         let received = joined(&mut self.group)?
             .process_incoming_message(message)
-            .map_err(|e| classified("process_incoming_message", e))?;
+            .map_err(|e| classified(class_of, "process_incoming_message", e))?;
         match received {
             ReceivedMessage::ApplicationMessage(m) => Ok(m.data().to_vec()),
             other => Err(Reject::new(
@@ -222,7 +204,7 @@ impl Party for Member {
         let (group, _info) = self
             .client
             .join_group(None, &welcome, None)
-            .map_err(|e| classified("joining", e))?;
+            .map_err(|e| classified(class_of, "joining", e))?;
         self.group = Some(group);
         Ok(())
     }

@@ -112,6 +112,31 @@ pub(crate) fn check_ad(ad: &[u8], wire: &[u8]) -> Result<(), Reject> {
     }
 }
 
+/// A refusal of class `class`, with the library's error after `what`.
+pub(crate) fn reject(class: RejectClass, what: &str, e: impl std::fmt::Debug) -> Reject {
+    Reject::new(class, format!("{what}: {e:?}"))
+}
+
+/// A refusal classed by `class_of` from the library error's variant names.
+pub(crate) fn classified(
+    class_of: fn(&str) -> RejectClass,
+    what: &str,
+    e: impl std::fmt::Debug,
+) -> Reject {
+    let text = format!("{e:?}");
+    Reject::new(class_of(&text), format!("{what}: {text}"))
+}
+
+/// The member's group, or a refusal before it has taken a Welcome.
+pub(crate) fn joined<G>(group: &mut Option<G>) -> Result<&mut G, Reject> {
+    group.as_mut().ok_or_else(|| {
+        Reject::new(
+            RejectClass::UnknownSession,
+            "not a member yet: no Welcome taken",
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

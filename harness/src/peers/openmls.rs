@@ -15,7 +15,7 @@
 //! outcomes, never on bytes. Errors map onto the canonical classes by openmls's variant
 //! names; the detail keeps openmls's own text.
 
-use super::mls_wire;
+use super::mls_wire::{self, classified, joined, reject};
 use crate::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout,
@@ -48,10 +48,6 @@ struct Member {
     welcome: Option<Vec<u8>>,
 }
 
-fn reject(class: RejectClass, what: &str, e: impl std::fmt::Debug) -> Reject {
-    Reject::new(class, format!("{what}: {e:?}"))
-}
-
 /// The canonical class of an openmls error, from its variant names.
 fn class_of(debug: &str) -> RejectClass {
     if debug.contains("TooDistantInTheFuture") {
@@ -67,11 +63,6 @@ fn class_of(debug: &str) -> RejectClass {
     } else {
         RejectClass::Other
     }
-}
-
-fn classified(what: &str, e: impl std::fmt::Debug) -> Reject {
-    let text = format!("{e:?}");
-    Reject::new(class_of(&text), format!("{what}: {text}"))
 }
 
 fn ratchets() -> SenderRatchetConfiguration {
@@ -98,15 +89,6 @@ impl Member {
             welcome: None,
         })
     }
-}
-
-fn joined(group: &mut Option<MlsGroup>) -> Result<&mut MlsGroup, Reject> {
-    group.as_mut().ok_or_else(|| {
-        Reject::new(
-            RejectClass::UnknownSession,
-            "not a member yet: no Welcome taken",
-        )
-    })
 }
 
 fn to_bytes(message: &MlsMessageOut, what: &str) -> Result<Vec<u8>, Reject> {
@@ -210,7 +192,7 @@ impl Party for Member {
         group.set_aad(ad.to_vec());
         let message = group
             .create_message(provider, signer, plaintext)
-            .map_err(|e| classified("create_message", e))?;
+            .map_err(|e| classified(class_of, "create_message", e))?;
         to_bytes(&message, "application message")
     }
 
@@ -226,7 +208,7 @@ impl Party for Member {
         let group = joined(group)?;
         let processed = group
             .process_message(provider, message)
-            .map_err(|e| classified("process_message", e))?;
+            .map_err(|e| classified(class_of, "process_message", e))?;
         match processed.into_content() {
             ProcessedMessageContent::ApplicationMessage(m) => Ok(m.into_bytes()),
             other => Err(Reject::new(
@@ -252,9 +234,9 @@ impl Party for Member {
             .sender_ratchet_configuration(ratchets())
             .build();
         let group = StagedWelcome::new_from_welcome(&self.provider, &config, welcome, None)
-            .map_err(|e| classified("welcome", e))?
+            .map_err(|e| classified(class_of, "welcome", e))?
             .into_group(&self.provider)
-            .map_err(|e| classified("joining", e))?;
+            .map_err(|e| classified(class_of, "joining", e))?;
         self.group = Some(group);
         Ok(())
     }
