@@ -25,11 +25,23 @@ pub enum Family {
     /// MLS (RFC 9420) application messages in a two-member group: `PrivateMessage`s keyed
     /// by the secret tree, cipher suite 1.
     Mls,
+    /// Matrix's Olm v1 (pairwise): 3DH over identity and one-time keys, pre-key messages
+    /// until the responder answers, then the Olm ratchet.
+    Olm,
+    /// Matrix's Megolm (group): one hash ratchet per sender, shared by its session key;
+    /// each side of a two-party session owns one outbound session and imports the other's.
+    Megolm,
 }
 
 impl Family {
     /// Every family the bench knows, in report order.
-    pub const ALL: [Family; 3] = [Family::SignalDr, Family::Dr2, Family::Mls];
+    pub const ALL: [Family; 5] = [
+        Family::SignalDr,
+        Family::Dr2,
+        Family::Mls,
+        Family::Olm,
+        Family::Megolm,
+    ];
 
     /// The family's name as used on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -37,18 +49,28 @@ impl Family {
             Family::SignalDr => "signal-dr",
             Family::Dr2 => "dr2",
             Family::Mls => "mls",
+            Family::Olm => "olm",
+            Family::Megolm => "megolm",
         }
     }
 
     /// Whether a side starts a new sending chain after it hears from a newer chain of the
     /// other side (the Double Ratchet's DH step). In MLS each member keeps one application
     /// ratchet per epoch however messages interleave, and both members can send from the
-    /// moment the group is joined.
+    /// moment the group is joined. Megolm likewise: each sender's ratchet only moves forward.
     pub fn ratchets_per_turn(self) -> bool {
         match self {
-            Family::SignalDr | Family::Dr2 => true,
-            Family::Mls => false,
+            Family::SignalDr | Family::Dr2 | Family::Olm => true,
+            Family::Mls | Family::Megolm => false,
         }
+    }
+
+    /// Whether a receiver deletes a message key once used, so that a replay must be refused.
+    /// Megolm keeps the ratchet at the first index it knows and can decrypt any later index
+    /// again: replay detection belongs to the application (by message index), not to the
+    /// protocol, so a replayed Megolm message decrypting is conformant.
+    pub fn deletes_used_keys(self) -> bool {
+        !matches!(self, Family::Megolm)
     }
 }
 
@@ -77,6 +99,10 @@ pub struct Limits {
     /// out-of-order tolerance is such a window).
     #[serde(default)]
     pub window: Option<u32>,
+    /// If set, the receiver keeps only this many receiving chains (the newest); a message of
+    /// an older chain cannot be decrypted (Olm keeps 5).
+    #[serde(default)]
+    pub max_chains: Option<u32>,
 }
 
 /// What a peer does with a new skipped key when its store is full.

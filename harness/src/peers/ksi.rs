@@ -186,6 +186,7 @@ impl Peer for KsiDoubleRatchet {
                 max_stored_per_chain: None,
                 when_full: WhenFull::Refuse,
                 window: None,
+                max_chains: None,
             },
             capabilities: Capabilities {
                 injectable_rng: true,

@@ -106,6 +106,7 @@ impl Peer for MlsRs {
                 max_stored_per_chain: None,
                 when_full: WhenFull::Unbounded,
                 window: None,
+                max_chains: None,
             },
             capabilities: Capabilities {
                 injectable_rng: false,

@@ -5,6 +5,7 @@ mod guard;
 mod ksi;
 mod mls_rs;
 mod mls_wire;
+mod olm_wire;
 mod openmls;
 mod reference;
 

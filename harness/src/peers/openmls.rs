@@ -115,6 +115,7 @@ impl Peer for OpenMls {
                 max_stored_per_chain: None,
                 when_full: WhenFull::EvictOldest,
                 window: Some(OUT_OF_ORDER_TOLERANCE),
+                max_chains: None,
             },
             capabilities: Capabilities {
                 injectable_rng: false,

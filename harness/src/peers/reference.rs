@@ -21,6 +21,7 @@ impl Peer for ReferenceSignalDr {
                 max_stored_per_chain: None,
                 when_full: WhenFull::Refuse,
                 window: None,
+                max_chains: None,
             },
             capabilities: Capabilities {
                 injectable_rng: true,
