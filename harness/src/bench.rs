@@ -2,6 +2,7 @@
 //! against the expectations file.
 
 use crate::campaign;
+use crate::interop;
 use crate::peer::Peer;
 use crate::peers;
 use crate::report::{Expectations, ExpectationsError, FindingKind, RunReport, Seen};
@@ -144,6 +145,8 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport,
     for seen in findings.iter_mut().chain(notes.iter_mut()) {
         shorten(&peers, seen);
     }
+    let matrices = interop::run(&peers, &[], opts.seed);
+    findings.extend(interop::sightings(&matrices, opts.seed));
     let ran: Vec<String> = peers.iter().map(|p| p.info().name).collect();
     let triage = expectations
         .as_ref()
@@ -165,6 +168,7 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport,
             |p| p.display().to_string(),
         ),
         vectors: vector_reports,
+        interop: matrices,
         outcomes: result.outcomes,
         findings,
         notes,

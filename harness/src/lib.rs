@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod campaign;
 pub mod fuzzing;
+pub mod interop;
 pub mod oracle;
 pub mod peer;
 pub mod peers;

@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use ratchet_bench::bench::{self, RunOptions};
 use ratchet_bench::campaign::check_scenario;
-use ratchet_bench::report::{expected_counts, peers_table, render_text, FindingKind};
+use ratchet_bench::interop;
+use ratchet_bench::peer::Family;
+use ratchet_bench::report::{
+    expected_counts, peers_table, render_text, Expectations, FindingKind,
+};
 use ratchet_bench::scenario::Scenario;
 use ratchet_bench::{peers, vectors};
 use std::path::PathBuf;
@@ -38,6 +42,28 @@ enum Command {
         /// The session seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the interop matrix: every ordered pair of peers of a family sets up a session and
+    /// carries a fixed exchange (out of order, with gaps, over three turns).
+    Interop {
+        /// Only this family (repeatable; all families if none).
+        #[arg(long = "family")]
+        families: Vec<String>,
+        /// Only this peer (repeatable; every known peer if none).
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+        /// The seed of the parties' randomness.
+        #[arg(long, default_value_t = bench::DEFAULT_SEED)]
+        seed: u64,
+        /// The expectations file: failing cells it lists do not fail the command.
+        #[arg(long, default_value = "ci/expectations.json")]
+        expectations: PathBuf,
+        /// Run without an expectations file: every failing cell counts as new.
+        #[arg(long, conflicts_with = "expectations")]
+        no_expectations: bool,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -374,6 +400,82 @@ fn fetch(
     }
 }
 
+/// `interop`: 0 when every cell passes or its failure is listed in the expectations file,
+/// 1 otherwise, 2 on a usage error.
+fn interop_command(
+    families: Vec<String>,
+    peer_names: Vec<String>,
+    seed: u64,
+    expectations: Option<PathBuf>,
+    json: bool,
+) -> ExitCode {
+    let mut wanted = Vec::new();
+    for name in &families {
+        match Family::ALL.into_iter().find(|f| f.name() == name) {
+            Some(f) => wanted.push(f),
+            None => {
+                let all: Vec<&str> = Family::ALL.iter().map(|f| f.name()).collect();
+                return fail(format!(
+                    "unknown family {name:?}; expected one of {}",
+                    all.join(", ")
+                ));
+            }
+        }
+    }
+    let selected = if peer_names.is_empty() {
+        Ok(peers::known())
+    } else {
+        peers::select(&peer_names)
+    };
+    let selected = match selected {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let expectations = match expectations.as_deref().map(Expectations::load).transpose() {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let matrices = interop::run(&selected, &wanted, seed);
+    let mut sightings = interop::sightings(&matrices, seed);
+    for s in &mut sightings {
+        if let Some(e) = &expectations {
+            s.expected = e
+                .expectations
+                .iter()
+                .find(|x| x.matches(&s.signature))
+                .map(|x| x.reason.clone());
+        }
+    }
+    let new = sightings.iter().filter(|s| s.expected.is_none()).count();
+    if json {
+        println!(
+            "{}",
+            to_json(&serde_json::json!({
+                "seed": seed,
+                "interop": matrices,
+                "findings": sightings,
+            }))
+        );
+    } else {
+        print!("{}", interop::render(&matrices));
+        for s in &sightings {
+            let tag = if s.expected.is_some() { "expected" } else { "NEW" };
+            println!("[{tag}] {}", s.signature);
+            if let Some(reason) = &s.expected {
+                println!("    known: {reason}");
+            }
+        }
+        let cells: usize = matrices.iter().map(|m| m.cells.len()).sum();
+        println!(
+            "result: {} cells, {} failing ({} new)",
+            cells,
+            sightings.len(),
+            new
+        );
+    }
+    ExitCode::from(u8::from(new > 0))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -385,6 +487,20 @@ fn main() -> ExitCode {
             seed,
             json,
         } => replay(scenario, peers, seed, json),
+        Command::Interop {
+            families,
+            peers,
+            seed,
+            expectations,
+            no_expectations,
+            json,
+        } => interop_command(
+            families,
+            peers,
+            seed,
+            (!no_expectations).then_some(expectations),
+            json,
+        ),
         Command::Vectors { command } => match command {
             VectorsCommand::Generate { out } => match vectors::generate(&out) {
                 Ok(written) => {

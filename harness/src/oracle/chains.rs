@@ -16,6 +16,20 @@
 //! behind the newest accepted in the current chain; such a message is a `May`: an ideal
 //! channel would still take it, the peer declares that it will not.
 //!
+//! A declared [`Limits::max_chains`] bounds the receiving chains a receiver keeps: a message
+//! of a chain with `max_chains` or more newer chains of its sender after it may have lost its
+//! keys with its chain, a `May`. (At most `current - chain` newer chains can have been
+//! created on the receiver since, so below that the chain is certainly kept.)
+//!
+//! Megolm differs in what a receiver keeps, and [`Family::deletes_used_keys`] says so: an
+//! inbound session keeps the ratchet at the first index it knows and can derive the key of
+//! any later index, as often as asked. There is no per-message deletion and so no replay
+//! refusal in the protocol (megolm.md leaves replay detection to the application, which
+//! remembers the indices it has seen), and no store of skipped keys to fill. Every genuine
+//! message at or after the first known index must decrypt, in any order, any number of
+//! times; forgeries must still be refused. Reporting a decrypted replay as a bug would
+//! report the protocol itself.
+//!
 //! The model advances on what the peer actually accepted, so that one wrong answer is
 //! reported once rather than shifting every later ruling.
 
@@ -58,6 +72,7 @@ struct SideState {
 pub struct ChainModel {
     limits: Limits,
     per_turn: bool,
+    deletes: bool,
     sides: [SideState; 2],
 }
 
@@ -78,6 +93,7 @@ impl ChainModel {
         ChainModel {
             limits,
             per_turn,
+            deletes: family.deletes_used_keys(),
             sides,
         }
     }
@@ -146,6 +162,13 @@ impl ChainModel {
     /// The ruling on delivering the genuine message at `p`, untampered.
     pub fn judge(&self, p: &Position) -> Verdict {
         let r = &self.sides[p.from.other().index()];
+        if !self.deletes {
+            return if u64::from(p.n) > u64::from(r.nr) + u64::from(self.limits.max_skip) {
+                Verdict::MustReject(Why::TooFarAhead)
+            } else {
+                Verdict::MustAccept
+            };
+        }
         if r.accepted.contains(&(p.chain, p.n)) {
             return Verdict::MustReject(Why::Replay);
         }
@@ -158,8 +181,14 @@ impl ChainModel {
             let outside_window = self.limits.window.is_some_and(|w| {
                 r.current == Some(p.chain) && u64::from(r.nr) - u64::from(p.n) > u64::from(w)
             });
+            let chain_dropped = self.limits.max_chains.is_some_and(|m| {
+                r.current
+                    .is_some_and(|cur| u64::from(cur - p.chain.min(cur)) >= u64::from(m))
+            });
             return if outside_window {
                 Verdict::May(Why::OutsideWindow)
+            } else if chain_dropped {
+                Verdict::May(Why::ChainDropped)
             } else if r.uncertain {
                 Verdict::May(Why::StoreUncertain)
             } else if r.stored.contains(&(p.chain, p.n)) {
@@ -188,7 +217,15 @@ impl ChainModel {
             let need = self.need(p);
             self.store_would_overflow(r, p, need.new_keys)
         };
+        let deletes = self.deletes;
         let r = &mut self.sides[p.from.other().index()];
+        if !deletes {
+            // Nothing is stored or deleted: only the newest index matters, for the forward
+            // limit.
+            r.nr = r.nr.max(p.n.saturating_add(1));
+            r.current = Some(p.chain);
+            return;
+        }
         if !r.accepted.insert((p.chain, p.n)) {
             return;
         }

@@ -47,6 +47,9 @@ pub enum Why {
     /// The message is further behind the newest of its chain than the receiver's declared
     /// window of kept keys.
     OutsideWindow,
+    /// The message's receiving chain is older than the newest `max_chains` the receiver
+    /// declares it keeps.
+    ChainDropped,
     /// The sender has no sending chain yet (a responder before its first message).
     NoSendingChain,
     /// The oracle has no model for this message (it was sent where the model said a send
@@ -65,6 +68,7 @@ impl Why {
             Why::StoreFull => "store-full",
             Why::StoreUncertain => "store-uncertain",
             Why::OutsideWindow => "outside-window",
+            Why::ChainDropped => "chain-dropped",
             Why::NoSendingChain => "no-sending-chain",
             Why::Unmodelled => "unmodelled",
         }

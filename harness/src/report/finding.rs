@@ -32,6 +32,9 @@ pub enum FindingKind {
     /// Two peers reached different outcomes where the oracle allows either. Reported, not
     /// failing.
     DivergenceOutcome,
+    /// A cell of the interop matrix failed: a session set up by one peer and answered by
+    /// another (or itself) did not carry the fixed exchange.
+    InteropFailed,
 }
 
 impl FindingKind {
@@ -49,6 +52,7 @@ impl FindingKind {
             FindingKind::Panic => "panic",
             FindingKind::DivergenceBytes => "divergence-bytes",
             FindingKind::DivergenceOutcome => "divergence-outcome",
+            FindingKind::InteropFailed => "interop",
         }
     }
 

@@ -3,6 +3,7 @@
 
 use super::expectations::Triage;
 use super::finding::Seen;
+use crate::interop::{self, Matrix};
 use crate::peer::{Family, PeerInfo, WhenFull};
 use crate::vectors::SuiteReport;
 use serde::Serialize;
@@ -26,6 +27,8 @@ pub struct RunReport {
     pub expectations: String,
     /// Vector suites, per file and peer.
     pub vectors: Vec<SuiteReport>,
+    /// The interop matrix of each family that ran.
+    pub interop: Vec<Matrix>,
     /// Per peer, how many campaign inputs ended in each outcome.
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
     /// Failing-kind findings, expected or new, by signature.
@@ -51,6 +54,9 @@ fn limits(p: &PeerInfo) -> String {
     }
     if let Some(w) = l.window {
         parts.push(format!("keys of the last {w} kept"));
+    }
+    if let Some(c) = l.max_chains {
+        parts.push(format!("{c} receiving chains"));
     }
     let bounded = l.max_stored.is_some() || l.max_stored_per_chain.is_some();
     match l.when_full {
@@ -155,6 +161,13 @@ pub fn render_text(r: &RunReport) -> String {
                 let _ = writeln!(out, "    tcId {} {:?}: {}", c.tc_id, c.status, c.reason);
             }
         }
+    }
+
+    let _ = writeln!(out);
+    if r.interop.is_empty() {
+        let _ = writeln!(out, "interop: (not run)");
+    } else {
+        out.push_str(&interop::render(&r.interop));
     }
 
     let _ = writeln!(
