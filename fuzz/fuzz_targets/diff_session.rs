@@ -1,4 +1,4 @@
-//! Runs a drawn scenario on every bundled peer; crashes on an unexpected finding.
+//! Runs a drawn scenario on every Double Ratchet peer; crashes on an unexpected finding.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -141,7 +141,7 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport,
     let (mut findings, mut notes): (Vec<Seen>, Vec<Seen>) = result
         .sightings()
         .into_iter()
-        .partition(|s| s.kind != FindingKind::DivergenceOutcome);
+        .partition(|s| s.kind.fails_run());
     for seen in findings.iter_mut().chain(notes.iter_mut()) {
         shorten(&peers, seen);
     }

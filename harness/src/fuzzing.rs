@@ -6,7 +6,7 @@
 //! expectations file lists are not crashes.
 
 use crate::campaign::check_scenario;
-use crate::peer::Peer;
+use crate::peer::{Family, Peer};
 use crate::peers;
 use crate::reference::signal_dr::{DoubleRatchet, KeyPair, RootKey};
 use crate::report::{Expectations, Finding, FindingKind};
@@ -23,34 +23,59 @@ fn expectations() -> &'static Expectations {
     PARSED.get_or_init(|| serde_json::from_str(EXPECTATIONS).unwrap_or_default())
 }
 
-fn bundled() -> Vec<&'static dyn Peer> {
+/// The families each differential target runs: `diff_session` the Double Ratchet peers,
+/// `diff_olm` and `diff_megolm` theirs. MLS sessions cost a group set-up each, too slow for
+/// a fuzzer's inner loop; the campaign of `run` covers them.
+pub const SESSION_FAMILIES: &[Family] = &[Family::SignalDr, Family::Dr2];
+
+/// Every known peer of `families`, built once per process.
+fn peers_of(families: &[Family]) -> Vec<&'static dyn Peer> {
     static PEERS: OnceLock<Vec<Box<dyn Peer>>> = OnceLock::new();
     PEERS
-        .get_or_init(peers::bundled)
+        .get_or_init(peers::known)
         .iter()
         .map(|p| p.as_ref())
+        .filter(|p| families.contains(&p.info().family))
         .collect()
 }
 
-/// The findings of `scenario` on every bundled peer that fail a run and that the
-/// expectations file does not list.
-pub fn unexpected(scenario: &Scenario, seed: u64) -> Vec<Finding> {
-    let (_, findings) = check_scenario(&bundled(), scenario, seed);
+/// The findings of `scenario` on every known peer of `families` that fail a run and that the
+/// expectations file does not list. A peer built with weakened checks (vodozemac under
+/// `cfg(fuzzing)`, which every fuzz build sets) reports its accepted forgeries as
+/// `weakened-accept`, which does not fail: the fuzzer still sees its panics, refusals of
+/// genuine messages and wrong plaintexts.
+pub fn unexpected(scenario: &Scenario, seed: u64, families: &[Family]) -> Vec<Finding> {
+    let (_, findings) = check_scenario(&peers_of(families), scenario, seed);
     let known = expectations();
     findings
         .into_iter()
-        .filter(|f| f.kind != FindingKind::DivergenceOutcome && !known.lists(&f.signature))
+        .filter(|f| f.kind.fails_run() && !known.lists(&f.signature))
         .collect()
 }
 
-/// Target `diff_session`: runs `scenario` on every bundled peer and crashes on the first
-/// unexpected finding, with its signature first in the message.
+/// Runs `scenario` on the peers of `families` and crashes on the first unexpected finding,
+/// with its signature first in the message.
 #[allow(clippy::panic)]
-pub fn diff(scenario: Scenario) {
-    if let Some(f) = unexpected(&scenario, 0).first() {
+fn diff_families(scenario: Scenario, families: &[Family]) {
+    if let Some(f) = unexpected(&scenario, 0, families).first() {
         // The panic is the fuzzer's signal; the signature leads so crashes deduplicate.
         panic!("{}: {} | scenario: {scenario}", f.signature, f.detail);
     }
+}
+
+/// Target `diff_session`: the Double Ratchet peers ([`SESSION_FAMILIES`]).
+pub fn diff(scenario: Scenario) {
+    diff_families(scenario, SESSION_FAMILIES);
+}
+
+/// Target `diff_olm`: every Olm peer (the reference, vodozemac, libolm when built).
+pub fn diff_olm(scenario: Scenario) {
+    diff_families(scenario, &[Family::Olm]);
+}
+
+/// Target `diff_megolm`: every Megolm peer.
+pub fn diff_megolm(scenario: Scenario) {
+    diff_families(scenario, &[Family::Megolm]);
 }
 
 type Reference = DoubleRatchet<ChaCha20Rng>;

@@ -340,7 +340,7 @@ fn replay(text: String, peer_names: Vec<String>, seed: u64, json: bool) -> ExitC
     }
     let failing = findings
         .iter()
-        .any(|f| f.kind != FindingKind::DivergenceOutcome);
+        .any(|f| f.kind.fails_run());
     ExitCode::from(u8::from(failing))
 }
 

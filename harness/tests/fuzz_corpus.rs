@@ -6,6 +6,7 @@
 
 use ratchet_bench::campaign::{scenario_bytes, scenario_for};
 use ratchet_bench::fuzzing;
+use ratchet_bench::peer::Family;
 use ratchet_bench::vectors::SessionFile;
 use std::path::{Path, PathBuf};
 
@@ -25,9 +26,22 @@ fn seed(dir: &Path, name: &str, bytes: &[u8]) {
     }
 }
 
+/// The differential targets and the families each runs.
+const DIFF_TARGETS: [(&str, &[Family]); 3] = [
+    ("diff_session", fuzzing::SESSION_FAMILIES),
+    ("diff_olm", &[Family::Olm]),
+    ("diff_megolm", &[Family::Megolm]),
+];
+
 #[test]
-fn diff_session_seeds_are_campaign_scenarios_without_new_findings() {
-    let dir = corpus("diff_session");
+fn diff_seeds_are_campaign_scenarios_without_new_findings() {
+    for (target, families) in DIFF_TARGETS {
+        diff_seeds(target, families);
+    }
+}
+
+fn diff_seeds(target: &str, families: &[Family]) {
+    let dir = corpus(target);
     for index in 0..24 {
         let bytes = scenario_bytes(1, index);
         let (scenario, _) = scenario_for(1, index);
@@ -38,10 +52,10 @@ fn diff_session_seeds_are_campaign_scenarios_without_new_findings() {
             decoded, scenario,
             "a seed must decode to the campaign's scenario {index}"
         );
-        let new = fuzzing::unexpected(&scenario, 0);
+        let new = fuzzing::unexpected(&scenario, 0, families);
         assert!(
             new.is_empty(),
-            "scenario {index} ({scenario}) gave unexpected findings: {new:?}"
+            "{target}: scenario {index} ({scenario}) gave unexpected findings: {new:?}"
         );
         seed(&dir, &format!("campaign-1-{index:02}"), &bytes);
     }

@@ -35,6 +35,9 @@ pub enum FindingKind {
     /// A cell of the interop matrix failed: a session set up by one peer and answered by
     /// another (or itself) did not carry the fixed exchange.
     InteropFailed,
+    /// A forged or foreign input was accepted by a peer that runs with weakened checks (its
+    /// `weakened` list, shown in every report header, says which). Reported, not failing.
+    WeakenedAccept,
 }
 
 impl FindingKind {
@@ -53,12 +56,16 @@ impl FindingKind {
             FindingKind::DivergenceBytes => "divergence-bytes",
             FindingKind::DivergenceOutcome => "divergence-outcome",
             FindingKind::InteropFailed => "interop",
+            FindingKind::WeakenedAccept => "weakened-accept",
         }
     }
 
     /// Whether a new finding of this kind fails the run.
     pub fn fails_run(self) -> bool {
-        self != FindingKind::DivergenceOutcome
+        !matches!(
+            self,
+            FindingKind::DivergenceOutcome | FindingKind::WeakenedAccept
+        )
     }
 }
 

@@ -245,7 +245,7 @@ pub fn render_text(r: &RunReport) -> String {
     if !r.notes.is_empty() {
         let _ = writeln!(
             out,
-            "\nnotes (peers differ where either outcome is allowed; not failing):"
+            "\nnotes (not failing: peers differ where either outcome is allowed, or a peer with weakened checks accepted a forgery):"
         );
         for s in &r.notes {
             let _ = writeln!(out, "  {}  ({} scenarios)", s.signature, s.count);
