@@ -268,3 +268,87 @@ pub fn vector_parse(bytes: &[u8]) -> Vec<(String, Result<usize, crate::vectors::
     }
     out
 }
+
+/// The libolm peers the `libolm_decode` target drives (absent without the `libolm` feature).
+pub const LIBOLM_PEERS: [&str; 2] = ["libolm-olm", "libolm-megolm"];
+
+/// One established two-party session of an Olm or Megolm peer.
+type Session = (Box<dyn crate::peer::Party>, Box<dyn crate::peer::Party>);
+
+/// Sets up a session of `peer` from fixed seeds and exchanges one message each way, so that
+/// both sides hold their sessions (an Olm responder has taken the pre-key message, and the
+/// initiator has moved on to normal messages).
+fn established(peer: &dyn Peer) -> Result<Session, String> {
+    let init = crate::peer::SessionInit {
+        shared_secret: [0; 32],
+    };
+    let name = peer.info().name;
+    let fail = |what: &str, e: crate::peer::Reject| format!("{name}/setup-failed: {what}: {e}");
+    let (mut b, bundle) = peer
+        .respond(&init, Box::new(rng::stream(0, "decode B")))
+        .map_err(|e| fail("respond", e))?;
+    let mut a = peer
+        .initiate(&init, &bundle, Box::new(rng::stream(0, "decode A")))
+        .map_err(|e| fail("initiate", e))?;
+    if let Some(h) = a.handshake().map_err(|e| fail("handshake", e))? {
+        b.join(&h).map_err(|e| fail("join", e))?;
+    }
+    session_exchange(&name, &mut a, &mut b, b"hello")?;
+    session_exchange(&name, &mut b, &mut a, b"hi")?;
+    Ok((a, b))
+}
+
+fn session_exchange(
+    name: &str,
+    from: &mut Box<dyn crate::peer::Party>,
+    to: &mut Box<dyn crate::peer::Party>,
+    pt: &[u8],
+) -> Result<(), String> {
+    let wire = from
+        .encrypt(SESSION_AD, pt)
+        .map_err(|e| format!("{name}/send-failed: {e}"))?;
+    match to.decrypt(SESSION_AD, &wire) {
+        Ok(got) if got == pt => Ok(()),
+        other => Err(format!(
+            "{name}/rejected-genuine: expected {pt:?}, got {other:?}"
+        )),
+    }
+}
+
+/// Feeds `bytes` as a wire message to both parties of a fresh established session of the
+/// known peer `name` (nothing when it is not built). Acceptance is a crash (fuzz input carries
+/// no valid MAC or signature), and so is a session that no longer works afterwards; under
+/// libFuzzer's sanitizers, so is any memory error in the peer.
+#[allow(clippy::panic)]
+pub fn decode_on(name: &str, bytes: &[u8]) {
+    static PEERS: OnceLock<Vec<Box<dyn Peer>>> = OnceLock::new();
+    let all = PEERS.get_or_init(peers::known);
+    let Some(peer) = all.iter().find(|p| p.info().name == name) else {
+        return;
+    };
+    let (mut a, mut b) = match established(peer.as_ref()) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    for (side, party) in [("B", &mut b), ("A", &mut a)] {
+        if let Ok(pt) = party.decrypt(SESSION_AD, bytes) {
+            panic!(
+                "{name}/accepted-forgery/inject: {side} decrypted {} bytes of fuzz input",
+                pt.len()
+            );
+        }
+    }
+    if let Err(e) = session_exchange(name, &mut a, &mut b, b"still there?")
+        .and_then(|()| session_exchange(name, &mut b, &mut a, b"yes"))
+    {
+        panic!("{e} (after fuzz input)");
+    }
+}
+
+/// Target `libolm_decode`: the first byte picks libolm's Olm (even) or Megolm (odd) peer, the
+/// rest is the wire message given to [`decode_on`].
+pub fn libolm_decode(bytes: &[u8]) {
+    if let Some((first, rest)) = bytes.split_first() {
+        decode_on(LIBOLM_PEERS[usize::from(first & 1)], rest);
+    }
+}
