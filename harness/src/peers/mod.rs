@@ -3,6 +3,8 @@
 mod dr2;
 mod guard;
 mod ksi;
+#[cfg(feature = "libolm")]
+mod libolm;
 mod mls_rs;
 mod mls_wire;
 mod olm_wire;
@@ -14,6 +16,8 @@ pub use self::vodozemac::{VodozemacMegolm, VodozemacOlm};
 pub use dr2::DoubleRatchet2;
 pub use guard::{guarded, Panicked};
 pub use ksi::KsiDoubleRatchet;
+#[cfg(feature = "libolm")]
+pub use libolm::{LibolmMegolm, LibolmOlm};
 pub use mls_rs::MlsRs;
 pub use openmls::OpenMls;
 pub use reference::ReferenceSignalDr;
@@ -36,9 +40,28 @@ pub fn known() -> Vec<Box<dyn Peer>> {
     let mut all = bundled();
     all.push(Box::new(OpenMls));
     all.push(Box::new(MlsRs));
+    #[cfg(feature = "libolm")]
+    all.push(Box::new(LibolmOlm));
+    #[cfg(feature = "libolm")]
+    all.push(Box::new(LibolmMegolm));
     all.push(Box::new(VodozemacOlm));
     all.push(Box::new(VodozemacMegolm));
     all
+}
+
+/// The peers this build leaves out, by name, with the reason, so that reports can say so
+/// instead of silently running fewer peers: the libolm peers need the `libolm` cargo feature
+/// (on by default), which builds libolm's C/C++ source.
+pub fn not_built() -> Vec<(&'static str, &'static str)> {
+    #[cfg(feature = "libolm")]
+    let absent = Vec::new();
+    #[cfg(not(feature = "libolm"))]
+    let absent = {
+        const WHY: &str =
+            "built without the `libolm` cargo feature (needs cmake and a C++ compiler)";
+        vec![("libolm-olm", WHY), ("libolm-megolm", WHY)]
+    };
+    absent
 }
 
 /// The bundled peers named in `names` (all of them when `names` is empty), or the first
