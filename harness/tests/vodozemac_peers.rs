@@ -345,3 +345,57 @@ fn a_normal_build_reports_nothing_weakened_and_no_injectable_rng() {
         ratchet_bench::peers::select(&["vodozemac-olm".into(), "vodozemac-megolm".into()]).unwrap();
     assert_eq!(names.len(), 2);
 }
+
+/// `weakened` must tell the truth about the build: empty exactly when vodozemac refuses a
+/// flipped MAC. In a normal build that is the usual refusal; built with `--cfg fuzzing`
+/// (as cargo fuzz builds) vodozemac accepts the message and the peer must say so.
+#[test]
+fn weakened_is_said_exactly_when_a_flipped_mac_is_accepted() {
+    let [mut a, mut b] = session(&VodozemacOlm);
+    b.decrypt(AD, &a.encrypt(AD, b"hi").unwrap()).unwrap();
+    let wire = a.encrypt(AD, b"flipped").unwrap();
+    let forged = flip(&wire, wire.len() - 1);
+    let accepted = b.decrypt(AD, &forged).is_ok();
+    for info in [VodozemacOlm.info(), VodozemacMegolm.info()] {
+        assert_eq!(!info.weakened.is_empty(), accepted, "{}", info.name);
+    }
+    let [mut a, mut b] = session(&VodozemacMegolm);
+    let wire = a.encrypt(AD, b"flipped").unwrap();
+    let mac_start = VodozemacMegolm.layout(&wire).mac.start;
+    assert_eq!(b.decrypt(AD, &flip(&wire, mac_start)).is_ok(), accepted);
+}
+
+/// vodozemac checks an Olm MAC and a Megolm signature and MAC over a re-encoding of the
+/// fields it parsed (`to_mac_bytes` / `to_signature_bytes` in its `messages/message.rs` and
+/// `megolm/message.rs`), not over the bytes received. So a change that parses to the same
+/// fields is accepted: here a field's tag turned into an unknown tag (which the protobuf
+/// decoder skips) where the field held its default, 0. libolm authenticates the bytes as
+/// received. Pinned so that a vodozemac release that changes this shows up; the campaign
+/// reports it as an accepted malleation.
+#[test]
+fn vodozemac_authenticates_a_re_encoding_so_an_index_0_tag_flip_is_accepted() {
+    let [mut a, mut b] = session(&VodozemacMegolm);
+    let wire = a.encrypt(AD, b"index 0").unwrap();
+    assert_eq!(wire[1..3], [0x08, 0x00], "message index: field 1, varint 0");
+    let mut malleated = wire.clone();
+    malleated[1] = 0x48; // field 9, varint: unknown
+    assert_eq!(b.decrypt(AD, &malleated).unwrap(), b"index 0");
+    let next = a.encrypt(AD, b"index 1").unwrap();
+    let mut malleated = next.clone();
+    malleated[1] = 0x48; // the index now reads as 0: other keys, other signed bytes
+    assert_eq!(refusal(b.as_mut(), &malleated), RejectClass::Auth);
+
+    let [mut a, mut b] = session(&VodozemacOlm);
+    b.decrypt(AD, &a.encrypt(AD, b"hi").unwrap()).unwrap();
+    let wire = b.encrypt(AD, b"chain index 0").unwrap();
+    let at = VodozemacOlm.layout(&wire).ratchet_key.unwrap().end;
+    assert_eq!(
+        wire[at..at + 2],
+        [0x10, 0x00],
+        "chain index: field 2, varint 0"
+    );
+    let mut malleated = wire.clone();
+    malleated[at] = 0x50; // field 10, varint: unknown
+    assert_eq!(a.decrypt(AD, &malleated).unwrap(), b"chain index 0");
+    assert_eq!(refusal(a.as_mut(), &wire), RejectClass::Replay);
+}
