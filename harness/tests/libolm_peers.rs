@@ -256,6 +256,33 @@ fn libolm_olm_keeps_40_skipped_keys_in_all_chains() {
 }
 
 #[test]
+fn libolm_olm_keeps_5_receiving_chains() {
+    let [mut a, mut b] = olm_pair(10);
+    // b's first chain: messages 0 and 1 held back, 2 delivered (0 and 1 stored).
+    let held = burst(&mut b, 3);
+    assert!(a.decrypt(AD, &held[2]).is_ok());
+    let turn = |a: &mut Box<dyn Party>, b: &mut Box<dyn Party>| {
+        let w = a.encrypt(AD, b"a").unwrap();
+        assert!(b.decrypt(AD, &w).is_ok());
+        let w = b.encrypt(AD, b"b").unwrap();
+        assert!(a.decrypt(AD, &w).is_ok());
+    };
+    // Four more chains of b: the first is the fifth newest, still kept.
+    for _ in 0..4 {
+        turn(&mut a, &mut b);
+    }
+    assert_eq!(a.decrypt(AD, &held[0]).unwrap(), 0u32.to_be_bytes());
+    // A sixth chain drops the first, with the key of message 1 still in the store.
+    turn(&mut a, &mut b);
+    let e = a.decrypt(AD, &held[1]).unwrap_err();
+    assert_eq!(e.class, RejectClass::Replay, "{e}");
+    assert!(
+        e.detail.contains("BAD_MESSAGE_MAC"),
+        "libolm's own text: {e}"
+    );
+}
+
+#[test]
 fn libolm_peers_give_the_same_bytes_from_the_same_seed() {
     for peer in [&LibolmOlm as &dyn Peer, &LibolmMegolm] {
         let run = |seed: u64| {

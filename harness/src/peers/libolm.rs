@@ -206,9 +206,10 @@ fn class_of(name: &str) -> RejectClass {
         "BAD_MESSAGE_FORMAT" | "BAD_MESSAGE_VERSION" | "INVALID_BASE64" | "BAD_SESSION_KEY" => {
             RejectClass::Malformed
         }
-        // Raised only when an inbound Olm session is made: the pre-key message names a
-        // one-time key this account does not hold (never had, or already used), so no
-        // session can be made for it.
+        // Raised only when an inbound Olm session is made (`src/session.cpp`) or its
+        // one-time key removed (`src/olm.cpp`): the pre-key message names a one-time key
+        // this account does not hold (never had, or already used), so no session can be
+        // made for it.
         "BAD_MESSAGE_KEY_ID" => RejectClass::UnknownSession,
         // A Megolm index before the session's first known one: its key was ratcheted away
         // before this session was shared, the "deleted" half of Replay. (The bench shares
@@ -625,12 +626,17 @@ fn header(message_type: u8, raw: &[u8]) -> Option<([u8; KEY_LEN], u64)> {
 /// ratchet key and next index (newest first, at most 5) and the skipped keys (newest first,
 /// at most 40 in all), updated after each decrypt the way `Ratchet::decrypt` does. libolm
 /// says `BAD_MESSAGE_MAC` for every refusal of its ratchet; this book tells a replay and a
-/// gap too large from a failed MAC.
+/// gap too large and a message of a dropped chain from a failed MAC.
 #[derive(Default)]
 struct ChainBook {
     chains: VecDeque<([u8; KEY_LEN], u64)>,
     skipped: VecDeque<([u8; KEY_LEN], u64)>,
+    /// The ratchet keys of the chains libolm dropped, the newest [`DROPPED_KEPT`].
+    dropped: VecDeque<[u8; KEY_LEN]>,
 }
+
+/// How many dropped chains the book remembers, to name a message of one as such.
+const DROPPED_KEPT: usize = 64;
 
 impl ChainBook {
     /// Records a message libolm decrypted.
@@ -645,7 +651,12 @@ impl ChainBook {
             Some(chain) => chain,
             None => {
                 self.chains.push_front((key, 0));
-                self.chains.truncate(OLM_MAX_RECEIVER_CHAINS as usize);
+                while self.chains.len() > OLM_MAX_RECEIVER_CHAINS as usize {
+                    if let Some((old, _)) = self.chains.pop_back() {
+                        self.dropped.push_front(old);
+                    }
+                }
+                self.dropped.truncate(DROPPED_KEPT);
                 match self.chains.front_mut() {
                     Some(chain) => chain,
                     None => return,
@@ -680,6 +691,11 @@ impl ChainBook {
             Some(&(_, next)) if counter - next > gap => (
                 RejectClass::TooFarAhead,
                 "more than MAX_MESSAGE_GAP past the chain's next index",
+            ),
+            // libolm takes it for a new chain, whose keys then do not verify.
+            None if self.dropped.contains(&key) => (
+                RejectClass::Replay,
+                "a chain dropped (MAX_RECEIVER_CHAINS kept), its keys gone",
             ),
             None if counter > gap => (
                 RejectClass::TooFarAhead,
