@@ -10,6 +10,7 @@ mod mls_wire;
 mod olm_wire;
 mod openmls;
 mod reference;
+mod reference_olm;
 mod vodozemac;
 
 pub use self::vodozemac::{VodozemacMegolm, VodozemacOlm};
@@ -21,6 +22,7 @@ pub use libolm::{LibolmMegolm, LibolmOlm};
 pub use mls_rs::MlsRs;
 pub use openmls::OpenMls;
 pub use reference::ReferenceSignalDr;
+pub use reference_olm::{ReferenceMegolm, ReferenceOlm};
 
 use crate::peer::Peer;
 
@@ -44,6 +46,8 @@ pub fn known() -> Vec<Box<dyn Peer>> {
     all.push(Box::new(LibolmOlm));
     #[cfg(feature = "libolm")]
     all.push(Box::new(LibolmMegolm));
+    all.push(Box::new(ReferenceOlm));
+    all.push(Box::new(ReferenceMegolm));
     all.push(Box::new(VodozemacOlm));
     all.push(Box::new(VodozemacMegolm));
     all

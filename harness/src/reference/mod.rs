@@ -4,5 +4,7 @@
 //! and an independent implementation (a crate under test driven with the same profile) is
 //! what shows those vectors right.
 
+pub mod megolm;
 pub mod mls;
+pub mod olm;
 pub mod signal_dr;
