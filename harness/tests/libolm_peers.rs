@@ -4,11 +4,15 @@
 //! of order within the declared limits; refusals (tampering, other associated data, replay,
 //! another session's message, garbage) with their classes and without a change of state;
 //! the limits measured against libolm itself; determinism from one seed; random bytes and
-//! truncated messages through decrypt; cross-decryption with vodozemac both ways.
+//! truncated messages through decrypt; cross-decryption with vodozemac and the reference
+//! both ways; and the same wire bytes as the bundled reference from the same seeds.
 
 use rand_core::{RngCore, SeedableRng};
 use ratchet_bench::peer::{Party, Peer, RejectClass, SessionInit};
-use ratchet_bench::peers::{LibolmMegolm, LibolmOlm, VodozemacMegolm, VodozemacOlm};
+use ratchet_bench::peers::{
+    LibolmMegolm, LibolmOlm, ReferenceMegolm, ReferenceOlm, VodozemacMegolm, VodozemacOlm,
+};
+use ratchet_bench::reference::megolm::OutboundSession;
 use ratchet_bench::rng;
 
 const AD: &[u8] = b"libolm peers test";
@@ -414,4 +418,127 @@ fn a_megolm_session_started_by_libolm_is_joined_by_vodozemac() {
 #[test]
 fn a_megolm_session_started_by_vodozemac_is_joined_by_libolm() {
     exchange(&VodozemacMegolm, &LibolmMegolm);
+}
+
+/// Every byte a session puts on the wire, from the bundle on: the bundle, the handshake if
+/// any, then a fixed exchange (turns both ways, some delivered out of order).
+fn transcript(initiator: &dyn Peer, responder: &dyn Peer, seed: u64) -> Vec<(String, Vec<u8>)> {
+    let (mut b, bundle) = responder
+        .respond(&init(), Box::new(rng::stream(seed, "B")))
+        .unwrap();
+    let mut a = initiator
+        .initiate(&init(), &bundle, Box::new(rng::stream(seed, "A")))
+        .unwrap();
+    let mut out = vec![("bundle".to_string(), bundle)];
+    if let Some(handshake) = a.handshake().unwrap() {
+        b.join(&handshake).unwrap();
+        out.push(("handshake".to_string(), handshake));
+    }
+    for turn in 0..4u8 {
+        let from_a: Vec<Vec<u8>> = (0..3u8)
+            .map(|i| a.encrypt(AD, &[turn, i, 0xa]).unwrap())
+            .collect();
+        for i in [2usize, 0, 1] {
+            assert_eq!(b.decrypt(AD, &from_a[i]).unwrap(), [turn, i as u8, 0xa]);
+        }
+        let from_b: Vec<Vec<u8>> = (0..2u8)
+            .map(|i| b.encrypt(AD, &[turn, i, 0xb]).unwrap())
+            .collect();
+        for i in [1usize, 0] {
+            assert_eq!(a.decrypt(AD, &from_b[i]).unwrap(), [turn, i as u8, 0xb]);
+        }
+        for (i, w) in from_a.into_iter().enumerate() {
+            out.push((format!("turn {turn}, initiator's message {i}"), w));
+        }
+        for (i, w) in from_b.into_iter().enumerate() {
+            out.push((format!("turn {turn}, responder's message {i}"), w));
+        }
+    }
+    out
+}
+
+/// libolm and the bundled reference, driven by the same seeds, must put the same bytes on
+/// the wire: two independent implementations of one API's randomness discipline.
+fn same_bytes_as_the_reference(libolm: &dyn Peer, reference: &dyn Peer) {
+    for seed in [1u64, 2, 3] {
+        let ours = transcript(libolm, libolm, seed);
+        let theirs = transcript(reference, reference, seed);
+        assert_eq!(ours.len(), theirs.len());
+        for ((what, l), (_, r)) in ours.iter().zip(&theirs) {
+            assert_eq!(
+                hex::encode(l),
+                hex::encode(r),
+                "seed {seed}, {what}: libolm vs the reference"
+            );
+        }
+    }
+}
+
+#[test]
+fn libolm_olm_puts_the_same_bytes_on_the_wire_as_the_reference() {
+    same_bytes_as_the_reference(&LibolmOlm, &ReferenceOlm);
+}
+
+#[test]
+fn libolm_megolm_puts_the_same_bytes_on_the_wire_as_the_reference() {
+    same_bytes_as_the_reference(&LibolmMegolm, &ReferenceMegolm);
+}
+
+#[test]
+fn olm_sessions_between_libolm_and_the_reference_work_both_ways() {
+    exchange(&LibolmOlm, &ReferenceOlm);
+    exchange(&ReferenceOlm, &LibolmOlm);
+}
+
+#[test]
+fn megolm_sessions_between_libolm_and_the_reference_work_both_ways() {
+    exchange(&LibolmMegolm, &ReferenceMegolm);
+    exchange(&ReferenceMegolm, &LibolmMegolm);
+}
+
+/// The payload the Megolm peers encrypt: `plaintext` bound to the test's associated data.
+fn bound(plaintext: &[u8]) -> Vec<u8> {
+    let mut out = (AD.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(AD);
+    out.extend_from_slice(plaintext);
+    out
+}
+
+#[test]
+fn libolm_megolm_takes_an_index_up_to_2_31_minus_1_past_the_latest() {
+    // The sender is the reference's session moved far ahead, which libolm's API cannot do.
+    let mut sender = OutboundSession::new(&mut rng::stream(30, "sender"));
+    let key = sender.session_key().0;
+    let receiver = || {
+        LibolmMegolm
+            .initiate(&init(), &key, Box::new(rng::stream(30, "receiver")))
+            .unwrap()
+    };
+    let mut at = |index: u32| {
+        sender.advance_to_for_testing_only(index);
+        sender.encrypt(&bound(&index.to_be_bytes()))
+    };
+    let half = 1u32 << 31;
+    let [m5, m_a, m_b, m_c, m_d] = [5, half - 1, half, half + 4, half + 5].map(&mut at);
+    // Nothing received: the latest index is the first known, 0.
+    let mut fresh = receiver();
+    assert_eq!(fresh.decrypt(AD, &m_a).unwrap(), (half - 1).to_be_bytes());
+    let mut fresh = receiver();
+    let e = fresh.decrypt(AD, &m_b).unwrap_err();
+    assert_eq!(e.class, RejectClass::TooFarAhead, "{e}");
+    assert!(
+        e.detail.contains("UNKNOWN_MESSAGE_INDEX"),
+        "libolm's own text: {e}"
+    );
+    // After index 5: 2^31 - 1 past it is taken, 2^31 is not.
+    let mut after = receiver();
+    assert!(after.decrypt(AD, &m5).is_ok());
+    assert_eq!(after.decrypt(AD, &m_c).unwrap(), (half + 4).to_be_bytes());
+    let mut after = receiver();
+    assert!(after.decrypt(AD, &m5).is_ok());
+    let e = after.decrypt(AD, &m_d).unwrap_err();
+    assert_eq!(e.class, RejectClass::TooFarAhead, "{e}");
+    // Earlier indices stay decryptable from the first known one.
+    assert!(after.decrypt(AD, &m_a).is_ok());
+    assert!(after.decrypt(AD, &m5).is_ok());
 }

@@ -29,7 +29,8 @@
 //! - Megolm: an inbound session keeps its initial ratchet and a latest one
 //!   (`src/inbound_group_session.c`, `_get_megolm`): an index less than 2^31 past the latest
 //!   is reached from the latest, one before the latest from the initial ratchet, and one
-//!   2^31 or more past both (modulo 2^32) is refused `UNKNOWN_MESSAGE_INDEX`. So a message
+//!   2^31 or more past both (modulo 2^32) is refused `UNKNOWN_MESSAGE_INDEX` (classed
+//!   TooFarAhead when the index is not below the first known one). So a message
 //!   may be at most 2^31 - 1 past the newest index received (2^31 - 2 past the next one,
 //!   [`MEGOLM_MAX_SKIP`]); only at the very start, with nothing received, one index more
 //!   is taken. No store of skipped keys, no deletion: a replay decrypts again.
@@ -213,7 +214,9 @@ fn class_of(name: &str) -> RejectClass {
         "BAD_MESSAGE_KEY_ID" => RejectClass::UnknownSession,
         // A Megolm index before the session's first known one: its key was ratcheted away
         // before this session was shared, the "deleted" half of Replay. (The bench shares
-        // every session at index 0, so a run cannot reach it.)
+        // every session at index 0, so a run reaches it only by an index 2^31 or more
+        // ahead, which libolm's modular comparison takes for one before; `Inbound::decrypt`
+        // classes that TooFarAhead.)
         "UNKNOWN_MESSAGE_INDEX" => RejectClass::Replay,
         _ => RejectClass::Other,
     }
@@ -1001,7 +1004,30 @@ impl Inbound {
                 &mut index,
             )
         };
-        let n = self.check(r, "olm_group_decrypt")?;
+        let n = self.check(r, "olm_group_decrypt").map_err(|mut e| {
+            if e.detail.ends_with("UNKNOWN_MESSAGE_INDEX") {
+                // SAFETY: the session is constructed; the call only reads it.
+                let first =
+                    unsafe { sys::olm_inbound_group_session_first_known_index(self.0.cptr()) };
+                // libolm compares indices modulo 2^32 (`_get_megolm`): one at least 2^31
+                // past the first known index looks to it like one before. An index not below
+                // the first known one is the former.
+                if index >= first {
+                    e.class = RejectClass::TooFarAhead;
+                    e.detail = format!(
+                        "{} (index {index}: 2^31 or more past the first known index {first} \
+                         and the latest)",
+                        e.detail
+                    );
+                } else {
+                    e.detail = format!(
+                        "{} (index {index}: before the first known index {first})",
+                        e.detail
+                    );
+                }
+            }
+            e
+        })?;
         plaintext.truncate(n);
         Ok(plaintext)
     }
