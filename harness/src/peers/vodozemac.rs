@@ -37,6 +37,12 @@
 //! 0.11.1, so a new variant in another version fails to build here rather than being
 //! classed `Other` unnoticed.
 //!
+//! Known behaviour the campaign sees: vodozemac checks an Olm MAC, and a Megolm MAC and
+//! signature, over a re-encoding of the fields it parsed (`to_mac_bytes`,
+//! `to_signature_bytes`), not over the bytes received, so bytes that parse to the same fields
+//! (a default-valued field's tag turned into an unknown one) decrypt: reported as an
+//! accepted malleation. libolm authenticates the bytes as received.
+//!
 //! Panics: like every adapter, calls are not wrapped here; the executor runs each call into
 //! a peer under [`guarded`](super::guarded), so a vodozemac panic becomes a finding.
 //!
