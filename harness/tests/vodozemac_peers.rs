@@ -129,8 +129,17 @@ fn olm_keeps_a_skipped_key_of_an_old_chain_until_five_newer_chains() {
         }
     }
     // Chain 5 evicted chain 0 and its kept key: vodozemac takes the message's ratchet key
-    // for a new one, and the MAC under the keys that gives fails.
-    assert_eq!(refusal(b.as_mut(), &held[1]), RejectClass::Auth);
+    // for a new one, and the MAC under the keys that gives fails; the adapter names it.
+    let refused = b.decrypt(AD, &held[1]).unwrap_err();
+    assert_eq!(refused.class, RejectClass::Replay, "{}", refused.detail);
+    assert!(refused.detail.contains("invalid MAC"), "{}", refused.detail);
+    // A chain never seen (a normal message of another session) is still a failed MAC.
+    let [mut a2, mut b2] = session(&VodozemacOlm);
+    b2.decrypt(AD, &a2.encrypt(AD, b"hi").unwrap()).unwrap();
+    a2.decrypt(AD, &b2.encrypt(AD, b"hi").unwrap()).unwrap();
+    let foreign = a2.encrypt(AD, b"x").unwrap();
+    assert_eq!(foreign[0], 1, "a normal message");
+    assert_eq!(refusal(b.as_mut(), &foreign), RejectClass::Auth);
 }
 
 #[test]

@@ -33,9 +33,11 @@
 //!   decrypts again; megolm.md leaves replay detection to the application).
 //!
 //! Errors map onto the bench's classes by vodozemac's variants (see `olm_class`,
-//! `megolm_class`), the detail keeping vodozemac's own text. The enums are exhaustive in
-//! 0.11.1, so a new variant in another version fails to build here rather than being
-//! classed `Other` unnoticed.
+//! `megolm_class`), the detail keeping vodozemac's own text, with one distinction the
+//! adapter adds: a message of a receiving chain vodozemac dropped fails its MAC there
+//! (vodozemac takes it for a new chain) and is classed Replay, its keys being gone, as the
+//! libolm peer does. The enums are exhaustive in 0.11.1, so a new variant in another version
+//! fails to build here rather than being classed `Other` unnoticed.
 //!
 //! Known behaviour the campaign sees: vodozemac checks an Olm MAC, and a Megolm MAC and
 //! signature, over a re-encoding of the fields it parsed (`to_mac_bytes`,
@@ -56,6 +58,7 @@ use crate::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout,
 };
+use std::collections::VecDeque;
 use vodozemac::megolm::{
     self, GroupSession, InboundGroupSession, MegolmMessage, SessionKey, SessionKeyDecodeError,
 };
@@ -172,6 +175,7 @@ pub struct VodozemacMegolm;
 struct OlmParty {
     account: Account,
     session: Option<Session>,
+    chains: ChainBook,
 }
 
 impl OlmParty {
@@ -182,6 +186,59 @@ impl OlmParty {
                 "no Olm session yet: the responder has not received a pre-key message",
             )
         })
+    }
+}
+
+/// How many dropped chains' ratchet keys the adapter remembers.
+const DROPPED_REMEMBERED: usize = 64;
+
+/// The ratchet keys of the receiving chains vodozemac keeps (newest first) and of the ones
+/// it dropped. vodozemac takes a message of a dropped chain for one of a new chain, whose
+/// keys then fail the MAC (`InvalidMAC`); this book lets the adapter say what happened: the
+/// chain's keys are gone, [`RejectClass::Replay`], as a deleted key is.
+#[derive(Default)]
+struct ChainBook {
+    kept: VecDeque<[u8; 32]>,
+    dropped: VecDeque<[u8; 32]>,
+}
+
+impl ChainBook {
+    /// Records a message vodozemac decrypted (and the adapter kept): a new ratchet key
+    /// makes a new receiving chain, the oldest beyond `MAX_RECEIVING_CHAINS` going, as
+    /// vodozemac's `ChainStore::push` does.
+    fn accepted(&mut self, key: [u8; 32]) {
+        if self.kept.contains(&key) {
+            return;
+        }
+        self.kept.push_front(key);
+        while self.kept.len() > OLM_MAX_RECEIVING_CHAINS as usize {
+            if let Some(old) = self.kept.pop_back() {
+                self.dropped.push_front(old);
+            }
+        }
+        self.dropped.truncate(DROPPED_REMEMBERED);
+    }
+
+    /// The refusal of a decryption that failed with `e` for a message of chain `key`.
+    fn refusal(&self, e: &DecryptionError, key: &[u8; 32]) -> Reject {
+        match e {
+            DecryptionError::InvalidMAC(_) if self.dropped.contains(key) => Reject::new(
+                RejectClass::Replay,
+                format!(
+                    "decrypt: {e} (the message's receiving chain was dropped: vodozemac keeps \
+                     {OLM_MAX_RECEIVING_CHAINS})"
+                ),
+            ),
+            _ => reject(olm_class(e), "decrypt", e),
+        }
+    }
+}
+
+/// The ratchet key of an Olm message (of the inner message of a pre-key message).
+fn ratchet_key(message: &OlmMessage) -> [u8; 32] {
+    match message {
+        OlmMessage::Normal(m) => m.ratchet_key().to_bytes(),
+        OlmMessage::PreKey(m) => m.message().ratchet_key().to_bytes(),
     }
 }
 
@@ -231,6 +288,7 @@ impl Peer for VodozemacOlm {
         let party = OlmParty {
             account,
             session: None,
+            chains: ChainBook::default(),
         };
         Ok((Box::new(party), bundle.to_bytes()))
     }
@@ -253,6 +311,7 @@ impl Peer for VodozemacOlm {
         Ok(Box::new(OlmParty {
             account,
             session: Some(session),
+            chains: ChainBook::default(),
         }))
     }
 
@@ -280,7 +339,13 @@ impl Party for OlmParty {
         let (message_type, bytes) = olm_wire::split_olm_wire(wire)?;
         let message = OlmMessage::from_parts(usize::from(message_type), bytes)
             .map_err(|e| decode_error("Olm message", e))?;
-        match (&message, self.session.as_mut()) {
+        let key = ratchet_key(&message);
+        let OlmParty {
+            account,
+            session,
+            chains,
+        } = self;
+        let plaintext = match (&message, session.as_mut()) {
             (OlmMessage::PreKey(pre_key), Some(session))
                 if pre_key.session_id() != session.session_id() =>
             {
@@ -300,25 +365,24 @@ impl Party for OlmParty {
                 let before = session.pickle();
                 let payload = session
                     .decrypt(&message)
-                    .map_err(|e| reject(olm_class(&e), "decrypt", e))?;
+                    .map_err(|e| chains.refusal(&e, &key))?;
                 olm_wire::unbind_ad(ad, &payload).inspect_err(|_| {
                     *session = Session::from_pickle(before);
                 })
             }
             (OlmMessage::PreKey(pre_key), None) => {
                 // As above: creating the session uses up the one-time key.
-                let before = self.account.pickle();
-                let created = self
-                    .account
+                let before = account.pickle();
+                let created = account
                     .create_inbound_session(config(), pre_key.identity_key(), pre_key)
                     .map_err(|e| reject(creation_class(&e), "create_inbound_session", e))?;
                 match olm_wire::unbind_ad(ad, &created.plaintext) {
                     Ok(plaintext) => {
-                        self.session = Some(created.session);
+                        *session = Some(created.session);
                         Ok(plaintext)
                     }
                     Err(refused) => {
-                        self.account = Account::from_pickle(before);
+                        *account = Account::from_pickle(before);
                         Err(refused)
                     }
                 }
@@ -328,7 +392,9 @@ impl Party for OlmParty {
                 "a normal Olm message before any session: the responder needs a pre-key \
                  message first",
             )),
-        }
+        }?;
+        chains.accepted(key);
+        Ok(plaintext)
     }
 }
 
