@@ -4,6 +4,7 @@ pub mod bench;
 pub mod campaign;
 pub mod fuzzing;
 pub mod interop;
+pub mod mls_secret_tree;
 pub mod oracle;
 pub mod peer;
 pub mod peers;
