@@ -495,3 +495,27 @@ fn reference_and_libolm_peers_write_the_same_bytes_from_one_seed() {
         }
     }
 }
+
+#[test]
+fn reference_olm_responder_refuses_a_pre_key_message_of_another_session() {
+    let (mut bob, bundle) = ReferenceOlm
+        .respond(&init(), Box::new(stream(10, "B")))
+        .unwrap();
+    let mut alice = ReferenceOlm
+        .initiate(&init(), &bundle, Box::new(stream(10, "A")))
+        .unwrap();
+    let mut other = ReferenceOlm
+        .initiate(&init(), &bundle, Box::new(stream(10, "C")))
+        .unwrap();
+    let theirs = other.encrypt(b"", b"other").unwrap();
+    let ours = alice.encrypt(b"", b"mine").unwrap();
+    assert_eq!(bob.decrypt(b"", &ours).unwrap(), b"mine");
+    // Same one-time key, another base key: not this session, and the key is used.
+    assert_eq!(
+        bob.decrypt(b"", &theirs).unwrap_err().class,
+        RejectClass::UnknownSession
+    );
+    let again = alice.encrypt(b"", b"still mine").unwrap();
+    assert_eq!(again[0], 0, "still pre-key: Alice has not heard back");
+    assert_eq!(bob.decrypt(b"", &again).unwrap(), b"still mine");
+}

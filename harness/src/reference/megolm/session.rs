@@ -238,3 +238,41 @@ impl fmt::Debug for InboundSession {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_prints_no_ratchet_or_seed() {
+        let random = [0x5a; OUTBOUND_RANDOM_LEN];
+        let outbound = OutboundSession::from_random(&random);
+        let key = outbound.session_key();
+        let inbound = InboundSession::import(&key.0).unwrap();
+        let shown = format!("{outbound:?} {key:?} {inbound:?}");
+        assert!(!shown.contains("5a5a5a"), "{shown}");
+        assert!(!shown.contains("90, 90"), "{shown}");
+        assert!(shown.contains("SessionKey { .. }"), "{shown}");
+    }
+
+    #[test]
+    fn a_refused_message_leaves_the_cached_ratchet_alone() {
+        let mut outbound = OutboundSession::from_random(&[1; OUTBOUND_RANDOM_LEN]);
+        let mut inbound = InboundSession::import(&outbound.session_key().0).unwrap();
+        let m0 = outbound.encrypt(b"0");
+        outbound.advance_to_for_testing_only(500);
+        let m500 = outbound.encrypt(b"500");
+        let mut bad = m500.clone();
+        let at = bad.len() - 64 - 1;
+        bad[at] ^= 1; // in the MAC: the signature check fails first
+        assert_eq!(
+            inbound.decrypt(&bad).unwrap_err(),
+            MegolmError::BadSignature("message")
+        );
+        assert_eq!(inbound.latest.index(), 0);
+        assert_eq!(inbound.decrypt(&m500).unwrap(), (b"500".to_vec(), 500));
+        assert_eq!(inbound.latest.index(), 500);
+        assert_eq!(inbound.decrypt(&m0).unwrap(), (b"0".to_vec(), 0));
+        assert_eq!(inbound.latest.index(), 0);
+    }
+}
