@@ -208,6 +208,33 @@ fn libolm_olm_first_pre_key_message_refused_leaves_the_one_time_key() {
     assert_eq!(b.decrypt(AD, &first).unwrap(), b"first");
 }
 
+#[test]
+fn libolm_olm_ignores_bytes_appended_to_a_pre_key_message() {
+    // libolm's `decode_one_time_key_message` skips fields it does not know and stops at an
+    // unknown wire type (src/message.cpp), and the MAC covers only the inner message: bytes
+    // appended to a pre-key message are not noticed. A finding of the bench, pinned here.
+    let ([mut a, mut b], _) = pair(&LibolmOlm, &LibolmOlm, 12);
+    let first = a.encrypt(AD, b"first").unwrap();
+    let second = a.encrypt(AD, b"second").unwrap();
+    let mut extended = first.clone();
+    extended.extend_from_slice(&[0x42, 3, 1, 2, 3]);
+    assert_eq!(b.decrypt(AD, &extended).unwrap(), b"first");
+    // The genuine message is then a replay of the one taken.
+    let e = b.decrypt(AD, &first).unwrap_err();
+    assert_eq!(e.class, RejectClass::Replay, "{e}");
+    // Random bytes appended (an unknown wire type ends libolm's reading) likewise.
+    let mut extended = second.clone();
+    extended.extend_from_slice(&[0xa8, 0x32, 0x4b, 0x4f, 0x65, 0x8f]);
+    assert_eq!(b.decrypt(AD, &extended).unwrap(), b"second");
+    // Appended to a normal message, they move the MAC: refused.
+    let w = b.encrypt(AD, b"normal").unwrap();
+    let mut extended = w.clone();
+    extended.extend_from_slice(&[0x42, 3, 1, 2, 3]);
+    let e = a.decrypt(AD, &extended).unwrap_err();
+    assert_eq!(e.class, RejectClass::Auth, "{e}");
+    assert_eq!(a.decrypt(AD, &w).unwrap(), b"normal");
+}
+
 /// Sends `count` messages from `from` and returns them.
 fn burst(from: &mut Box<dyn Party>, count: usize) -> Vec<Vec<u8>> {
     (0..count)

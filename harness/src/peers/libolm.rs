@@ -564,64 +564,133 @@ fn remove_one_time_key(account: &mut Account, session: &mut Session) -> Result<(
     account.check(r, "olm_remove_one_time_keys").map(|_| ())
 }
 
-/// Reads a protobuf varint at `*at`.
-fn varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
-    let mut value = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = *bytes.get(*at)?;
-        *at += 1;
-        value |= u64::from(b & 0x7f) << shift;
+/// Tags of a normal Olm message (`src/message.cpp`): ratchet key, chain index, ciphertext,
+/// in the order libolm's `decode_message` tries them.
+const MESSAGE_TAGS: [u8; 3] = [0x0a, 0x10, 0x22];
+/// Tags of a pre-key message: one-time key, base key, identity key, inner message, in the
+/// order `decode_one_time_key_message` tries them.
+const PRE_KEY_TAGS: [u8; 4] = [0x0a, 0x12, 0x1a, 0x22];
+
+/// Past the varint at `pos` (or at `end`), as libolm's `varint_skip`.
+fn varint_skip(bytes: &[u8], mut pos: usize, end: usize) -> usize {
+    while pos < end {
+        let b = bytes[pos];
+        pos += 1;
         if b & 0x80 == 0 {
-            return Some(value);
+            break;
         }
     }
-    None
+    pos
 }
 
-/// The fields after an Olm message's version byte: tag, bytes (length-delimited fields)
-/// and value (varint fields).
-fn fields(bytes: &[u8]) -> Option<Vec<(u8, &[u8], u64)>> {
-    let mut at = 1;
-    let mut out = Vec::new();
-    while at < bytes.len() {
-        let tag = bytes[at];
-        at += 1;
-        match tag & 7 {
-            0 => out.push((tag, &[][..], varint(bytes, &mut at)?)),
-            2 => {
-                let len = usize::try_from(varint(bytes, &mut at)?).ok()?;
-                let end = at.checked_add(len)?;
-                out.push((tag, bytes.get(at..end)?, 0));
-                at = end;
-            }
-            _ => return None,
-        }
-    }
-    Some(out)
-}
-
-/// Whether a pre-key message carries the one-time key (tag 0x0A), base key (0x12) and
-/// identity key (0x1A), 32 bytes each, that libolm needs to match it to a session.
-fn pre_key_fields_present(raw: &[u8]) -> bool {
-    fields(raw).is_some_and(|f| {
-        [0x0a, 0x12, 0x1a]
-            .iter()
-            .all(|tag| f.iter().any(|x| x.0 == *tag && x.1.len() == KEY_LEN))
+/// A varint's value in 64 bits, high bits dropped as libolm's `varint_decode` drops them.
+fn varint_value(bytes: &[u8]) -> u64 {
+    bytes.iter().enumerate().fold(0, |v, (i, b)| {
+        v | u64::from(b & 0x7f).checked_shl(7 * i as u32).unwrap_or(0)
     })
 }
 
+/// One field's value as libolm reads it.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Bytes(&'a [u8]),
+    Int(u32),
+}
+
+/// The fields with `tags` of `bytes[..end]` after its version byte, read as libolm's
+/// decoders in `src/message.cpp` read them: a later field of a tag replaces an earlier one,
+/// other fields are skipped, and a length past the end or an unknown wire type ends the
+/// reading. Mirroring libolm here, not a strict parser, is the point: the bench must see the
+/// fields libolm acted on (libolm ignores bytes appended to a pre-key message, for one).
+fn libolm_fields<'a>(bytes: &'a [u8], end: usize, tags: &[u8]) -> Vec<(u8, Value<'a>)> {
+    let mut out: Vec<(u8, Value<'a>)> = Vec::new();
+    let end = end.min(bytes.len());
+    if end == 0 {
+        return out;
+    }
+    let mut pos = 1;
+    while pos < end {
+        let unknown = pos;
+        for &tag in tags {
+            if pos >= end || bytes[pos] != tag {
+                continue;
+            }
+            pos += 1;
+            let start = pos;
+            pos = varint_skip(bytes, pos, end);
+            let value = if tag & 7 == 0 {
+                Value::Int(varint_value(&bytes[start..pos]) as u32)
+            } else {
+                let len = varint_value(&bytes[start..pos]);
+                match usize::try_from(len).ok().filter(|&l| l <= end - pos) {
+                    Some(len) => {
+                        pos += len;
+                        Value::Bytes(&bytes[pos - len..pos])
+                    }
+                    None => {
+                        pos = end;
+                        continue;
+                    }
+                }
+            };
+            out.retain(|f| f.0 != tag);
+            out.push((tag, value));
+        }
+        if pos == unknown {
+            // libolm's `skip_unknown`.
+            let tag = bytes[pos];
+            pos = match tag & 7 {
+                0 => varint_skip(bytes, varint_skip(bytes, pos, end), end),
+                2 => {
+                    let start = varint_skip(bytes, pos, end);
+                    let after = varint_skip(bytes, start, end);
+                    let len = varint_value(&bytes[start..after]);
+                    match usize::try_from(len).ok().filter(|&l| l <= end - after) {
+                        Some(len) => after + len,
+                        None => end,
+                    }
+                }
+                _ => end,
+            };
+        }
+    }
+    out
+}
+
+/// The bytes of field `tag`, if present.
+fn field<'a>(fields: &[(u8, Value<'a>)], tag: u8) -> Option<&'a [u8]> {
+    fields.iter().find_map(|f| match f {
+        (t, Value::Bytes(b)) if *t == tag => Some(*b),
+        _ => None,
+    })
+}
+
+/// Whether a pre-key message carries the one-time key, base key and identity key, 32 bytes
+/// each, and an inner message, as libolm's `check_message_fields` requires to match it to a
+/// session.
+fn pre_key_fields_present(raw: &[u8]) -> bool {
+    let fields = libolm_fields(raw, raw.len(), &PRE_KEY_TAGS);
+    [0x0a, 0x12, 0x1a]
+        .iter()
+        .all(|&tag| field(&fields, tag).is_some_and(|k| k.len() == KEY_LEN))
+        && field(&fields, 0x22).is_some()
+}
+
 /// The ratchet key and chain index of a normal Olm message, or of the inner message of a
-/// pre-key message.
+/// pre-key message, as libolm reads them.
 fn header(message_type: u8, raw: &[u8]) -> Option<([u8; KEY_LEN], u64)> {
     let normal = if message_type == olm_wire::PRE_KEY {
-        fields(raw)?.into_iter().find(|f| f.0 == 0x22)?.1
+        field(&libolm_fields(raw, raw.len(), &PRE_KEY_TAGS), 0x22)?
     } else {
         raw
     };
-    let body = normal.get(..normal.len().checked_sub(olm_wire::MAC_LEN)?)?;
-    let fields = fields(body)?;
-    let key = fields.iter().find(|f| f.0 == 0x0a)?.1.try_into().ok()?;
-    let counter = fields.iter().find(|f| f.0 == 0x10)?.2;
+    let end = normal.len().checked_sub(olm_wire::MAC_LEN)?;
+    let fields = libolm_fields(normal, end, &MESSAGE_TAGS);
+    let key = field(&fields, 0x0a)?.try_into().ok()?;
+    let counter = fields.iter().find_map(|f| match f {
+        (0x10, Value::Int(n)) => Some(u64::from(*n)),
+        _ => None,
+    })?;
     Some((key, counter))
 }
 
@@ -1166,6 +1235,35 @@ mod tests {
         assert_eq!(class_of("BAD_MESSAGE_KEY_ID"), RejectClass::UnknownSession);
         assert_eq!(class_of("UNKNOWN_MESSAGE_INDEX"), RejectClass::Replay);
         assert_eq!(class_of("NOT_ENOUGH_RANDOM"), RejectClass::Other);
+    }
+
+    #[test]
+    fn fields_are_read_as_libolm_reads_them() {
+        // Version, ratchet key, counter 300, ciphertext, then an 8-byte MAC.
+        let mut normal = vec![3, 0x0a, 32];
+        normal.extend_from_slice(&[9; 32]);
+        normal.extend_from_slice(&[0x10, 0xac, 0x02, 0x22, 2, 7, 7]);
+        normal.extend_from_slice(&[8; 8]);
+        assert_eq!(header(olm_wire::NORMAL, &normal), Some(([9; 32], 300)));
+        // A pre-key message around it, with an unknown field and then trailing garbage.
+        let mut pre_key = vec![3];
+        for tag in [0x0a, 0x12, 0x1a] {
+            pre_key.extend_from_slice(&[tag, 32]);
+            pre_key.extend_from_slice(&[tag; 32]);
+        }
+        pre_key.extend_from_slice(&[0x22, normal.len() as u8]);
+        pre_key.extend_from_slice(&normal);
+        assert!(pre_key_fields_present(&pre_key));
+        pre_key.extend_from_slice(&[0x42, 2, 0, 0, 0xff, 0xff]);
+        assert_eq!(header(olm_wire::PRE_KEY, &pre_key), Some(([9; 32], 300)));
+        assert!(pre_key_fields_present(&pre_key));
+        // A later field of a tag replaces the earlier one; a length past the end ends it.
+        let mut twice = normal[..normal.len() - 8].to_vec();
+        twice.extend_from_slice(&[0x10, 5, 0x0a, 200]);
+        twice.extend_from_slice(&[8; 8]);
+        assert_eq!(header(olm_wire::NORMAL, &twice), Some(([9; 32], 5)));
+        assert!(!pre_key_fields_present(&[3, 0x0a, 32, 1]));
+        assert_eq!(header(olm_wire::NORMAL, &[3; 5]), None);
     }
 
     #[test]
