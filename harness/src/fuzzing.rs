@@ -9,7 +9,7 @@ use crate::campaign::check_scenario;
 use crate::peer::{Family, Peer};
 use crate::peers;
 use crate::reference::signal_dr::{DoubleRatchet, KeyPair, RootKey};
-use crate::report::{Expectations, Finding, FindingKind};
+use crate::report::{Expectations, Finding};
 use crate::rng;
 use crate::scenario::{Scenario, SESSION_AD};
 use rand_chacha::ChaCha20Rng;

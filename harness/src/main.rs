@@ -6,9 +6,7 @@ use ratchet_bench::bench::{self, RunOptions};
 use ratchet_bench::campaign::check_scenario;
 use ratchet_bench::interop;
 use ratchet_bench::peer::Family;
-use ratchet_bench::report::{
-    expected_counts, peers_table, render_text, Expectations, FindingKind,
-};
+use ratchet_bench::report::{expected_counts, peers_table, render_text, Expectations};
 use ratchet_bench::scenario::Scenario;
 use ratchet_bench::{peers, vectors};
 use std::path::PathBuf;
@@ -127,9 +125,10 @@ struct RunArgs {
     /// The campaign's seed.
     #[arg(long, default_value_t = bench::DEFAULT_SEED)]
     seed: u64,
-    /// How many scenarios the campaign runs on every peer.
-    #[arg(long, default_value_t = bench::DEFAULT_SCENARIOS)]
-    scenarios: u64,
+    /// How many drawn scenarios the campaign runs on every peer (default: 2000 for the
+    /// Double Ratchet families, 300 for Olm and Megolm, 200 for MLS).
+    #[arg(long)]
+    scenarios: Option<u64>,
     /// Only this peer (repeatable; all bundled peers if none).
     #[arg(long = "peer")]
     peers: Vec<String>,
@@ -195,7 +194,20 @@ fn run(args: RunArgs) -> ExitCode {
         workers,
         today: bench::today(),
     };
-    let bar = ProgressBar::new(opts.scenarios);
+    let mut families: Vec<Family> = peers::select(&opts.peers)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| p.info().family)
+        .collect();
+    families.dedup();
+    let drawn: u64 = families
+        .iter()
+        .map(|&f| {
+            opts.scenarios
+                .unwrap_or_else(|| bench::default_scenarios(f))
+        })
+        .sum();
+    let bar = ProgressBar::new(drawn);
     bar.set_style(
         ProgressStyle::with_template(
             "{msg} [{bar:30}] {pos} scenarios (of {len} drawn, plus the pinned ones), {elapsed}",
@@ -212,7 +224,7 @@ fn run(args: RunArgs) -> ExitCode {
     };
     eprintln!(
         "ratchet-bench: {} scenarios on {} peers in {:.1} s",
-        report.scenarios + report.pinned,
+        report.scenarios.values().sum::<u64>() + report.pinned * report.scenarios.len() as u64,
         report.peers.len(),
         started.elapsed().as_secs_f64()
     );
@@ -228,13 +240,9 @@ fn list(vectors_dir: PathBuf) -> ExitCode {
     let infos: Vec<_> = peers::bundled().iter().map(|p| p.info()).collect();
     println!("peers:");
     print!("{}", peers_table(&infos));
-    let named: Vec<_> = peers::known()
-        .iter()
-        .map(|p| p.info())
-        .filter(|i| !infos.contains(i))
-        .collect();
-    println!("\npeers run only when named with --peer:");
-    print!("{}", peers_table(&named));
+    for (name, why) in peers::not_built() {
+        println!("  {name:<20} not built: {why}");
+    }
     println!(
         "\nsuites ({}):",
         vectors_dir.join("MANIFEST.json").display()
@@ -338,9 +346,7 @@ fn replay(text: String, peer_names: Vec<String>, seed: u64, json: bool) -> ExitC
             println!("  {}  step {}: {}", f.signature, f.step, f.detail);
         }
     }
-    let failing = findings
-        .iter()
-        .any(|f| f.kind.fails_run());
+    let failing = findings.iter().any(|f| f.kind.fails_run());
     ExitCode::from(u8::from(failing))
 }
 
@@ -459,7 +465,11 @@ fn interop_command(
     } else {
         print!("{}", interop::render(&matrices));
         for s in &sightings {
-            let tag = if s.expected.is_some() { "expected" } else { "NEW" };
+            let tag = if s.expected.is_some() {
+                "expected"
+            } else {
+                "NEW"
+            };
             println!("[{tag}] {}", s.signature);
             if let Some(reason) = &s.expected {
                 println!("    known: {reason}");

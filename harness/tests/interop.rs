@@ -3,9 +3,7 @@
 //! with peers broken on purpose.
 
 use ratchet_bench::interop::{self, CellResult};
-use ratchet_bench::peer::{
-    BoxRng, Family, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout,
-};
+use ratchet_bench::peer::{BoxRng, Family, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
 use ratchet_bench::peers::{self, ReferenceSignalDr};
 use ratchet_bench::report::{Expectations, FindingKind};
 use std::path::Path;
@@ -28,7 +26,12 @@ fn the_matrix_of_every_known_peer_is_stable() {
     }
     for m in &matrices {
         let n = m.peers.len();
-        assert_eq!(m.cells.len(), n * n, "{}: one cell per ordered pair", m.family);
+        assert_eq!(
+            m.cells.len(),
+            n * n,
+            "{}: one cell per ordered pair",
+            m.family
+        );
     }
     insta::assert_snapshot!(interop::render(&matrices));
 }
@@ -175,10 +178,8 @@ fn a_wrong_plaintext_fails_its_cell_at_the_first_bad_step() {
 
 #[test]
 fn a_panicking_peer_fails_its_cells_and_the_matrix_goes_on() {
-    let peers: Vec<Box<dyn Peer>> = vec![
-        Box::new(Broken(Flaw::Panics)),
-        Box::new(ReferenceSignalDr),
-    ];
+    let peers: Vec<Box<dyn Peer>> =
+        vec![Box::new(Broken(Flaw::Panics)), Box::new(ReferenceSignalDr)];
     let matrices = interop::run(&peers, &[], 4);
     let m = &matrices[0];
     let failed: Vec<_> = m.failures().collect();

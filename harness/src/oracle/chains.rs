@@ -21,6 +21,11 @@
 //! keys with its chain, a `May`. (At most `current - chain` newer chains can have been
 //! created on the receiver since, so below that the chain is certainly kept.)
 //!
+//! Olm's headers carry no PN ([`Family::headers_carry_previous_length`]): on a new chain
+//! the receiver stores no keys of the previous one, but keeps that chain, and a later message
+//! of it is derived from where the chain stopped, within the same forward limit. The model
+//! then keeps the next expected N of every older chain.
+//!
 //! Megolm differs in what a receiver keeps, and [`Family::deletes_used_keys`] says so: an
 //! inbound session keeps the ratchet at the first index it knows and can derive the key of
 //! any later index, as often as asked. There is no per-message deletion and so no replay
@@ -62,6 +67,8 @@ struct SideState {
     // As a receiver of the other side.
     current: Option<u32>,
     nr: u32,
+    /// Without PN (Olm): the next expected N of each older chain the receiver has.
+    older: std::collections::BTreeMap<u32, u32>,
     stored: BTreeSet<(u32, u32)>,
     accepted: BTreeSet<(u32, u32)>,
     uncertain: bool,
@@ -73,6 +80,7 @@ pub struct ChainModel {
     limits: Limits,
     per_turn: bool,
     deletes: bool,
+    with_pn: bool,
     sides: [SideState; 2],
 }
 
@@ -94,6 +102,7 @@ impl ChainModel {
             limits,
             per_turn,
             deletes: family.deletes_used_keys(),
+            with_pn: family.headers_carry_previous_length(),
             sides,
         }
     }
@@ -129,6 +138,12 @@ impl ChainModel {
                 let skip = u64::from(p.n).saturating_sub(u64::from(r.nr));
                 (vec![skip], skip)
             }
+            Some(_) if !self.with_pn && r.older.contains_key(&p.chain) => {
+                let next = r.older.get(&p.chain).copied().unwrap_or(0);
+                let skip = u64::from(p.n).saturating_sub(u64::from(next));
+                (vec![skip], skip)
+            }
+            _ if !self.with_pn => (vec![u64::from(p.n)], u64::from(p.n)),
             _ => {
                 // A new chain: the rest of the current one up to PN, then N in the new one.
                 let rest = u64::from(p.pn).saturating_sub(u64::from(r.nr));
@@ -174,16 +189,23 @@ impl ChainModel {
         }
         let ahead = match r.current {
             None => true,
-            Some(cur) => p.chain > cur || (p.chain == cur && p.n >= r.nr),
+            Some(cur) => {
+                p.chain > cur
+                    || (p.chain == cur && p.n >= r.nr)
+                    || r.older.get(&p.chain).is_some_and(|&next| p.n >= next)
+            }
         };
+        let chain_dropped = self.limits.max_chains.is_some_and(|m| {
+            r.current
+                .is_some_and(|cur| u64::from(cur - p.chain.min(cur)) >= u64::from(m))
+        });
+        if ahead && chain_dropped && r.current.is_some_and(|cur| p.chain < cur) {
+            return Verdict::May(Why::ChainDropped);
+        }
         if !ahead {
             // An earlier message: its key must be in the store.
             let outside_window = self.limits.window.is_some_and(|w| {
                 r.current == Some(p.chain) && u64::from(r.nr) - u64::from(p.n) > u64::from(w)
-            });
-            let chain_dropped = self.limits.max_chains.is_some_and(|m| {
-                r.current
-                    .is_some_and(|cur| u64::from(cur - p.chain.min(cur)) >= u64::from(m))
             });
             return if outside_window {
                 Verdict::May(Why::OutsideWindow)
@@ -241,12 +263,22 @@ impl ChainModel {
                     r.stored.remove(&(cur, p.n));
                 }
             }
-            Some(cur) if p.chain < cur => {
-                r.stored.remove(&(p.chain, p.n));
-            }
+            Some(cur) if p.chain < cur => match r.older.get(&p.chain).copied() {
+                Some(next) if p.n >= next => {
+                    r.stored.extend((next..p.n).map(|n| (p.chain, n)));
+                    r.older.insert(p.chain, p.n + 1);
+                }
+                _ => {
+                    r.stored.remove(&(p.chain, p.n));
+                }
+            },
             current => {
                 if let Some(cur) = current {
-                    r.stored.extend((r.nr..p.pn).map(|n| (cur, n)));
+                    if self.with_pn {
+                        r.stored.extend((r.nr..p.pn).map(|n| (cur, n)));
+                    } else {
+                        r.older.insert(cur, r.nr);
+                    }
                 }
                 r.current = Some(p.chain);
                 r.stored.extend((0..p.n).map(|n| (p.chain, n)));

@@ -65,6 +65,13 @@ impl Family {
         }
     }
 
+    /// Whether a message header carries the length of the sender's previous chain (the Double
+    /// Ratchet's PN). Olm's does not: a receiver keeps the chains it has (up to its limit)
+    /// and derives a late message of an older chain from that chain when it comes.
+    pub fn headers_carry_previous_length(self) -> bool {
+        !matches!(self, Family::Olm)
+    }
+
     /// Whether a receiver deletes a message key once used, so that a replay must be refused.
     /// Megolm keeps the ratchet at the first index it knows and can decrypt any later index
     /// again: replay detection belongs to the application (by message index), not to the

@@ -125,7 +125,7 @@ impl ksi::CryptoProvider for SignalDrProvider {
     }
 
     fn decrypt(mk: &Key, ciphertext: &[u8], ad: &[u8]) -> Result<Vec<u8>, DecryptError> {
-        if ciphertext.len() < 48 || ciphertext.len() % 16 != 0 {
+        if ciphertext.len() < 48 || !ciphertext.len().is_multiple_of(16) {
             return Err(DecryptError::DecryptFailure);
         }
         let (body, tag) = ciphertext.split_at(ciphertext.len() - 32);

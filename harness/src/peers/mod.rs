@@ -26,31 +26,30 @@ pub use reference_olm::{ReferenceMegolm, ReferenceOlm};
 
 use crate::peer::Peer;
 
-/// Every in-process peer the bench bundles, in report order.
+/// Every in-process peer the bench bundles, in report order: family by family, the reference
+/// first. `run` takes them all unless told otherwise.
 pub fn bundled() -> Vec<Box<dyn Peer>> {
-    vec![
+    let mut all: Vec<Box<dyn Peer>> = vec![
         Box::new(ReferenceSignalDr),
         Box::new(KsiDoubleRatchet),
         Box::new(DoubleRatchet2),
-    ]
-}
-
-/// Every in-process peer the bench knows: [`bundled`] and the MLS peers, which run when
-/// named with `--peer` (their campaign findings are triaged in ci/expectations.json; the
-/// interop cell between them is not built yet).
-pub fn known() -> Vec<Box<dyn Peer>> {
-    let mut all = bundled();
-    all.push(Box::new(OpenMls));
-    all.push(Box::new(MlsRs));
+        Box::new(OpenMls),
+        Box::new(MlsRs),
+        Box::new(ReferenceOlm),
+        Box::new(VodozemacOlm),
+    ];
     #[cfg(feature = "libolm")]
     all.push(Box::new(LibolmOlm));
+    all.push(Box::new(ReferenceMegolm));
+    all.push(Box::new(VodozemacMegolm));
     #[cfg(feature = "libolm")]
     all.push(Box::new(LibolmMegolm));
-    all.push(Box::new(ReferenceOlm));
-    all.push(Box::new(ReferenceMegolm));
-    all.push(Box::new(VodozemacOlm));
-    all.push(Box::new(VodozemacMegolm));
     all
+}
+
+/// Every peer the bench can run by name: today the bundled ones.
+pub fn known() -> Vec<Box<dyn Peer>> {
+    bundled()
 }
 
 /// The peers this build leaves out, by name, with the reason, so that reports can say so

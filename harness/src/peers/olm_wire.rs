@@ -26,7 +26,9 @@ use crate::peer::{Reject, RejectClass, WireLayout};
 pub const KEY_LEN: usize = 32;
 /// Length of an Olm bundle: identity key then one-time key.
 pub const OLM_BUNDLE_LEN: usize = 2 * KEY_LEN;
-/// Length of a Megolm session key in the shared (signed) format.
+/// Length of a Megolm session key in the shared (signed) format (checked by the adapters'
+/// tests).
+#[cfg(test)]
 pub const MEGOLM_SESSION_KEY_LEN: usize = 229;
 /// Olm's and Megolm's version byte.
 pub const VERSION: u8 = 3;
@@ -51,7 +53,7 @@ pub struct OlmBundle {
 
 impl OlmBundle {
     /// The bundle's bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub fn to_bytes(self) -> Vec<u8> {
         let mut out = Vec::with_capacity(OLM_BUNDLE_LEN);
         out.extend_from_slice(&self.identity_key);
         out.extend_from_slice(&self.one_time_key);

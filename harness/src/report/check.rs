@@ -98,11 +98,16 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
     findings
 }
 
-/// Whether `pt` is the plaintext of the message the forged record copied.
+/// Whether `pt` is the plaintext of the message the forged record copied: the plaintext its
+/// send encrypted (so that the ruling does not depend on whether the genuine message is
+/// delivered later, and a reproducer cut after the forged step keeps its signature).
 fn malleated(t: &Transcript, forged: &Record, pt: &[u8]) -> bool {
     forged.msg.is_some_and(|id| {
         t.records.iter().any(|r| {
-            r.msg == Some(id) && r.kind != forged.kind && r.expected.as_deref() == Some(pt)
+            r.msg == Some(id)
+                && r.kind != forged.kind
+                && (r.expected.as_deref() == Some(pt)
+                    || (r.delivery.is_none() && r.input.as_slice() == pt))
         })
     })
 }

@@ -38,6 +38,8 @@ pub enum FindingKind {
     /// A forged or foreign input was accepted by a peer that runs with weakened checks (its
     /// `weakened` list, shown in every report header, says which). Reported, not failing.
     WeakenedAccept,
+    /// A vector case failed on a peer.
+    VectorFailed,
 }
 
 impl FindingKind {
@@ -57,6 +59,7 @@ impl FindingKind {
             FindingKind::DivergenceOutcome => "divergence-outcome",
             FindingKind::InteropFailed => "interop",
             FindingKind::WeakenedAccept => "weakened-accept",
+            FindingKind::VectorFailed => "vector-failed",
         }
     }
 

@@ -8,4 +8,4 @@ mod summary;
 pub use check::{conformance, divergence};
 pub use expectations::{Expectation, Expectations, ExpectationsError, Triage};
 pub use finding::{Finding, FindingKind, Seen};
-pub use summary::{expected_counts, peers_table, render_text, RunReport};
+pub use summary::{expected_counts, peers_table, render_text, NotBuilt, RunReport};

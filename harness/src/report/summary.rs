@@ -17,12 +17,14 @@ pub struct RunReport {
     pub tool: String,
     /// The campaign's seed.
     pub seed: u64,
-    /// Scenarios drawn from the seed, run on every peer.
-    pub scenarios: u64,
+    /// Per family that ran, the scenarios drawn from the seed and run on each of its peers.
+    pub scenarios: BTreeMap<String, u64>,
     /// Pinned scenarios run before them.
     pub pinned: u64,
     /// The peers that ran.
     pub peers: Vec<PeerInfo>,
+    /// Peers this build leaves out, each with the reason (e.g. a cargo feature turned off).
+    pub not_built: Vec<NotBuilt>,
     /// The expectations file used, or why none was.
     pub expectations: String,
     /// Vector suites, per file and peer.
@@ -41,6 +43,15 @@ pub struct RunReport {
     pub vector_failures: usize,
     /// 0 when nothing unexpected happened, 1 otherwise.
     pub exit_code: i32,
+}
+
+/// A peer this build of the bench does not have, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NotBuilt {
+    /// The peer's name.
+    pub peer: String,
+    /// Why it is absent and how to get it.
+    pub reason: String,
 }
 
 fn limits(p: &PeerInfo) -> String {
@@ -73,13 +84,13 @@ pub fn peers_table(peers: &[PeerInfo]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "  {:<20} {:<10} {:<30} limits",
+        "  {:<20} {:<10} {:<38} limits",
         "peer", "family", "version"
     );
     for p in peers {
         let _ = writeln!(
             out,
-            "  {:<20} {:<10} {:<30} {}",
+            "  {:<20} {:<10} {:<38} {}",
             p.name,
             p.family.name(),
             p.version,
@@ -105,10 +116,20 @@ pub fn render_text(r: &RunReport) -> String {
     let _ = writeln!(
         out,
         "{}  seed {}  scenarios {} (+{} pinned)",
-        r.tool, r.seed, r.scenarios, r.pinned
+        r.tool,
+        r.seed,
+        r.scenarios
+            .iter()
+            .map(|(f, n)| format!("{f} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        r.pinned
     );
     let _ = writeln!(out, "\npeers:");
     out.push_str(&peers_table(&r.peers));
+    for n in &r.not_built {
+        let _ = writeln!(out, "  {:<20} not built: {}", n.peer, n.reason);
+    }
     let weakened: Vec<String> = r
         .peers
         .iter()
@@ -172,8 +193,8 @@ pub fn render_text(r: &RunReport) -> String {
 
     let _ = writeln!(
         out,
-        "\ncampaign: {} pinned and {} drawn scenarios per peer",
-        r.pinned, r.scenarios
+        "\ncampaign: {} pinned scenarios per peer, then the drawn ones of its family",
+        r.pinned
     );
     let labels = [
         "sent",
@@ -188,7 +209,8 @@ pub fn render_text(r: &RunReport) -> String {
         if peers.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "  family {family}");
+        let drawn = r.scenarios.get(family.name()).copied().unwrap_or(0);
+        let _ = writeln!(out, "  family {family} ({drawn} drawn scenarios)");
         let _ = write!(out, "    {:<20}", "peer");
         for l in labels {
             let _ = write!(out, " {l:>12}");
@@ -257,7 +279,7 @@ pub fn render_text(r: &RunReport) -> String {
         "PASS: nothing unexpected".to_string()
     } else {
         format!(
-            "FAIL: {} new findings, {} stale expectations, {} failed vector cases",
+            "FAIL: {} new findings, {} stale expectations ({} failed vector cases in all)",
             r.triage.new.len(),
             r.triage.stale.len(),
             r.vector_failures

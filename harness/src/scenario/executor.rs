@@ -68,8 +68,13 @@ pub struct Setup {
 pub const SESSION_AD: &[u8] = b"ratchet-bench session ad";
 
 /// How many messages a jump loses on a peer whose forward limit is larger (Megolm has
-/// none): far enough to cross a Megolm ratchet part boundary (every 2^8 indices) many times.
-pub const UNBOUNDED_JUMP: u32 = 4096;
+/// none): far enough to move a Megolm ratchet's R2 twice (R3 wraps every 2^8 indices), few
+/// enough that a jump's signed messages stay cheap.
+pub const UNBOUNDED_JUMP: u32 = 600;
+
+/// A forward limit above this is one no scenario can reach by sending (Megolm's: none in
+/// vodozemac and the reference, 2^31 - 2 in libolm); such peers jump [`UNBOUNDED_JUMP`].
+pub const EFFECTIVELY_UNBOUNDED: u32 = 1 << 24;
 
 impl Setup {
     /// The session inputs of `seed`: key, randomness and plaintexts each from their own
@@ -574,11 +579,15 @@ impl Run<'_> {
 
     /// `jump`: `max_skip + past` lost messages, then one delivered at once.
     /// Sends `max_skip + past` messages that are never delivered, then one that is: the
-    /// receiver's forward limit probed from both sides. A peer without a forward limit
-    /// (Megolm's ratchet advances any distance) jumps [`UNBOUNDED_JUMP`] instead, since each
-    /// lost message costs an encryption.
+    /// receiver's forward limit probed from both sides. A peer without a reachable forward
+    /// limit ([`EFFECTIVELY_UNBOUNDED`]: Megolm's ratchet advances any distance) jumps
+    /// [`UNBOUNDED_JUMP`] instead, since each lost message costs an encryption.
     fn jump(&mut self, i: usize, from: Side, past: i8) {
-        let limit = self.info.limits.max_skip.min(UNBOUNDED_JUMP);
+        let limit = if self.info.limits.max_skip > EFFECTIVELY_UNBOUNDED {
+            UNBOUNDED_JUMP
+        } else {
+            self.info.limits.max_skip
+        };
         let lost = (i64::from(limit) + i64::from(past)).max(0);
         for _ in 0..lost {
             let (verdict, _) = self.model.send(from);

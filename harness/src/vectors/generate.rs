@@ -1,16 +1,22 @@
-//! The generator of our `signal-dr` vector files, run by `ratchet-bench vectors generate`.
+//! The generator of our ratchet-session vector files (`signal-dr`, `olm`, `megolm`), run by
+//! `ratchet-bench vectors generate`.
 //!
-//! It runs each case's scenario on the bundled reference with recording RNGs, checks that
-//! the reference agrees with the oracle on every input (a case the reference gets wrong is
-//! an error, not a vector), and writes `<name>-new.json` beside the committed file for a
-//! person to review, rename and pin in the manifest. It never overwrites a file.
+//! It runs each case's scenario on the family's bundled reference with recording RNGs,
+//! checks that the reference agrees with the oracle on every input (a case the reference
+//! gets wrong is an error, not a vector), and writes `<family>/<name>-new.json` beside the
+//! committed file for a person to review, rename and pin in the manifest. It never
+//! overwrites a file.
+//!
+//! Each family's cases avoid inputs where the oracle allows either outcome: a vector holds
+//! one expected outcome. So Olm has no case at its forward limit (the jump would overflow
+//! its 40 kept keys, which it may evict), and Megolm's replays and jumps are accepted cases.
 
 use super::session::{SessionFile, SessionGroup, SessionStep, SessionTest, SESSION_SCHEMA};
 use super::{HexBytes, VectorError};
 use crate::oracle::Verdict;
+use crate::peer::Peer;
 use crate::peer::SessionInit;
-use crate::peers::ReferenceSignalDr;
-use crate::reference::signal_dr::MAX_SKIP;
+use crate::peers::{ReferenceMegolm, ReferenceOlm, ReferenceSignalDr};
 use crate::rng::{self, Recording};
 use crate::scenario::{execute, Outcome, Plaintexts, Scenario, Setup, SESSION_AD};
 use rand_core::RngCore;
@@ -132,20 +138,284 @@ const INVALID: &[CaseSpec] = &[
     ),
 ];
 
-/// The suites the generator writes: file stem, cases.
-pub const GENERATED_SUITES: &[(&str, &str)] = &[
-    ("honest", "signal-dr sessions delivered in order"),
+const OLM_HONEST: &[CaseSpec] = &[
     (
-        "out-of-order",
-        "signal-dr sessions delivered out of order, within the limits",
+        "one pre-key message from A to B",
+        &["Honest", "PreKey"],
+        "send A 5; deliver m0",
     ),
     (
-        "invalid",
-        "signal-dr inputs that must be rejected, and the session after them",
+        "ping-pong over three ratchet turns: pre-key messages until B answers",
+        &["Honest", "PreKey", "RatchetTurn"],
+        "send A 16; deliver m0; send B 16; deliver m1; send A 16; deliver m2; send B 0; deliver m3",
+    ),
+    (
+        "empty, block-sized and odd-sized plaintexts",
+        &["Honest", "Padding"],
+        "send A 0; send A 16; send A 31; deliver-all",
+    ),
+    ("a 1000-byte plaintext", &["Honest"], "send A 1000; deliver m0"),
+    (
+        "two messages each way per turn",
+        &["Honest", "RatchetTurn"],
+        "send A 3; send A 4; deliver m0; deliver m1; send B 5; send B 6; deliver m2; deliver m3; send A 7; deliver m4",
     ),
 ];
 
-fn notes() -> BTreeMap<String, String> {
+const OLM_OUT_OF_ORDER: &[CaseSpec] = &[
+    (
+        "three pre-key messages delivered in reverse: the last creates B's session",
+        &["OutOfOrder", "PreKey"],
+        "send A 1; send A 2; send A 3; deliver m2; deliver m1; deliver m0",
+    ),
+    (
+        "a message of the previous chain arrives after the next chain began",
+        &["OutOfOrder", "RatchetTurn"],
+        "send A 8; send A 8; deliver m0; send B 8; deliver m2; send A 8; deliver m3; deliver m1",
+    ),
+    (
+        "a lost message does not stop the later ones",
+        &["OutOfOrder", "Lost"],
+        "send A 4; send A 4; send A 4; drop m1; deliver-all",
+    ),
+    (
+        "delivery out of order in both directions across turns",
+        &["OutOfOrder", "RatchetTurn"],
+        "send A 2; send A 2; deliver m1; send B 2; send B 2; deliver m3; send A 2; deliver m4; deliver m2; deliver m0",
+    ),
+];
+
+const OLM_INVALID: &[CaseSpec] = &[
+    (
+        "a bit flipped in a pre-key message's keys or header is rejected, the message then decrypts",
+        &["Tampered", "PreKey"],
+        "send A 10; tamper m0 header 5; deliver m0",
+    ),
+    (
+        "a bit flipped in a normal message's header is rejected, the message then decrypts",
+        &["Tampered", "RatchetTurn"],
+        "send A 4; deliver m0; send B 4; deliver m1; send A 10; tamper m2 header 20; deliver m2",
+    ),
+    (
+        "a bit flipped in the ciphertext is rejected",
+        &["Tampered"],
+        "send A 40; tamper m0 body 77; deliver m0",
+    ),
+    (
+        "a bit flipped in the MAC is rejected",
+        &["Tampered"],
+        "send A 10; tamper m0 mac 20; deliver m0",
+    ),
+    (
+        "other associated data is rejected",
+        &["Tampered", "AssociatedData"],
+        "send A 10; tamper m0 ad 3; deliver m0",
+    ),
+    (
+        "a replay of a delivered message is rejected, later ones decrypt",
+        &["Replay"],
+        "send A 10; deliver m0; send B 3; deliver m1; send A 4; deliver m2; replay m2; send A 4; deliver m3",
+    ),
+    (
+        "a replay of a message decrypted with a skipped key is rejected",
+        &["Replay", "OutOfOrder"],
+        "send A 1; deliver m0; send B 1; deliver m1; send A 1; send A 2; deliver m3; deliver m2; replay m2",
+    ),
+    (
+        "a jump past the maximum gap is rejected, the other direction still works",
+        &["TooFarAhead"],
+        "send A 4; deliver m0; send B 3; deliver m1; jump A +1; send B 3; deliver m3",
+    ),
+    (
+        "a truncated message is rejected, the whole one then decrypts",
+        &["Truncated"],
+        "send A 20; truncate m0 30; deliver m0",
+    ),
+    (
+        "a message with a byte appended is rejected",
+        &["Extended"],
+        "send A 20; extend m0 00; deliver m0",
+    ),
+    (
+        "injected bytes and an empty message are rejected",
+        &["Injected"],
+        "send A 5; inject B 00112233; inject B -; deliver m0",
+    ),
+];
+
+const MEGOLM_HONEST: &[CaseSpec] = &[
+    (
+        "one message from A to B",
+        &["Honest"],
+        "send A 5; deliver m0",
+    ),
+    (
+        "messages both ways, each side on its own outbound session",
+        &["Honest"],
+        "send A 16; deliver m0; send B 16; deliver m1; send A 16; deliver m2; send B 0; deliver m3",
+    ),
+    (
+        "empty, block-sized and odd-sized plaintexts",
+        &["Honest", "Padding"],
+        "send A 0; send A 16; send A 31; deliver-all",
+    ),
+    (
+        "a 1000-byte plaintext",
+        &["Honest"],
+        "send A 1000; deliver m0",
+    ),
+];
+
+const MEGOLM_OUT_OF_ORDER: &[CaseSpec] = &[
+    (
+        "three messages delivered in reverse",
+        &["OutOfOrder"],
+        "send A 1; send A 2; send A 3; deliver m2; deliver m1; deliver m0",
+    ),
+    (
+        "a lost message does not stop the later ones",
+        &["OutOfOrder", "Lost"],
+        "send A 4; send A 4; send A 4; drop m1; deliver-all",
+    ),
+    (
+        "a jump of 601 indices (R2 moves twice) decrypts, then an earlier one",
+        &["OutOfOrder", "Jump"],
+        "send A 4; send A 4; deliver m1; jump A +1; deliver m0",
+    ),
+    (
+        "a replay decrypts again: Megolm leaves replay detection to the application",
+        &["Replay"],
+        "send A 10; deliver m0; replay m0; send A 4; deliver m1; replay m0",
+    ),
+];
+
+const MEGOLM_INVALID: &[CaseSpec] = &[
+    (
+        "a bit flipped in the message index is rejected, the message then decrypts",
+        &["Tampered"],
+        "send A 10; tamper m0 header 9; deliver m0",
+    ),
+    (
+        "a bit flipped in the ciphertext is rejected",
+        &["Tampered"],
+        "send A 40; tamper m0 body 77; deliver m0",
+    ),
+    (
+        "a bit flipped in the MAC is rejected",
+        &["Tampered"],
+        "send A 10; tamper m0 mac 20; deliver m0",
+    ),
+    (
+        "other associated data is rejected",
+        &["Tampered", "AssociatedData"],
+        "send A 10; tamper m0 ad 3; deliver m0",
+    ),
+    (
+        "a truncated message is rejected, the whole one then decrypts",
+        &["Truncated"],
+        "send A 20; truncate m0 30; deliver m0",
+    ),
+    (
+        "a message with a byte appended is rejected",
+        &["Extended"],
+        "send A 20; extend m0 00; deliver m0",
+    ),
+    (
+        "injected bytes and an empty message are rejected",
+        &["Injected"],
+        "send A 5; inject B 00112233; inject B -; deliver m0",
+    ),
+];
+
+/// One generated suite: file stem, title, cases.
+type SuiteSpec = (&'static str, &'static str, &'static [CaseSpec]);
+
+/// A family the generator writes vectors for.
+struct GeneratedFamily {
+    /// The family's name: its folder under `vectors/` and the files' `algorithm`.
+    name: &'static str,
+    /// Its bundled reference.
+    reference: &'static dyn Peer,
+    /// The implementation that checks the vectors independently, for the files' header.
+    checked_by: &'static str,
+    suites: &'static [SuiteSpec],
+}
+
+const FAMILIES: &[GeneratedFamily] = &[
+    GeneratedFamily {
+        name: "signal-dr",
+        reference: &ReferenceSignalDr,
+        checked_by: "ksi-double-ratchet with the signal-dr provider is the independent check that they are right.",
+        suites: &[
+            ("honest", "signal-dr sessions delivered in order", HONEST),
+            (
+                "out-of-order",
+                "signal-dr sessions delivered out of order, within the limits",
+                OUT_OF_ORDER,
+            ),
+            (
+                "invalid",
+                "signal-dr inputs that must be rejected, and the session after them",
+                INVALID,
+            ),
+        ],
+    },
+    GeneratedFamily {
+        name: "olm",
+        reference: &ReferenceOlm,
+        checked_by: "libolm, fed the same random bytes, is the independent check that they are right, byte for byte.",
+        suites: &[
+            ("honest", "Olm sessions delivered in order", OLM_HONEST),
+            (
+                "out-of-order",
+                "Olm sessions delivered out of order, within the limits",
+                OLM_OUT_OF_ORDER,
+            ),
+            (
+                "invalid",
+                "Olm inputs that must be rejected, and the session after them",
+                OLM_INVALID,
+            ),
+        ],
+    },
+    GeneratedFamily {
+        name: "megolm",
+        reference: &ReferenceMegolm,
+        checked_by: "libolm, fed the same random bytes, is the independent check that they are right, byte for byte; vodozemac decrypts every message.",
+        suites: &[
+            ("honest", "Megolm sessions delivered in order", MEGOLM_HONEST),
+            (
+                "out-of-order",
+                "Megolm sessions delivered out of order, with jumps and replays (which decrypt)",
+                MEGOLM_OUT_OF_ORDER,
+            ),
+            (
+                "invalid",
+                "Megolm inputs that must be rejected, and the session after them",
+                MEGOLM_INVALID,
+            ),
+        ],
+    },
+];
+
+/// The families the generator writes vectors for, in order.
+pub fn generated_families() -> Vec<&'static str> {
+    FAMILIES.iter().map(|f| f.name).collect()
+}
+
+/// What each flag means, for the files of `family`.
+fn notes(family: &str) -> BTreeMap<String, String> {
+    let extra: &[(&str, &str)] = match family {
+        "olm" => &[(
+            "PreKey",
+            "The initiator's messages are pre-key messages until it hears from B.",
+        )],
+        "megolm" => &[(
+            "Jump",
+            "The receiver advances its ratchet far ahead in one step.",
+        )],
+        _ => &[],
+    };
     [
         (
             "Honest",
@@ -177,16 +447,9 @@ fn notes() -> BTreeMap<String, String> {
         ("Injected", "Bytes no party sent are delivered."),
     ]
     .into_iter()
+    .chain(extra.iter().copied())
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
-}
-
-fn cases_of(stem: &str) -> &'static [CaseSpec] {
-    match stem {
-        "honest" => HONEST,
-        "out-of-order" => OUT_OF_ORDER,
-        _ => INVALID,
-    }
 }
 
 fn generation_error(path: &Path, tc_id: u64, reason: String) -> VectorError {
@@ -199,6 +462,7 @@ fn generation_error(path: &Path, tc_id: u64, reason: String) -> VectorError {
 }
 
 fn generate_case(
+    family: &GeneratedFamily,
     path: &Path,
     stem: &str,
     tc_id: u64,
@@ -208,7 +472,7 @@ fn generate_case(
     let scenario: Scenario = text
         .parse()
         .map_err(|e| generation_error(path, tc_id, format!("{e}")))?;
-    let seed_label = format!("vectors signal-dr {stem} {tc_id}");
+    let seed_label = format!("vectors {} {stem} {tc_id}", family.name);
     let mut shared_secret = [0u8; 32];
     rng::stream(0, &format!("{seed_label} shared secret")).fill_bytes(&mut shared_secret);
     let (rng_a, log_a) = Recording::new(rng::stream(0, &format!("{seed_label} A")));
@@ -224,7 +488,7 @@ fn generate_case(
         ad: SESSION_AD.to_vec(),
         foreign_seed: None,
     };
-    let t = execute(&ReferenceSignalDr, &scenario, setup);
+    let t = execute(family.reference, &scenario, setup);
     if let Some(failure) = &t.setup_failure {
         return Err(generation_error(
             path,
@@ -281,54 +545,62 @@ fn generate_case(
     })
 }
 
-/// Writes every generated suite as `<dir>/signal-dr/<stem>-new.json` and returns each path
-/// with its sha256.
+/// Writes every generated suite of every family as `<dir>/<family>/<stem>-new.json` and
+/// returns each path with its sha256. Nothing is written if any `-new.json` exists already.
 pub fn generate(dir: &Path) -> Result<Vec<(PathBuf, String)>, VectorError> {
-    let folder = dir.join("signal-dr");
-    std::fs::create_dir_all(&folder).map_err(|source| VectorError::Write {
-        path: folder.clone(),
-        source,
-    })?;
-    let mut written = Vec::new();
-    for (stem, title) in GENERATED_SUITES {
-        let path = folder.join(format!("{stem}-new.json"));
-        if path.exists() {
-            return Err(VectorError::Exists { path });
+    for family in FAMILIES {
+        for (stem, _, _) in family.suites {
+            let path = dir.join(family.name).join(format!("{stem}-new.json"));
+            if path.exists() {
+                return Err(VectorError::Exists { path });
+            }
         }
-        let tests = cases_of(stem)
-            .iter()
-            .enumerate()
-            .map(|(i, spec)| generate_case(&path, stem, i as u64 + 1, spec))
-            .collect::<Result<Vec<_>, _>>()?;
-        let file = SessionFile {
-            algorithm: "signal-dr".into(),
-            schema: SESSION_SCHEMA.into(),
-            generator_version: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
-            number_of_tests: tests.len(),
-            header: vec![
-                format!("{title}."),
-                "Regression vectors made by the bundled reference; ksi-double-ratchet with the \
-                 signal-dr provider is the independent check that they are right."
-                    .into(),
-            ],
-            notes: notes(),
-            test_groups: vec![SessionGroup {
-                kind: "RatchetSessionTest".into(),
-                ad: HexBytes(SESSION_AD.to_vec()),
-                max_skip: MAX_SKIP,
-                tests,
-            }],
-        };
-        let mut json = serde_json::to_string_pretty(&file).map_err(|e| VectorError::Write {
-            path: path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        json.push('\n');
-        std::fs::write(&path, &json).map_err(|source| VectorError::Write {
-            path: path.clone(),
+    }
+    let mut written = Vec::new();
+    for family in FAMILIES {
+        let folder = dir.join(family.name);
+        std::fs::create_dir_all(&folder).map_err(|source| VectorError::Write {
+            path: folder.clone(),
             source,
         })?;
-        written.push((path, hex::encode(Sha256::digest(json.as_bytes()))));
+        for (stem, title, cases) in family.suites {
+            let path = folder.join(format!("{stem}-new.json"));
+            let tests = cases
+                .iter()
+                .enumerate()
+                .map(|(i, spec)| generate_case(family, &path, stem, i as u64 + 1, spec))
+                .collect::<Result<Vec<_>, _>>()?;
+            let file = SessionFile {
+                algorithm: family.name.into(),
+                schema: SESSION_SCHEMA.into(),
+                generator_version: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
+                number_of_tests: tests.len(),
+                header: vec![
+                    format!("{title}."),
+                    format!(
+                        "Regression vectors made by the bundled reference; {}",
+                        family.checked_by
+                    ),
+                ],
+                notes: notes(family.name),
+                test_groups: vec![SessionGroup {
+                    kind: "RatchetSessionTest".into(),
+                    ad: HexBytes(SESSION_AD.to_vec()),
+                    max_skip: family.reference.info().limits.max_skip,
+                    tests,
+                }],
+            };
+            let mut json = serde_json::to_string_pretty(&file).map_err(|e| VectorError::Write {
+                path: path.clone(),
+                source: std::io::Error::other(e),
+            })?;
+            json.push('\n');
+            std::fs::write(&path, &json).map_err(|source| VectorError::Write {
+                path: path.clone(),
+                source,
+            })?;
+            written.push((path, hex::encode(Sha256::digest(json.as_bytes()))));
+        }
     }
     Ok(written)
 }

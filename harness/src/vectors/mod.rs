@@ -42,7 +42,7 @@ mod replay;
 mod session;
 pub mod wycheproof;
 
-pub use generate::{generate, GENERATED_SUITES};
+pub use generate::{generate, generated_families};
 pub use hex_bytes::HexBytes;
 pub use manifest::{Manifest, ManifestSuite, SuiteFile};
 pub use replay::{replay_file, CaseResult, CaseStatus, ExpectedResults, SuiteReport};

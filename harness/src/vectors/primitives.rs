@@ -336,7 +336,7 @@ impl PrimitiveBackend for RustCrypto {
         tag: &[u8],
         tag_bits: usize,
     ) -> Result<(), Refusal> {
-        if tag_bits == 0 || tag_bits % 8 != 0 || tag_bits > 256 {
+        if tag_bits == 0 || !tag_bits.is_multiple_of(8) || tag_bits > 256 {
             return Err(Refusal::Unsupported(format!(
                 "a {tag_bits}-bit tag: hmac truncates to whole bytes, 1 to 32"
             )));

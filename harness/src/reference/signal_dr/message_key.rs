@@ -55,7 +55,7 @@ pub fn decrypt(
     ciphertext: &[u8],
     associated_data: &[u8],
 ) -> Result<Vec<u8>, DecryptError> {
-    if ciphertext.len() < BLOCK + MAC_LEN || (ciphertext.len() - MAC_LEN) % BLOCK != 0 {
+    if ciphertext.len() < BLOCK + MAC_LEN || !(ciphertext.len() - MAC_LEN).is_multiple_of(BLOCK) {
         return Err(DecryptError::Malformed(format!(
             "expected a ciphertext of a positive multiple of {BLOCK} bytes and a {MAC_LEN}-byte MAC, got {} bytes",
             ciphertext.len()
