@@ -282,3 +282,55 @@ fn vector_parse_seeds_reach_their_loader_and_every_other_loader_refuses_them() {
         seed(&dir, &s.name, &s.bytes);
     }
 }
+
+/// libolm_decode seeds: messages of real libolm sessions (the first byte picks Olm or
+/// Megolm), each of which the target must refuse in its own, other session.
+#[test]
+#[cfg_attr(
+    not(feature = "libolm"),
+    ignore = "the libolm peers are built only with the libolm feature"
+)]
+fn libolm_decode_seeds_are_real_messages_and_all_are_refused() {
+    use ratchet_bench::peer::SessionInit;
+    let dir = corpus("libolm_decode");
+    let all = ratchet_bench::peers::bundled();
+    let mut n = 0;
+    for (selector, name) in fuzzing::LIBOLM_PEERS.iter().enumerate() {
+        let peer = all
+            .iter()
+            .find(|p| p.info().name == *name)
+            .expect("the libolm peers are built with the libolm feature");
+        let init = SessionInit {
+            shared_secret: [1; 32],
+        };
+        let (mut b, bundle) = peer
+            .respond(&init, Box::new(ratchet_bench::rng::stream(5, "seed B")))
+            .unwrap();
+        let mut a = peer
+            .initiate(
+                &init,
+                &bundle,
+                Box::new(ratchet_bench::rng::stream(5, "seed A")),
+            )
+            .unwrap();
+        if let Some(h) = a.handshake().unwrap() {
+            b.join(&h).unwrap();
+        }
+        for i in 0..4u8 {
+            let (from, to) = if i % 2 == 0 {
+                (&mut a, &mut b)
+            } else {
+                (&mut b, &mut a)
+            };
+            let wire = from.encrypt(b"seed", &[i; 40]).unwrap();
+            to.decrypt(b"seed", &wire).unwrap();
+            let mut input = vec![selector as u8];
+            input.extend_from_slice(&wire);
+            fuzzing::libolm_decode(&input);
+            seed(&dir, &format!("{name}-{i}"), &input);
+            n += 1;
+        }
+    }
+    assert_eq!(n, 8);
+    fuzzing::libolm_decode(&[]);
+}
