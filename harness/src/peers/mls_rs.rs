@@ -9,6 +9,13 @@
 //! `out_of_order` feature (part of `rfc_compliant`) it keeps the key of every generation it
 //! skipped, with no bound on how many.
 //!
+//! The working group's vectors: mls-rs has no public entry that takes a vector's secrets
+//! (an encryption secret, a key schedule's inputs, a PrivateMessage's keys), so the
+//! secret-tree and message-protection files cannot be fed to it. Its secret tree is compared
+//! with the reference's instead over a group whose epoch secret the bench chooses, confirmed
+//! through its exporter ([`crate::mls_secret_tree`]); message protection is checked by
+//! exchanging real messages with openmls (the interop matrix).
+//!
 //! mls-rs draws its randomness from the OS through its crypto provider, so it is compared
 //! on outcomes only. Errors map onto the canonical classes by `MlsError`'s variant names;
 //! the detail keeps mls-rs's own text.

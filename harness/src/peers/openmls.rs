@@ -11,6 +11,12 @@
 //! most 1000 generations ahead of the next expected one, and the keys of the 5 generations
 //! below the newest received (its out-of-order tolerance, a window: [`Limits::window`]).
 //!
+//! The working group's vectors: openmls keeps its secret tree, key schedule and message
+//! protection `pub(crate)` (also under its `test-utils` feature), so neither the secret-tree
+//! nor the message-protection files can be fed to it through its API; it is checked against
+//! them only indirectly, by exchanging real messages with mls-rs (whose secret tree is
+//! compared with the reference's, [`crate::mls_secret_tree`]) in the interop matrix.
+//!
 //! openmls draws its randomness from its provider, seeded by the OS, so it is compared on
 //! outcomes, never on bytes. Errors map onto the canonical classes by openmls's variant
 //! names; the detail keeps openmls's own text.
