@@ -29,7 +29,7 @@ fn stderr(o: &Output) -> String {
 }
 
 #[test]
-fn list_shows_three_peers_in_two_families_with_limits() {
+fn list_shows_every_peer_of_every_family_with_limits() {
     let o = bench(&["list"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
@@ -43,7 +43,16 @@ fn list_shows_three_peers_in_two_families_with_limits() {
         "mls-rs               mls",
         "max-skip 1024, unbounded store",
         "max-skip 100, unbounded store",
+        "reference-olm        olm",
+        "vodozemac-olm        olm",
+        "max-skip 2000, 40 per chain, 5 receiving chains, evict oldest when full",
+        "libolm-olm           olm",
+        "max-skip 2000, 40 stored, 5 receiving chains, evict oldest when full",
+        "reference-megolm     megolm",
+        "vodozemac-megolm     megolm",
+        "libolm-megolm        megolm",
         "signal-dr-invalid",
+        "megolm-invalid",
     ] {
         assert!(out.contains(line), "list must show {line:?}:\n{out}");
     }
