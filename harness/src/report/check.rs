@@ -21,6 +21,10 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
         )];
     }
     let mut findings = Vec::new();
+    // Once a peer with weakened checks has accepted a forgery, its later disagreements
+    // (the genuine message's key already used, a counter moved by the forgery) follow from
+    // that acceptance, not from a bug of their own: they are reported as weakened-accept too.
+    let mut after_weakened = false;
     for r in &t.records {
         let at = |m: &Record| {
             m.msg.map_or_else(
@@ -93,6 +97,22 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
             }
             _ => None,
         };
+        let finding = finding.map(|mut f| {
+            if after_weakened && f.kind.fails_run() && f.kind != FindingKind::Panic {
+                f = one(
+                    FindingKind::WeakenedAccept,
+                    f.step,
+                    r.kind,
+                    Some(f.kind.name()),
+                    format!(
+                        "after a forgery accepted with weakened checks: {}",
+                        f.detail
+                    ),
+                );
+            }
+            after_weakened |= f.kind == FindingKind::WeakenedAccept;
+            f
+        });
         findings.extend(finding);
     }
     findings
