@@ -1116,14 +1116,7 @@ impl Peer for LibolmMegolm {
             name: "libolm-megolm".into(),
             version: version(),
             family: Family::Megolm,
-            limits: Limits {
-                max_skip: MEGOLM_MAX_SKIP,
-                max_stored: None,
-                max_stored_per_chain: None,
-                when_full: WhenFull::Unbounded,
-                window: None,
-                max_chains: None,
-            },
+            limits: olm_wire::megolm_limits(MEGOLM_MAX_SKIP),
             capabilities: Capabilities {
                 injectable_rng: true,
                 export_state: false,

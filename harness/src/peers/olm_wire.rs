@@ -20,7 +20,7 @@
 //! initiator's its [`Party::handshake`](crate::peer::Party::handshake). The wire is the
 //! Megolm message's raw bytes.
 
-use crate::peer::{Reject, RejectClass, WireLayout};
+use crate::peer::{Limits, Reject, RejectClass, WhenFull, WireLayout};
 
 /// Length of a Curve25519 public key.
 pub const KEY_LEN: usize = 32;
@@ -79,6 +79,20 @@ impl OlmBundle {
             identity_key,
             one_time_key,
         })
+    }
+}
+
+/// A Megolm receiver's limits: only a forward bound. An inbound session keeps the ratchet at
+/// the first index it knows and derives any later one on demand, so there is no store of
+/// skipped keys, no window and one chain per sender.
+pub fn megolm_limits(max_skip: u32) -> Limits {
+    Limits {
+        max_skip,
+        max_stored: None,
+        max_stored_per_chain: None,
+        when_full: WhenFull::Unbounded,
+        window: None,
+        max_chains: None,
     }
 }
 

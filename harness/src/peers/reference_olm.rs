@@ -176,15 +176,8 @@ impl Peer for ReferenceMegolm {
             name: "reference-megolm".into(),
             version: VERSION.into(),
             family: Family::Megolm,
-            limits: Limits {
-                // Any index at or after the first known one (see the module doc).
-                max_skip: u32::MAX,
-                max_stored: None,
-                max_stored_per_chain: None,
-                when_full: WhenFull::Unbounded,
-                window: None,
-                max_chains: None,
-            },
+            // Any index at or after the first known one (see the module doc).
+            limits: olm_wire::megolm_limits(u32::MAX),
             capabilities: Capabilities {
                 injectable_rng: true,
                 export_state: false,

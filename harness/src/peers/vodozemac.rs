@@ -422,15 +422,8 @@ impl Peer for VodozemacMegolm {
             name: "vodozemac-megolm".into(),
             version: VERSION.into(),
             family: Family::Megolm,
-            limits: Limits {
-                // No forward bound in vodozemac's Megolm (see the module doc).
-                max_skip: u32::MAX,
-                max_stored: None,
-                max_stored_per_chain: None,
-                when_full: WhenFull::Unbounded,
-                window: None,
-                max_chains: None,
-            },
+            // No forward bound in vodozemac's Megolm (see the module doc).
+            limits: olm_wire::megolm_limits(u32::MAX),
             capabilities: Capabilities {
                 injectable_rng: false,
                 export_state: false,
