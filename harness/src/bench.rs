@@ -24,6 +24,8 @@ pub fn default_scenarios(family: Family) -> u64 {
         Family::SignalDr | Family::Dr2 => DEFAULT_SCENARIOS,
         Family::Olm | Family::Megolm => 300,
         Family::Mls => 200,
+        // libsignal runs in a shim process: every call crosses a pipe.
+        Family::Libsignal => 200,
     }
 }
 /// The seed `run` uses unless told otherwise.

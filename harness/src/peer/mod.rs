@@ -31,16 +31,20 @@ pub enum Family {
     /// Matrix's Megolm (group): one hash ratchet per sender, shared by its session key;
     /// each side of a two-party session owns one outbound session and imports the other's.
     Megolm,
+    /// The Signal Protocol as libsignal implements it (PQXDH session set-up, then its
+    /// Double Ratchet with its own protobuf wire format); only reachable through a shim.
+    Libsignal,
 }
 
 impl Family {
     /// Every family the bench knows, in report order.
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 6] = [
         Family::SignalDr,
         Family::Dr2,
         Family::Mls,
         Family::Olm,
         Family::Megolm,
+        Family::Libsignal,
     ];
 
     /// The family's name as used on the command line and in reports.
@@ -51,6 +55,7 @@ impl Family {
             Family::Mls => "mls",
             Family::Olm => "olm",
             Family::Megolm => "megolm",
+            Family::Libsignal => "libsignal",
         }
     }
 
@@ -60,7 +65,7 @@ impl Family {
     /// moment the group is joined. Megolm likewise: each sender's ratchet only moves forward.
     pub fn ratchets_per_turn(self) -> bool {
         match self {
-            Family::SignalDr | Family::Dr2 | Family::Olm => true,
+            Family::SignalDr | Family::Dr2 | Family::Olm | Family::Libsignal => true,
             Family::Mls | Family::Megolm => false,
         }
     }
@@ -209,6 +214,22 @@ pub trait Peer: Send + Sync {
 
     /// Where the header, body and MAC of a wire message lie.
     fn layout(&self, wire: &[u8]) -> WireLayout;
+
+    /// Rebuilds a party from bytes one of this peer's parties exported with
+    /// [`Party::export_state`], drawing any later randomness from `rng`. The security oracles
+    /// use it to play an attacker holding a copy of a party's state. Peers without the
+    /// `export_state` capability keep this default, which says so.
+    fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
+        let _ = rng;
+        Err(Reject::new(
+            RejectClass::Other,
+            format!(
+                "{} cannot restore a party's state ({} bytes given)",
+                self.info().name,
+                state.len()
+            ),
+        ))
+    }
 }
 
 /// One side of a session. Bytes in, bytes out; nothing borrowed across calls.
@@ -224,6 +245,16 @@ pub trait Party: Send {
     /// carries everything (the Double Ratchet, Olm's pre-key message).
     fn handshake(&mut self) -> Result<Option<Vec<u8>>, Reject> {
         Ok(None)
+    }
+
+    /// The party's whole state as bytes [`Peer::restore`] takes back: what an attacker who
+    /// compromised the device would hold. Parties of peers without the `export_state`
+    /// capability keep this default, which says so.
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        Err(Reject::new(
+            RejectClass::Other,
+            "this party cannot export its state",
+        ))
     }
 
     /// Takes the initiator's [`Party::handshake`] bytes on the responder.
