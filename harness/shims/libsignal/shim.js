@@ -9,7 +9,7 @@
 
 import { createInterface } from 'node:readline';
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import * as S from '@signalapp/libsignal-client';
@@ -258,7 +258,7 @@ class Stores {
     })();
     this.identity = new (class extends S.IdentityKeyStore {
       async getIdentityKey() {
-        return S.IdentityKeyPair.deserialize(p().identity).privateKey;
+        return party.identityKeyPair().privateKey;
       }
       async getLocalRegistrationId() {
         return p().registrationId;
@@ -330,6 +330,14 @@ class Party {
   constructor(state) {
     this.state = state;
     this.stores = new Stores(this);
+  }
+  /** The identity never changes, so it is parsed once (a snapshot shares the same bytes). */
+  identityKeyPair() {
+    if (!this.idk || this.idkBytes !== this.state.identity) {
+      this.idk = S.IdentityKeyPair.deserialize(this.state.identity);
+      this.idkBytes = this.state.identity;
+    }
+    return this.idk;
   }
   get local() {
     return S.ProtocolAddress.new(this.state.localName, DEVICE_ID);
@@ -724,22 +732,29 @@ async function handle(line) {
   }
 }
 
-// One request at a time, answers in order.
-const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-let chain = Promise.resolve();
-rl.on('line', (line) => {
-  chain = chain.then(async () => {
-    let answer;
-    try {
-      answer = await handle(line);
-    } catch (e) {
-      answer = { id: null, err: { class: 'other', detail: `shim failure: ${e && e.stack ? e.stack : e}` } };
-    }
-    process.stdout.write(`${JSON.stringify(answer)}\n`);
+/** One request line in, one answer object out (exported for bench.js, which skips the pipe). */
+export { handle };
+
+function serve() {
+  // One request at a time, answers in order.
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  let chain = Promise.resolve();
+  rl.on('line', (line) => {
+    chain = chain.then(async () => {
+      let answer;
+      try {
+        answer = await handle(line);
+      } catch (e) {
+        answer = { id: null, err: { class: 'other', detail: `shim failure: ${e && e.stack ? e.stack : e}` } };
+      }
+      process.stdout.write(`${JSON.stringify(answer)}\n`);
+    });
   });
-});
-rl.on('close', () => {
-  chain.then(() => process.exit(0));
-});
-process.on('uncaughtException', (e) => log(`uncaught: ${e && e.stack ? e.stack : e}`));
-process.on('unhandledRejection', (e) => log(`unhandled rejection: ${e && e.stack ? e.stack : e}`));
+  rl.on('close', () => {
+    chain.then(() => process.exit(0));
+  });
+  process.on('uncaughtException', (e) => log(`uncaught: ${e && e.stack ? e.stack : e}`));
+  process.on('unhandledRejection', (e) => log(`unhandled rejection: ${e && e.stack ? e.stack : e}`));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) serve();
