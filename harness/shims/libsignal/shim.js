@@ -132,8 +132,9 @@ function unbindAd(ad, payload) {
 
 // ---------------------------------------------------------------------------------------
 // A party: one device with its own identity and in-memory stores, implementing libsignal's
-// store interfaces. Every record is kept serialised, as a real store keeps it, so that a
-// party's state is exactly these maps (export / restore) and a copy of them is a snapshot.
+// store interfaces. Records are kept serialised, as a real store keeps them (session
+// records as libsignal's immutable objects, see the session store), so that a party's state
+// is exactly these maps (export / restore) and a copy of them is a snapshot.
 
 class PartyState {
   constructor(fields) {
@@ -178,7 +179,7 @@ class PartyState {
       remote_name: this.remoteName,
       identity_key_pair: hex(this.identity),
       registration_id: this.registrationId,
-      sessions: m(this.sessions),
+      sessions: [...this.sessions].map(([k, v]) => [k, hex(v.serialize())]),
       identities: m(this.identities),
       pre_keys: m(this.preKeys),
       signed_pre_keys: m(this.signedPreKeys),
@@ -224,7 +225,7 @@ class PartyState {
     });
     // Parse every record once so that a damaged state is refused here, not later.
     S.IdentityKeyPair.deserialize(s.identity);
-    for (const v of s.sessions.values()) S.SessionRecord.deserialize(v);
+    for (const [k, v] of s.sessions) s.sessions.set(k, S.SessionRecord.deserialize(v));
     for (const v of s.identities.values()) S.PublicKey.deserialize(v);
     for (const v of s.preKeys.values()) S.PreKeyRecord.deserialize(v);
     for (const v of s.signedPreKeys.values()) S.SignedPreKeyRecord.deserialize(v);
@@ -241,18 +242,21 @@ class Stores {
     this.party = party;
     const p = () => this.party.state;
     this.session = new (class extends S.SessionStore {
+      // Session records are kept as libsignal's objects: libsignal copies a record it
+      // loads and hands a new object to save, never changing one it was given (checked),
+      // so a kept object is a snapshot and the hot path skips two (de)serialisations of a
+      // record that holds up to 2000 skipped keys per chain.
       async saveSession(name, record) {
-        p().sessions.set(addrKey(name), record.serialize());
+        p().sessions.set(addrKey(name), record);
       }
       async getSession(name) {
-        const b = p().sessions.get(addrKey(name));
-        return b ? S.SessionRecord.deserialize(b) : null;
+        return p().sessions.get(addrKey(name)) ?? null;
       }
       async getExistingSessions(addresses) {
         return addresses.map((a) => {
-          const b = p().sessions.get(addrKey(a));
-          if (!b) throw new Error(`no session for ${addrKey(a)}`);
-          return S.SessionRecord.deserialize(b);
+          const r = p().sessions.get(addrKey(a));
+          if (!r) throw new Error(`no session for ${addrKey(a)}`);
+          return r;
         });
       }
     })();
