@@ -149,6 +149,16 @@ fn vector_sightings(reports: &[vectors::SuiteReport]) -> Vec<Seen> {
 /// Runs the vectors and the campaign, and holds the findings against the expectations.
 pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport, RunError> {
     let peers: Vec<Box<dyn Peer>> = peers::select(&opts.peers).map_err(RunError::Peer)?;
+    run_on(opts, peers, progress)
+}
+
+/// [`run`] on peers already selected (`opts.peers` is not read): the CLI starts shims once,
+/// with its own shim options, and sizes its progress bar from their families.
+pub fn run_on(
+    opts: &RunOptions,
+    peers: Vec<Box<dyn Peer>>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<RunReport, RunError> {
     let expectations = match &opts.expectations {
         Some(path) => Some(Expectations::load(path)?),
         None => None,

@@ -24,19 +24,31 @@ struct Cli {
 enum Command {
     /// Replay every vector suite and run a seeded differential campaign on the peers.
     Run(RunArgs),
-    /// List the peers (family, version, limits) and the vector suites.
+    /// List the peers (family, version, limits) and the vector suites; shims after their
+    /// hello.
     List {
         /// The folder holding MANIFEST.json.
         #[arg(long, default_value = "vectors")]
         vectors_dir: PathBuf,
+        /// Also a peer: `shim:NAME=COMMAND` starts a shim (repeatable).
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+        /// `all`: also start and list every shim of the peers file.
+        #[arg(long = "peers", value_parser = ["all"])]
+        peers_all: Option<String>,
+        #[command(flatten)]
+        shims: ShimArgs,
     },
     /// Run one scenario on the named peers and print what each did.
     Replay {
         /// The scenario in its text form, or a file holding it.
         scenario: String,
-        /// A peer to run it on (repeat for several; all bundled peers if none).
+        /// A peer to run it on (repeat for several; all bundled peers if none);
+        /// `shim:NAME=COMMAND` starts a shim.
         #[arg(long = "peer")]
         peers: Vec<String>,
+        #[command(flatten)]
+        shims: ShimArgs,
         /// The session seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -50,9 +62,15 @@ enum Command {
         /// Only this family (repeatable; all families if none).
         #[arg(long = "family")]
         families: Vec<String>,
-        /// Only this peer (repeatable; every known peer if none).
+        /// Only this peer (repeatable; every known peer if none); `shim:NAME=COMMAND`
+        /// starts a shim.
         #[arg(long = "peer")]
         peers: Vec<String>,
+        /// `all`: every bundled peer and every shim of the peers file.
+        #[arg(long = "peers", value_parser = ["all"])]
+        peers_all: Option<String>,
+        #[command(flatten)]
+        shims: ShimArgs,
         /// The seed of the parties' randomness.
         #[arg(long, default_value_t = bench::DEFAULT_SEED)]
         seed: u64,
@@ -129,9 +147,15 @@ struct RunArgs {
     /// Double Ratchet families, 300 for Olm and Megolm, 200 for MLS).
     #[arg(long)]
     scenarios: Option<u64>,
-    /// Only this peer (repeatable; all bundled peers if none).
+    /// Only this peer (repeatable; all bundled peers if none); `shim:NAME=COMMAND` starts
+    /// a shim.
     #[arg(long = "peer")]
     peers: Vec<String>,
+    /// `all`: every bundled peer and every shim of the peers file (see ci/setup-shims).
+    #[arg(long = "peers", value_parser = ["all"])]
+    peers_all: Option<String>,
+    #[command(flatten)]
+    shims: ShimArgs,
     /// The expectations file.
     #[arg(long, default_value = "ci/expectations.json")]
     expectations: PathBuf,
@@ -168,6 +192,34 @@ struct RunArgs {
     json: bool,
 }
 
+/// Where shims come from and how long each request may take.
+#[derive(Args)]
+struct ShimArgs {
+    /// The peers file `--peers all` reads: a JSON list of {"name", "command"}, commands
+    /// relative to the working directory.
+    #[arg(long = "shims", default_value = peers::shim::DEFAULT_SHIMS_FILE)]
+    shims_file: PathBuf,
+    /// The budget of every shim request but the hello (which has 30 s), in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    shim_timeout_ms: u64,
+}
+
+impl ShimArgs {
+    fn options(&self) -> peers::shim::ShimOptions {
+        peers::shim::ShimOptions {
+            shims_file: self.shims_file.clone(),
+            timeout: std::time::Duration::from_millis(self.shim_timeout_ms),
+            ..Default::default()
+        }
+    }
+}
+
+/// The peer names of `--peer` plus `all` for `--peers all`.
+fn peer_names(mut names: Vec<String>, all: Option<String>) -> Vec<String> {
+    names.extend(all);
+    names
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("ratchet-bench: error: {message}");
     ExitCode::from(2)
@@ -184,7 +236,7 @@ fn run(args: RunArgs) -> ExitCode {
     let opts = RunOptions {
         seed: args.seed,
         scenarios: args.scenarios,
-        peers: args.peers,
+        peers: peer_names(args.peers, args.peers_all),
         expectations: (!args.no_expectations).then_some(args.expectations),
         vectors_dir: (!args.no_vectors).then_some(args.vectors_dir),
         mls_vectors_dir: vectors::mls::mls_vectors_dir(args.mls_vectors_dir),
@@ -194,11 +246,12 @@ fn run(args: RunArgs) -> ExitCode {
         workers,
         today: bench::today(),
     };
-    let mut families: Vec<Family> = peers::select(&opts.peers)
-        .unwrap_or_default()
-        .iter()
-        .map(|p| p.info().family)
-        .collect();
+    let selected = match peers::select_with(&opts.peers, &args.shims.options()) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let mut families: Vec<Family> = selected.iter().map(|p| p.info().family).collect();
+    families.sort();
     families.dedup();
     let drawn: u64 = families
         .iter()
@@ -216,7 +269,7 @@ fn run(args: RunArgs) -> ExitCode {
     );
     bar.set_message("campaign");
     let started = std::time::Instant::now();
-    let report = bench::run(&opts, &|| bar.inc(1));
+    let report = bench::run_on(&opts, selected, &|| bar.inc(1));
     bar.finish_and_clear();
     let report = match report {
         Ok(r) => r,
@@ -236,12 +289,37 @@ fn run(args: RunArgs) -> ExitCode {
     ExitCode::from(report.exit_code as u8)
 }
 
-fn list(vectors_dir: PathBuf) -> ExitCode {
-    let infos: Vec<_> = peers::bundled().iter().map(|p| p.info()).collect();
+fn list(vectors_dir: PathBuf, names: Vec<String>, shims: &ShimArgs) -> ExitCode {
+    let bundled: Vec<_> = peers::bundled().iter().map(|p| p.info()).collect();
     println!("peers:");
-    print!("{}", peers_table(&infos));
+    print!("{}", peers_table(&bundled));
     for (name, why) in peers::not_built() {
         println!("  {name:<20} not built: {why}");
+    }
+    if names.is_empty() {
+        if let Ok(listed) = peers::shim::load_shims_file(&shims.shims_file) {
+            let listed: Vec<&str> = listed.iter().map(|s| s.name.as_str()).collect();
+            println!(
+                "\nshims in {} (not started; --peers all starts them, ci/setup-shims installs them): {}",
+                shims.shims_file.display(),
+                listed.join(", ")
+            );
+        }
+    } else {
+        let started = match peers::select_with(&names, &shims.options()) {
+            Ok(p) => p,
+            Err(e) => return fail(e),
+        };
+        let infos: Vec<_> = started
+            .iter()
+            .map(|p| p.info())
+            .filter(|i| !bundled.iter().any(|b| b.name == i.name))
+            .collect();
+        println!("\nshims (after their hello):");
+        print!("{}", peers_table(&infos));
+        for info in infos.iter().filter(|i| !i.weakened.is_empty()) {
+            println!("  {:<20} weakened: {}", info.name, info.weakened.join("; "));
+        }
     }
     println!(
         "\nsuites ({}):",
@@ -291,7 +369,13 @@ fn list(vectors_dir: PathBuf) -> ExitCode {
     }
 }
 
-fn replay(text: String, peer_names: Vec<String>, seed: u64, json: bool) -> ExitCode {
+fn replay(
+    text: String,
+    peer_names: Vec<String>,
+    shims: &ShimArgs,
+    seed: u64,
+    json: bool,
+) -> ExitCode {
     let text = match std::fs::read_to_string(&text) {
         Ok(file) => file,
         Err(_) => text,
@@ -300,7 +384,7 @@ fn replay(text: String, peer_names: Vec<String>, seed: u64, json: bool) -> ExitC
         Ok(s) => s,
         Err(e) => return fail(format!("scenario: {e}")),
     };
-    let selected = match peers::select(&peer_names) {
+    let selected = match peers::select_with(&peer_names, &shims.options()) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -411,6 +495,7 @@ fn fetch(
 fn interop_command(
     families: Vec<String>,
     peer_names: Vec<String>,
+    shims: &ShimArgs,
     seed: u64,
     expectations: Option<PathBuf>,
     json: bool,
@@ -431,7 +516,7 @@ fn interop_command(
     let selected = if peer_names.is_empty() {
         Ok(peers::known())
     } else {
-        peers::select(&peer_names)
+        peers::select_with(&peer_names, &shims.options())
     };
     let selected = match selected {
         Ok(p) => p,
@@ -490,23 +575,32 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(args),
-        Command::List { vectors_dir } => list(vectors_dir),
+        Command::List {
+            vectors_dir,
+            peers,
+            peers_all,
+            shims,
+        } => list(vectors_dir, peer_names(peers, peers_all), &shims),
         Command::Replay {
             scenario,
             peers,
+            shims,
             seed,
             json,
-        } => replay(scenario, peers, seed, json),
+        } => replay(scenario, peers, &shims, seed, json),
         Command::Interop {
             families,
             peers,
+            peers_all,
+            shims,
             seed,
             expectations,
             no_expectations,
             json,
         } => interop_command(
             families,
-            peers,
+            peer_names(peers, peers_all),
+            &shims,
             seed,
             (!no_expectations).then_some(expectations),
             json,

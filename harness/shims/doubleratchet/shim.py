@@ -7,7 +7,6 @@ Speaks the shim protocol v1 (harness/shims/PROTOCOL.md) on stdin / stdout, logs 
 See README.md for the profile mapping, the limits and how far bytes agree.
 """
 
-import asyncio
 import hashlib
 import json
 import sys
@@ -186,11 +185,16 @@ CONFIG = dict(
     aead=AEAD,
 )
 
-LOOP = asyncio.new_event_loop()
-
-
 def run(coroutine):
-    return LOOP.run_until_complete(coroutine)
+    """Runs one of the library's coroutines to its end. With the recommended (synchronous)
+    crypto provider they never suspend, so they are driven directly: an event loop per
+    call cost about 40% of an encrypt."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("the library suspended on an awaitable, which this shim does not run")
 
 
 def x25519_public(priv):

@@ -11,6 +11,7 @@ mod olm_wire;
 mod openmls;
 mod reference;
 mod reference_olm;
+pub mod shim;
 mod vodozemac;
 
 pub use self::vodozemac::{VodozemacMegolm, VodozemacOlm};
@@ -68,21 +69,37 @@ pub fn not_built() -> Vec<(&'static str, &'static str)> {
 }
 
 /// The bundled peers named in `names` (all of them when `names` is empty), or the first
-/// unknown name.
+/// unknown name. Shims start with the default [`shim::ShimOptions`]; see [`select_with`].
 pub fn select(names: &[String]) -> Result<Vec<Box<dyn Peer>>, String> {
+    select_with(names, &shim::ShimOptions::default())
+}
+
+/// The peers named in `names` (all bundled peers when `names` is empty): bundled peers by
+/// name, `shim:NAME=COMMAND` for a shim, `all` for the bundled peers and every shim of the
+/// peers file, or the name of a shim (or of one of its peers) listed there. Bundled peers
+/// come first, in report order, then the shims.
+pub fn select_with(
+    names: &[String],
+    shims: &shim::ShimOptions,
+) -> Result<Vec<Box<dyn Peer>>, String> {
     if names.is_empty() {
         return Ok(bundled());
     }
+    let (started, rest) = shim::select(names, shims)?;
     let all = known();
     let known: Vec<String> = all.iter().map(|p| p.info().name).collect();
-    if let Some(unknown) = names.iter().find(|n| !known.contains(n)) {
+    if let Some(unknown) = rest.iter().find(|n| !known.contains(n)) {
         return Err(format!(
-            "unknown peer {unknown:?}; expected one of {}",
-            known.join(", ")
+            "unknown peer {unknown:?}; expected one of {}, all, a shim listed in {}, or shim:NAME=COMMAND",
+            known.join(", "),
+            shims.shims_file.display()
         ));
     }
-    Ok(all
+    let every = names.iter().any(|n| n == "all");
+    let mut selected: Vec<Box<dyn Peer>> = all
         .into_iter()
-        .filter(|p| names.contains(&p.info().name))
-        .collect())
+        .filter(|p| every || rest.contains(&p.info().name))
+        .collect();
+    selected.extend(started);
+    Ok(selected)
 }

@@ -11,6 +11,17 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
     let one = |kind, step, step_kind: &str, class: Option<&str>, detail: String| {
         Finding::new(kind, vec![peer.clone()], step, step_kind, class, detail)
     };
+    // A shim that broke the protocol was stopped: its refusals are the bench's, not the
+    // implementation's answers, so they make one shim-failed finding, not a verdict.
+    if let Some((what, reject)) = t.setup_failure.as_ref().and_then(shim_failed) {
+        return vec![one(
+            FindingKind::ShimFailed,
+            0,
+            &what,
+            None,
+            reject.detail.clone(),
+        )];
+    }
     if let Some(failure) = &t.setup_failure {
         return vec![one(
             FindingKind::SetupFailed,
@@ -32,6 +43,16 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
                 |id| format!("{} {id} to {}", m.kind, m.party),
             )
         };
+        if let Some((what, reject)) = shim_failed(&r.outcome) {
+            findings.push(one(
+                FindingKind::ShimFailed,
+                r.step,
+                &what,
+                None,
+                reject.detail.clone(),
+            ));
+            break;
+        }
         let finding = match (&r.verdict, &r.outcome) {
             (Verdict::MustAccept, Outcome::Panicked(text)) => Some(one(
                 FindingKind::RejectedGenuine,
@@ -150,8 +171,14 @@ fn by_position(t: &Transcript) -> BTreeMap<(usize, usize), &Record> {
 pub fn divergence(transcripts: &[Transcript]) -> Vec<Finding> {
     let mut findings = Vec::new();
     let positions: Vec<_> = transcripts.iter().map(by_position).collect();
+    // A stopped shim's transcript says nothing about its implementation (its finding is
+    // shim-failed): it is compared with no one.
+    let stopped: Vec<bool> = transcripts.iter().map(shim_stopped).collect();
     for i in 0..transcripts.len() {
         for j in i + 1..transcripts.len() {
+            if stopped[i] || stopped[j] {
+                continue;
+            }
             let (a, b) = (&transcripts[i], &transcripts[j]);
             let peers = vec![a.peer.name.clone(), b.peer.name.clone()];
             let same_bytes = a.peer.family == b.peer.family
@@ -167,6 +194,20 @@ pub fn divergence(transcripts: &[Transcript]) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// How the shim behind a peer broke the protocol, if `o` is its stopped shim's refusal.
+fn shim_failed(o: &Outcome) -> Option<(String, &crate::peer::Reject)> {
+    match o {
+        Outcome::Rejected(r) => crate::peers::shim::failure_kind(r).map(|k| (k.to_string(), r)),
+        _ => None,
+    }
+}
+
+/// Whether a shim behind `t`'s peer broke the protocol during the scenario.
+fn shim_stopped(t: &Transcript) -> bool {
+    t.setup_failure.as_ref().and_then(shim_failed).is_some()
+        || t.records.iter().any(|r| shim_failed(&r.outcome).is_some())
 }
 
 fn byte_divergence(

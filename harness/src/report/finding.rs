@@ -40,6 +40,9 @@ pub enum FindingKind {
     WeakenedAccept,
     /// A vector case failed on a peer.
     VectorFailed,
+    /// A shim process broke the protocol (exited, hung past its budget, wrote garbage, a
+    /// wrong id or an oversized line) and was stopped; the detail holds its stderr tail.
+    ShimFailed,
 }
 
 impl FindingKind {
@@ -60,6 +63,7 @@ impl FindingKind {
             FindingKind::InteropFailed => "interop",
             FindingKind::WeakenedAccept => "weakened-accept",
             FindingKind::VectorFailed => "vector-failed",
+            FindingKind::ShimFailed => "shim-failed",
         }
     }
 

@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""A ratchet-bench shim skeleton (shim protocol version 1, see ../PROTOCOL.md).
+
+Copy this file into your project, then fill in `Implementation` with calls into your
+ratchet library. Everything else -- the JSON-lines framing, the hello, the dispatch of
+requests, the table of parties, the mapping of errors -- is done here and needs no change.
+
+    python3 shim.py           the skeleton: a valid hello, every request `unimplemented`
+    python3 shim.py --echo    a stand-in with no cryptography at all, used only by the
+                              bench's own tests and its benchmark of the shim host (below)
+
+Check your shim with:
+
+    ratchet-bench list --peer shim:mine="python3 path/to/shim.py"
+    ratchet-bench run  --peer shim:mine="python3 path/to/shim.py" --peer reference
+
+Standard library only, Python 3.8 or later.
+"""
+
+import hashlib
+import json
+import sys
+
+PROTOCOL = 1
+
+
+class Refused(Exception):
+    """The implementation refused an input: becomes an `err` answer.
+
+    `klass` is one of the protocol's canonical classes; `detail` should be your library's
+    own error text, so that a person reading a finding sees what it said.
+    """
+
+    CLASSES = ("auth", "replay", "too-far-ahead", "malformed", "storage-full",
+               "unknown-session", "other")
+
+    def __init__(self, klass, detail):
+        super().__init__(detail)
+        self.klass = klass if klass in self.CLASSES else "other"
+        self.detail = str(detail)
+
+
+class Unimplemented(Exception):
+    """The shim does not support this request: becomes an `unimplemented` answer (not a
+    finding; the bench treats the capability as absent)."""
+
+
+def classify(error):
+    """Map your library's exceptions onto the canonical classes, as precisely as its error
+    types allow. Replace the examples with your library's exception types."""
+    name = type(error).__name__.lower()
+    if "mac" in name or "auth" in name or "signature" in name:
+        return Refused("auth", f"{type(error).__name__}: {error}")
+    if "duplicate" in name or "replay" in name:
+        return Refused("replay", f"{type(error).__name__}: {error}")
+    if "decode" in name or "parse" in name:
+        return Refused("malformed", f"{type(error).__name__}: {error}")
+    return Refused("other", f"{type(error).__name__}: {error}")
+
+
+# ---------------------------------------------------------------------------------------
+# Your implementation goes here.
+# ---------------------------------------------------------------------------------------
+
+class Implementation:
+    """One peer: replace each method's body with calls into your library.
+
+    A *party* is whatever object your library uses for one side of a session; return it
+    from `respond` / `initiate` / `restore` and it is handed back to the other methods.
+    Byte arguments and results are `bytes`. Raise `Refused` (or let your library's own
+    exception through: `classify` maps it) to refuse, `Unimplemented` for what you do not
+    support.
+    """
+
+    # What the hello says. Take the limits from your library's source and say where in
+    # your README: the oracle holds the implementation to them.
+    IMPLEMENTATION = "my-ratchet"
+    VERSION = "0.0.0"
+    FAMILY = "signal-dr"  # signal-dr, dr2, mls, olm, megolm or libsignal
+    LIMITS = {
+        "max_skip": 1000,             # most keys one message may make it derive per chain
+        "max_stored": 2000,           # skipped keys kept in all (None: unbounded)
+        "max_stored_per_chain": None,  # skipped keys kept per chain (None: unbounded)
+        "when_full": "refuse",        # refuse, evict-oldest or unbounded
+        "window": None,               # drops keys this far behind the newest (None: no)
+        "max_chains": None,           # receiving chains kept (None: unbounded)
+    }
+    CAPABILITIES = {"injectable_rng": False, "export_state": False}
+    WEAKENED = []
+
+    def respond(self, shared_secret, seed):
+        """Build the responder (Bob); return (party, bundle)."""
+        raise Unimplemented("respond: connect your library here")
+
+    def initiate(self, shared_secret, bundle, seed):
+        """Build the initiator (Alice) from the responder's bundle; return the party."""
+        raise Unimplemented("initiate: connect your library here")
+
+    def handshake(self, party):
+        """Bytes the responder must take before any message, or None."""
+        return None
+
+    def join(self, party, handshake):
+        """The responder takes the initiator's handshake bytes."""
+        raise Unimplemented("join: this family needs no handshake")
+
+    def encrypt(self, party, ad, plaintext):
+        """Return the wire bytes, exactly as your library puts them on the network."""
+        raise Unimplemented("encrypt: connect your library here")
+
+    def decrypt(self, party, ad, wire):
+        """Return the plaintext; refuse forgeries, replays, foreign messages."""
+        raise Unimplemented("decrypt: connect your library here")
+
+    def export(self, party):
+        """The party's whole state as bytes (a pickle, a serialisation)."""
+        raise Unimplemented("export: no state serialisation")
+
+    def restore(self, state, seed):
+        """A new party from bytes `export` returned."""
+        raise Unimplemented("restore: no state serialisation")
+
+    def layout(self, wire):
+        """Where header, body, MAC (and the ratchet key) lie, as [start, end] pairs."""
+        raise Unimplemented("layout: the bench then treats the whole message as body")
+
+
+class Echo(Implementation):
+    """`--echo`: NOT a ratchet. A stand-in for the bench's own tests and its benchmark of
+    the shim host: it exercises every request with trivial work, so that what is measured
+    or tested is the protocol, not a library.
+
+    Wire: b"ECHO" || counter (4 bytes, big-endian) || plaintext || 8-byte SHA-256 checksum
+    over the session id, the associated data and the rest. No secrecy and no authentication
+    (anyone can compute the checksum): the hello says so in `weakened`. It refuses a
+    counter it has seen (replay), a bad checksum (auth) and short input (malformed).
+    """
+
+    IMPLEMENTATION = "template-echo"
+    VERSION = "1 (no cryptography)"
+    LIMITS = {"max_skip": 2**31 - 1, "max_stored": None, "max_stored_per_chain": None,
+              "when_full": "unbounded", "window": None, "max_chains": None}
+    CAPABILITIES = {"injectable_rng": False, "export_state": True}
+    WEAKENED = ["echo mode: no encryption and no authentication (a public checksum); "
+                "only for the bench's own tests and benchmark"]
+
+    @staticmethod
+    def _tag(session, ad, body):
+        return hashlib.sha256(session + len(ad).to_bytes(4, "big") + ad + body).digest()[:8]
+
+    def respond(self, shared_secret, seed):
+        session = hashlib.sha256(b"echo session" + seed).digest()[:16]
+        return {"session": session, "sent": 0, "seen": set()}, session
+
+    def initiate(self, shared_secret, bundle, seed):
+        if len(bundle) != 16:
+            raise Refused("malformed", f"bundle of {len(bundle)} bytes, expected 16")
+        return {"session": bytes(bundle), "sent": 0, "seen": set()}
+
+    def encrypt(self, party, ad, plaintext):
+        body = b"ECHO" + party["sent"].to_bytes(4, "big") + plaintext
+        party["sent"] += 1
+        return body + self._tag(party["session"], ad, body)
+
+    def decrypt(self, party, ad, wire):
+        if len(wire) < 16 or wire[:4] != b"ECHO":
+            raise Refused("malformed", f"not an echo message ({len(wire)} bytes)")
+        body, tag = wire[:-8], wire[-8:]
+        if tag != self._tag(party["session"], ad, body):
+            raise Refused("auth", "checksum mismatch")
+        n = int.from_bytes(body[4:8], "big")
+        if n in party["seen"]:
+            raise Refused("replay", f"counter {n} already received")
+        party["seen"].add(n)
+        return body[8:]
+
+    def export(self, party):
+        return json.dumps({"session": party["session"].hex(), "sent": party["sent"],
+                           "seen": sorted(party["seen"])}).encode()
+
+    def restore(self, state, seed):
+        try:
+            s = json.loads(state)
+            return {"session": bytes.fromhex(s["session"]), "sent": int(s["sent"]),
+                    "seen": set(s["seen"])}
+        except (ValueError, KeyError, TypeError) as e:
+            raise Refused("malformed", f"not an echo state: {e}")
+
+    def layout(self, wire):
+        n = len(wire)
+        return {"header": [0, min(8, n)], "body": [min(8, n), max(8, n - 8)],
+                "mac": [max(8, n - 8), n], "ratchet_key": None}
+
+
+# ---------------------------------------------------------------------------------------
+# The protocol: nothing below needs changing.
+# ---------------------------------------------------------------------------------------
+
+def log(*args):
+    """Logs go to stderr: stdout carries answers only. The bench shows the last lines of
+    stderr when the shim misbehaves."""
+    print(*args, file=sys.stderr, flush=True)
+
+
+def b(fields, key):
+    """A byte-string field of a request (lowercase hex on the wire)."""
+    try:
+        return bytes.fromhex(fields[key])
+    except (KeyError, TypeError, ValueError):
+        raise Refused("malformed", f"request field {key!r} is missing or not hex")
+
+
+class Shim:
+    def __init__(self, peers):
+        self.peers = peers      # index in the hello's "peers" -> Implementation
+        self.parties = {}       # party number (chosen by the bench) -> (peer, party object)
+
+    def hello(self, req):
+        if req.get("protocol") != PROTOCOL:
+            log(f"the bench speaks protocol {req.get('protocol')}, this shim {PROTOCOL}")
+        first = self.peers[0]
+        return {
+            "protocol": PROTOCOL,
+            "implementation": first.IMPLEMENTATION,
+            "version": first.VERSION,
+            "peers": [{"family": p.FAMILY, "limits": p.LIMITS,
+                       "capabilities": p.CAPABILITIES, "weakened": p.WEAKENED}
+                      for p in self.peers],
+        }
+
+    def peer(self, req):
+        try:
+            return self.peers[req["peer"]]
+        except (KeyError, IndexError, TypeError):
+            raise Refused("other", f"no peer {req.get('peer')!r}")
+
+    def party(self, req):
+        try:
+            return self.parties[req["party"]]
+        except KeyError:
+            raise Refused("unknown-session", f"no party {req.get('party')!r}")
+
+    def dispatch(self, req):
+        """The `ok` fields of the answer to `req`."""
+        op = req.get("op")
+        if op == "hello":
+            return self.hello(req)
+        if op == "respond":
+            impl = self.peer(req)
+            party, bundle = impl.respond(b(req, "shared_secret"), b(req, "seed"))
+            self.parties[req["party"]] = (impl, party)
+            return {"bundle": bundle.hex()}
+        if op == "initiate":
+            impl = self.peer(req)
+            party = impl.initiate(b(req, "shared_secret"), b(req, "bundle"), b(req, "seed"))
+            self.parties[req["party"]] = (impl, party)
+            return {}
+        if op == "restore":
+            impl = self.peer(req)
+            self.parties[req["party"]] = (impl, impl.restore(b(req, "state"), b(req, "seed")))
+            return {}
+        if op == "layout":
+            return self.peer(req).layout(b(req, "wire"))
+        if op == "drop":
+            self.parties.pop(req.get("party"), None)
+            return {}
+        impl, party = self.party(req)
+        if op == "encrypt":
+            return {"wire": impl.encrypt(party, b(req, "ad"), b(req, "plaintext")).hex()}
+        if op == "decrypt":
+            return {"plaintext": impl.decrypt(party, b(req, "ad"), b(req, "wire")).hex()}
+        if op == "handshake":
+            h = impl.handshake(party)
+            return {"handshake": None if h is None else h.hex()}
+        if op == "join":
+            impl.join(party, b(req, "handshake"))
+            return {}
+        if op == "export":
+            return {"state": impl.export(party).hex()}
+        raise Unimplemented(f"unknown op {op!r}")
+
+    def answer(self, line):
+        try:
+            req = json.loads(line)
+        except ValueError as e:
+            # The bench never sends this; answer something it can show rather than die.
+            return {"id": -1, "err": {"class": "other", "detail": f"request not JSON: {e}"}}
+        rid = req.get("id")
+        try:
+            return {"id": rid, "ok": self.dispatch(req)}
+        except Refused as e:
+            return {"id": rid, "err": {"class": e.klass, "detail": e.detail}}
+        except Unimplemented as e:
+            return {"id": rid, "unimplemented": str(e)}
+        except Exception as e:  # the library's own exceptions
+            r = classify(e)
+            return {"id": rid, "err": {"class": r.klass, "detail": r.detail}}
+
+    def serve(self, stdin, stdout):
+        for line in stdin:
+            if not line.strip():
+                continue
+            stdout.write(json.dumps(self.answer(line), separators=(",", ":")).encode())
+            stdout.write(b"\n")
+            stdout.flush()
+
+
+def main(argv):
+    impl = Echo() if "--echo" in argv else Implementation()
+    Shim([impl]).serve(sys.stdin.buffer, sys.stdout.buffer)
+    return 0  # stdin closed: the bench is done
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
