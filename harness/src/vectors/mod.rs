@@ -32,6 +32,7 @@
 pub mod fetch;
 mod generate;
 mod hex_bytes;
+pub mod libolm_known;
 mod manifest;
 pub mod mls;
 mod mls_crypto_basics;
@@ -181,6 +182,12 @@ pub fn run_suites(
         }
         match suite.loader.as_str() {
             "ratchet-session" => {}
+            libolm_known::LOADER => {
+                for file in &suite.files {
+                    reports.extend(libolm_known::run_pinned(dir, suite, file, peers, accept_changed)?);
+                }
+                continue;
+            }
             "wycheproof" => {
                 for file in &suite.files {
                     reports.extend(wycheproof::run_pinned(
@@ -199,7 +206,7 @@ pub fn run_suites(
                     case: String::new(),
                     field: format!("suites[{}].loader", suite.name),
                     reason: format!(
-                        "expected ratchet-session, wycheproof or an mls-* loader (tree-math, secret-tree, crypto-basics, key-schedule, message-protection), got {other:?}"
+                        "expected ratchet-session, wycheproof, libolm-known or an mls-* loader (tree-math, secret-tree, crypto-basics, key-schedule, message-protection), got {other:?}"
                     ),
                 })
             }
