@@ -1,9 +1,16 @@
 //! The logic of the fuzz targets, kept in the library so that tests and targets share it.
 //!
 //! A target is a few lines calling one function here. Each function panics when, and only
-//! when, it finds something new: the panic message starts with the finding's signature, so
-//! libFuzzer and ClusterFuzz deduplicate crashes by signature. Findings the checked-in
-//! expectations file lists are not crashes.
+//! when, it finds something new. The panic message's first line is [`CRASH_PREFIX`] and the
+//! finding's signature, nothing else: every input showing one finding crashes with the same
+//! first line, and two findings never share one, so crash triage that keys on the message
+//! (libFuzzer's and ClusterFuzz's reports, `ratchet-bench fuzz-report`) groups them by
+//! signature. What varies (the detail, the scenario) follows on later lines. Findings the
+//! checked-in expectations file lists are not crashes.
+//!
+//! Each target also has a `check_*` function that returns the crash instead of raising it,
+//! so that `ratchet-bench replay` and `fuzz-report` decode an artifact exactly as the target
+//! does and name its signature without dying.
 
 use crate::campaign::check_scenario;
 use crate::peer::{Family, Peer};
@@ -29,7 +36,7 @@ fn expectations() -> &'static Expectations {
 pub const SESSION_FAMILIES: &[Family] = &[Family::SignalDr, Family::Dr2];
 
 /// Every known peer of `families`, built once per process.
-fn peers_of(families: &[Family]) -> Vec<&'static dyn Peer> {
+pub fn peers_of(families: &[Family]) -> Vec<&'static dyn Peer> {
     static PEERS: OnceLock<Vec<Box<dyn Peer>>> = OnceLock::new();
     PEERS
         .get_or_init(peers::known)
@@ -53,29 +60,78 @@ pub fn unexpected(scenario: &Scenario, seed: u64, families: &[Family]) -> Vec<Fi
         .collect()
 }
 
-/// Runs `scenario` on the peers of `families` and crashes on the first unexpected finding,
-/// with its signature first in the message.
-#[allow(clippy::panic)]
-fn diff_families(scenario: Scenario, families: &[Family]) {
-    if let Some(f) = unexpected(&scenario, 0, families).first() {
-        // The panic is the fuzzer's signal; the signature leads so crashes deduplicate.
-        panic!("{}: {} | scenario: {scenario}", f.signature, f.detail);
+/// The start of the first line of every crash a target raises; the signature follows.
+pub const CRASH_PREFIX: &str = "ratchet-bench finding: ";
+
+/// The session seed the differential targets run every scenario under (a fuzz input carries
+/// only the scenario); `replay` and `minimize` use it for artifacts.
+pub const FUZZ_SEED: u64 = 0;
+
+/// What a target crashes with: the signature (the message's first line, after
+/// [`CRASH_PREFIX`]) and the detail (the lines after it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Crash {
+    /// The finding's stable signature, `peer[+peer]/kind/where[/class]`.
+    pub signature: String,
+    /// What happened, for a person; varies between inputs of one signature.
+    pub detail: String,
+}
+
+impl Crash {
+    fn new(signature: impl Into<String>, detail: impl Into<String>) -> Self {
+        Crash {
+            signature: signature.into(),
+            detail: detail.into(),
+        }
     }
+
+    /// The panic message: [`CRASH_PREFIX`] and the signature alone on the first line.
+    pub fn message(&self) -> String {
+        format!("{CRASH_PREFIX}{}\n{}", self.signature, self.detail)
+    }
+}
+
+/// The signature in a crash message (a panic's text, or a libFuzzer log holding it), if the
+/// message is one of ours.
+pub fn crash_signature(message: &str) -> Option<&str> {
+    let at = message.find(CRASH_PREFIX)?;
+    message
+        .get(at + CRASH_PREFIX.len()..)?
+        .lines()
+        .next()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Raises `crash` when there is one: the fuzzer's signal.
+#[allow(clippy::panic)]
+fn raise(crash: Option<Crash>) {
+    if let Some(c) = crash {
+        panic!("{}", c.message());
+    }
+}
+
+/// The crash `scenario` causes on the peers of `families`, if any: its first unexpected
+/// finding (under [`FUZZ_SEED`]), with the finding's detail and the scenario's text.
+pub fn check_families(scenario: &Scenario, families: &[Family]) -> Option<Crash> {
+    unexpected(scenario, FUZZ_SEED, families)
+        .first()
+        .map(|f| Crash::new(&f.signature, format!("{}\nscenario: {scenario}", f.detail)))
 }
 
 /// Target `diff_session`: the Double Ratchet peers ([`SESSION_FAMILIES`]).
 pub fn diff(scenario: Scenario) {
-    diff_families(scenario, SESSION_FAMILIES);
+    raise(check_families(&scenario, SESSION_FAMILIES));
 }
 
 /// Target `diff_olm`: every Olm peer (the reference, vodozemac, libolm when built).
 pub fn diff_olm(scenario: Scenario) {
-    diff_families(scenario, &[Family::Olm]);
+    raise(check_families(&scenario, &[Family::Olm]));
 }
 
 /// Target `diff_megolm`: every Megolm peer.
 pub fn diff_megolm(scenario: Scenario) {
-    diff_families(scenario, &[Family::Megolm]);
+    raise(check_families(&scenario, &[Family::Megolm]));
 }
 
 type Reference = DoubleRatchet<ChaCha20Rng>;
@@ -83,8 +139,8 @@ type Reference = DoubleRatchet<ChaCha20Rng>;
 /// An established reference session, built once: one message each way (so both parties
 /// hold receiving chains) and one message A sent that B has not received (so B holds no
 /// key for it yet and A's chain is ahead).
-fn template() -> &'static Result<(Reference, Reference), String> {
-    static SESSION: OnceLock<Result<(Reference, Reference), String>> = OnceLock::new();
+fn template() -> &'static Result<(Reference, Reference), Crash> {
+    static SESSION: OnceLock<Result<(Reference, Reference), Crash>> = OnceLock::new();
     SESSION.get_or_init(|| {
         let sk = RootKey::from_bytes([7; 32]);
         let mut rng_b = rng::stream(0, "fuzz B");
@@ -93,50 +149,54 @@ fn template() -> &'static Result<(Reference, Reference), String> {
             Reference::init_alice(sk.clone(), bob_pair.public(), rng::stream(0, "fuzz A"));
         let mut bob = Reference::init_bob(sk, bob_pair, rng_b);
         let _ = alice.ratchet_encrypt(b"never delivered", SESSION_AD);
-        exchange(&mut alice, &mut bob, b"hello")?;
-        exchange(&mut bob, &mut alice, b"hi")?;
+        exchange(&mut alice, &mut bob, b"hello", "setup")?;
+        exchange(&mut bob, &mut alice, b"hi", "setup")?;
         Ok((alice, bob))
     })
 }
 
-fn exchange(from: &mut Reference, to: &mut Reference, pt: &[u8]) -> Result<(), String> {
-    let wire = from
-        .ratchet_encrypt(pt, SESSION_AD)
-        .map_err(|e| format!("reference/send-failed: {e}"))?;
+/// Sends `pt` from one reference party to the other; `when` names the moment in the
+/// signature (`setup`, or `after-input`).
+fn exchange(from: &mut Reference, to: &mut Reference, pt: &[u8], when: &str) -> Result<(), Crash> {
+    let wire = from.ratchet_encrypt(pt, SESSION_AD).map_err(|e| {
+        Crash::new(
+            format!("reference/send-failed/{when}"),
+            format!("the reference could not encrypt: {e}"),
+        )
+    })?;
     match to.ratchet_decrypt(&wire, SESSION_AD) {
         Ok(got) if got == pt => Ok(()),
-        other => Err(format!(
-            "reference/rejected-genuine: expected {pt:?}, got {other:?}"
+        other => Err(Crash::new(
+            format!("reference/rejected-genuine/{when}"),
+            format!("expected {pt:?}, got {other:?}"),
         )),
     }
+}
+
+/// The crash `bytes` cause as the input of `reference_decrypt`, if any.
+pub fn check_reference_decrypt(bytes: &[u8]) -> Option<Crash> {
+    let (mut alice, mut bob) = match template() {
+        Ok((a, b)) => (a.clone(), b.clone()),
+        Err(e) => return Some(e.clone()),
+    };
+    for (side, party) in [("B", &mut bob), ("A", &mut alice)] {
+        if let Ok(pt) = party.ratchet_decrypt(bytes, SESSION_AD) {
+            return Some(Crash::new(
+                "reference/accepted-forgery/inject",
+                format!("{side} decrypted {} bytes of fuzz input", pt.len()),
+            ));
+        }
+    }
+    exchange(&mut alice, &mut bob, b"still there?", "after-input")
+        .and_then(|()| exchange(&mut bob, &mut alice, b"yes", "after-input"))
+        .err()
 }
 
 /// Target `reference_decrypt`: feeds `bytes` to both parties of a copy of an established
 /// reference session. Any acceptance is a crash (fuzz input cannot carry a valid MAC), and
 /// so is a session that no longer works afterwards.
-#[allow(clippy::panic)]
 pub fn reference_decrypt(bytes: &[u8]) {
-    let (mut alice, mut bob) = match template() {
-        Ok((a, b)) => (a.clone(), b.clone()),
-        Err(e) => panic!("{e}"),
-    };
-    if let Ok(pt) = bob.ratchet_decrypt(bytes, SESSION_AD) {
-        panic!(
-            "reference/accepted-forgery/inject: B decrypted {} bytes of fuzz input",
-            pt.len()
-        );
-    }
-    if let Ok(pt) = alice.ratchet_decrypt(bytes, SESSION_AD) {
-        panic!(
-            "reference/accepted-forgery/inject: A decrypted {} bytes of fuzz input",
-            pt.len()
-        );
-    }
-    let after = exchange(&mut alice, &mut bob, b"still there?")
-        .and_then(|()| exchange(&mut bob, &mut alice, b"yes"));
-    if let Err(e) = after {
-        panic!("{e} (after fuzz input)");
-    }
+    raise(check_reference_decrypt(bytes));
 }
 
 /// The manifest compiled into fuzz builds (vectors/MANIFEST.json at build time), for the
@@ -278,12 +338,14 @@ type Session = (Box<dyn crate::peer::Party>, Box<dyn crate::peer::Party>);
 /// Sets up a session of `peer` from fixed seeds and exchanges one message each way, so that
 /// both sides hold their sessions (an Olm responder has taken the pre-key message, and the
 /// initiator has moved on to normal messages).
-fn established(peer: &dyn Peer) -> Result<Session, String> {
+fn established(peer: &dyn Peer) -> Result<Session, Crash> {
     let init = crate::peer::SessionInit {
         shared_secret: [0; 32],
     };
     let name = peer.info().name;
-    let fail = |what: &str, e: crate::peer::Reject| format!("{name}/setup-failed: {what}: {e}");
+    let fail = |what: &str, e: crate::peer::Reject| {
+        Crash::new(format!("{name}/setup-failed/{what}"), e.to_string())
+    };
     let (mut b, bundle) = peer
         .respond(&init, Box::new(rng::stream(0, "decode B")))
         .map_err(|e| fail("respond", e))?;
@@ -293,8 +355,8 @@ fn established(peer: &dyn Peer) -> Result<Session, String> {
     if let Some(h) = a.handshake().map_err(|e| fail("handshake", e))? {
         b.join(&h).map_err(|e| fail("join", e))?;
     }
-    session_exchange(&name, &mut a, &mut b, b"hello")?;
-    session_exchange(&name, &mut b, &mut a, b"hi")?;
+    session_exchange(&name, &mut a, &mut b, b"hello", "setup")?;
+    session_exchange(&name, &mut b, &mut a, b"hi", "setup")?;
     Ok((a, b))
 }
 
@@ -303,52 +365,98 @@ fn session_exchange(
     from: &mut Box<dyn crate::peer::Party>,
     to: &mut Box<dyn crate::peer::Party>,
     pt: &[u8],
-) -> Result<(), String> {
-    let wire = from
-        .encrypt(SESSION_AD, pt)
-        .map_err(|e| format!("{name}/send-failed: {e}"))?;
+    when: &str,
+) -> Result<(), Crash> {
+    let wire = from.encrypt(SESSION_AD, pt).map_err(|e| {
+        Crash::new(
+            format!("{name}/send-failed/{when}"),
+            format!("could not encrypt: {e}"),
+        )
+    })?;
     match to.decrypt(SESSION_AD, &wire) {
         Ok(got) if got == pt => Ok(()),
-        other => Err(format!(
-            "{name}/rejected-genuine: expected {pt:?}, got {other:?}"
+        other => Err(Crash::new(
+            format!("{name}/rejected-genuine/{when}"),
+            format!("expected {pt:?}, got {other:?}"),
         )),
     }
+}
+
+/// The crash `bytes` cause as a wire message to both parties of a fresh established session
+/// of the known peer `name`, if any (none when the peer is not built).
+pub fn check_decode_on(name: &str, bytes: &[u8]) -> Option<Crash> {
+    static PEERS: OnceLock<Vec<Box<dyn Peer>>> = OnceLock::new();
+    let all = PEERS.get_or_init(peers::known);
+    let peer = all.iter().find(|p| p.info().name == name)?;
+    let (mut a, mut b) = match established(peer.as_ref()) {
+        Ok(s) => s,
+        Err(e) => return Some(e),
+    };
+    for (side, party) in [("B", &mut b), ("A", &mut a)] {
+        if let Ok(pt) = party.decrypt(SESSION_AD, bytes) {
+            return Some(Crash::new(
+                format!("{name}/accepted-forgery/inject"),
+                format!("{side} decrypted {} bytes of fuzz input", pt.len()),
+            ));
+        }
+    }
+    session_exchange(name, &mut a, &mut b, b"still there?", "after-input")
+        .and_then(|()| session_exchange(name, &mut b, &mut a, b"yes", "after-input"))
+        .err()
 }
 
 /// Feeds `bytes` as a wire message to both parties of a fresh established session of the
 /// known peer `name` (nothing when it is not built). Acceptance is a crash (fuzz input carries
 /// no valid MAC or signature), and so is a session that no longer works afterwards; under
 /// libFuzzer's sanitizers, so is any memory error in the peer.
-#[allow(clippy::panic)]
 pub fn decode_on(name: &str, bytes: &[u8]) {
-    static PEERS: OnceLock<Vec<Box<dyn Peer>>> = OnceLock::new();
-    let all = PEERS.get_or_init(peers::known);
-    let Some(peer) = all.iter().find(|p| p.info().name == name) else {
-        return;
+    raise(check_decode_on(name, bytes));
+}
+
+/// The peer `libolm_decode` gives `bytes` to and the wire message: the first byte picks
+/// libolm's Olm (even) or Megolm (odd) peer, the rest is the message. `None` for no bytes.
+pub fn libolm_decode_input(bytes: &[u8]) -> Option<(&'static str, &[u8])> {
+    let (first, rest) = bytes.split_first()?;
+    let peer = if first & 1 == 0 {
+        LIBOLM_PEERS[0]
+    } else {
+        LIBOLM_PEERS[1]
     };
-    let (mut a, mut b) = match established(peer.as_ref()) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
-    for (side, party) in [("B", &mut b), ("A", &mut a)] {
-        if let Ok(pt) = party.decrypt(SESSION_AD, bytes) {
-            panic!(
-                "{name}/accepted-forgery/inject: {side} decrypted {} bytes of fuzz input",
-                pt.len()
-            );
-        }
-    }
-    if let Err(e) = session_exchange(name, &mut a, &mut b, b"still there?")
-        .and_then(|()| session_exchange(name, &mut b, &mut a, b"yes"))
-    {
-        panic!("{e} (after fuzz input)");
-    }
+    Some((peer, rest))
+}
+
+/// The crash `bytes` cause as the input of `libolm_decode`, if any.
+pub fn check_libolm_decode(bytes: &[u8]) -> Option<Crash> {
+    let (peer, rest) = libolm_decode_input(bytes)?;
+    check_decode_on(peer, rest)
 }
 
 /// Target `libolm_decode`: the first byte picks libolm's Olm (even) or Megolm (odd) peer, the
 /// rest is the wire message given to [`decode_on`].
 pub fn libolm_decode(bytes: &[u8]) {
-    if let Some((first, rest)) = bytes.split_first() {
-        decode_on(LIBOLM_PEERS[usize::from(first & 1)], rest);
-    }
+    raise(check_libolm_decode(bytes));
+}
+
+/// The crash `case` causes as the input of `mls_secret_tree`, if any: the reference and
+/// mls-rs disagree on the leaf's key or nonce, or on the epoch (seen through the exporter),
+/// or either refuses the case.
+pub fn check_mls_secret_tree(case: &crate::mls_secret_tree::SecretTreeCase) -> Option<Crash> {
+    use crate::mls_secret_tree::{compare, DiffError};
+    let e = compare(case).err()?;
+    let what = match &e {
+        DiffError::MlsRs { what, .. } => format!("mls-rs-refused/{}", what.replace(' ', "-")),
+        DiffError::Reference(_) => "reference-refused".into(),
+        DiffError::Exporter { .. } => "exporter-differs".into(),
+        DiffError::Derivation { what, .. } => format!("{what}-differs"),
+    };
+    Some(Crash::new(
+        format!("reference+mls-rs/secret-tree/{what}"),
+        format!("{e}\ncase: {case:?}"),
+    ))
+}
+
+/// Target `mls_secret_tree`: crashes when the reference and mls-rs disagree on `case`, or
+/// when either refuses it.
+pub fn mls_secret_tree(case: &crate::mls_secret_tree::SecretTreeCase) {
+    raise(check_mls_secret_tree(case));
 }

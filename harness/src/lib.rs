@@ -1,9 +1,12 @@
 #![doc = include_str!("../../README.md")]
 
+pub mod artifact;
 pub mod bench;
 pub mod campaign;
+pub mod fuzz_report;
 pub mod fuzzing;
 pub mod interop;
+pub mod minimize;
 pub mod mls_secret_tree;
 pub mod oracle;
 pub mod peer;

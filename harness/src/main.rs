@@ -4,6 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use ratchet_bench::bench::{self, RunOptions};
 use ratchet_bench::campaign::check_scenario;
+use ratchet_bench::artifact;
 use ratchet_bench::interop;
 use ratchet_bench::peer::Family;
 use ratchet_bench::report::{expected_counts, peers_table, render_text, Expectations};
@@ -39,10 +40,15 @@ enum Command {
         #[command(flatten)]
         shims: ShimArgs,
     },
-    /// Run one scenario on the named peers and print what each did.
+    /// Run one scenario on the named peers and print what each did; or replay a fuzz
+    /// artifact (or corpus file) as its target decodes it.
     Replay {
-        /// The scenario in its text form, or a file holding it.
+        /// The scenario in its text form, a file holding it, or a fuzz target's input file
+        /// (its target named by --target or by its folder, as in fuzz/artifacts/TARGET/).
         scenario: String,
+        /// The fuzz target whose input FILE is (default: the folder's name, if a target's).
+        #[arg(long)]
+        target: Option<String>,
         /// A peer to run it on (repeat for several; all bundled peers if none);
         /// `shim:NAME=COMMAND` starts a shim.
         #[arg(long = "peer")]
@@ -52,6 +58,49 @@ enum Command {
         /// The session seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shrink a failing scenario (text, file or a scenario target's fuzz artifact) to the
+    /// smallest found that still shows the same signature; optionally add it as a regression
+    /// case replayed by every run.
+    Minimize {
+        /// The scenario in its text form, a file holding it, or a fuzz artifact.
+        scenario: String,
+        /// The fuzz target whose input it is (default: the folder's name, if a target's).
+        #[arg(long)]
+        target: Option<String>,
+        /// A peer to run a text scenario on (repeatable; all bundled peers if none).
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+        /// The session seed of a text scenario (artifacts run under the fuzz targets' 0).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// The signature to keep (default: the first failing finding, for an artifact the
+        /// one its target crashes on).
+        #[arg(long)]
+        signature: Option<String>,
+        /// The most scenario runs the search takes.
+        #[arg(long, default_value_t = ratchet_bench::minimize::DEFAULT_BUDGET)]
+        budget: usize,
+        /// Add the result to the regressions file as case NAME (then review its snapshot:
+        /// cargo insta review).
+        #[arg(long = "write")]
+        write: Option<String>,
+        /// The regressions file --write appends to.
+        #[arg(long, default_value = "vectors/regressions/scenarios.txt")]
+        regressions: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay every artifact of a fuzzing campaign (fuzz/artifacts, or one target's folder)
+    /// and print its finding signatures with counts, reproducers and replay commands.
+    FuzzReport {
+        /// The artifacts folder.
+        #[arg(default_value = "fuzz/artifacts")]
+        dir: PathBuf,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -369,13 +418,173 @@ fn list(vectors_dir: PathBuf, names: Vec<String>, shims: &ShimArgs) -> ExitCode 
     }
 }
 
+/// `replay FILE` of a fuzz target's input: 1 when the target crashes on it, 0 when not, 2 when
+/// the file cannot be read.
+fn replay_artifact(path: &std::path::Path, target: artifact::Target, json: bool) -> ExitCode {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("{}: cannot read: {e}", path.display())),
+    };
+    let replayed = artifact::replay(target, &bytes);
+    if json {
+        let scenario = match &replayed.input {
+            artifact::Input::Scenario(s) => Some(s.to_string()),
+            _ => None,
+        };
+        println!(
+            "{}",
+            to_json(&serde_json::json!({
+                "file": path.display().to_string(),
+                "target": target.name(),
+                "scenario": scenario,
+                "seed": scenario.as_ref().map(|_| ratchet_bench::fuzzing::FUZZ_SEED),
+                "transcripts": replayed.transcripts,
+                "findings": replayed.findings,
+                "did": replayed.did,
+                "crash": replayed.crash.as_ref().map(|c| serde_json::json!({
+                    "signature": c.signature,
+                    "detail": c.detail,
+                })),
+                "note": replayed.note,
+            }))
+        );
+    } else {
+        println!("file: {}", path.display());
+        print!("{}", artifact::render(&replayed));
+    }
+    ExitCode::from(u8::from(replayed.crash.is_some()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn minimize_command(
+    scenario: String,
+    target: Option<String>,
+    peer_names: Vec<String>,
+    seed: u64,
+    signature: Option<String>,
+    budget: usize,
+    write: Option<String>,
+    regressions: PathBuf,
+    json: bool,
+) -> ExitCode {
+    use ratchet_bench::minimize;
+    let source = match minimize::source(&scenario, target.as_deref(), seed) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let owned = match source.target {
+        Some(_) => Vec::new(),
+        None => match peers::select(&peer_names) {
+            Ok(p) => p,
+            Err(e) => return fail(e),
+        },
+    };
+    let refs: Vec<&dyn ratchet_bench::peer::Peer> = match source.target {
+        Some(t) => artifact::target_peers(t),
+        None => owned.iter().map(|p| p.as_ref()).collect(),
+    };
+    let finding = match minimize::pick_signature(&source, &refs, signature.as_deref()) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let min = match minimize::run(&source, &refs, &finding.signature, budget) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let peers_flags: String = min
+        .finding
+        .peers
+        .iter()
+        .map(|p| format!(" --peer {p}"))
+        .collect();
+    let replay = format!(
+        "ratchet-bench replay '{}'{peers_flags} --seed {}",
+        min.scenario, source.seed
+    );
+    if json {
+        println!(
+            "{}",
+            to_json(&serde_json::json!({
+                "origin": source.origin,
+                "signature": min.finding.signature,
+                "seed": source.seed,
+                "steps_before": source.scenario.steps.len(),
+                "steps_after": min.scenario.steps.len(),
+                "runs": min.runs,
+                "budget_spent": min.budget_spent,
+                "scenario": min.scenario.to_string(),
+                "detail": min.finding.detail,
+                "replay": replay,
+            }))
+        );
+    } else {
+        println!("signature: {}", min.finding.signature);
+        println!(
+            "from {} steps to {} in {} runs{}",
+            source.scenario.steps.len(),
+            min.scenario.steps.len(),
+            min.runs,
+            if min.budget_spent {
+                " (budget spent: --budget for more)"
+            } else {
+                ""
+            }
+        );
+        println!(
+            "seed: {}
+scenario: {}",
+            source.seed, min.scenario
+        );
+        println!("detail: {}", min.finding.detail);
+        println!("replay: {replay}");
+    }
+    if let Some(name) = write {
+        if let Err(e) = minimize::write_case(&regressions, &name, &source, &min) {
+            return fail(e);
+        }
+        eprintln!(
+            "ratchet-bench: added case {name} to {}; run `cargo test -p ratchet-bench --test regressions` and review its new snapshot",
+            regressions.display()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// `fuzz-report`: 0 when the folder was read (whatever it holds), 2 when it cannot be.
+fn fuzz_report_command(dir: PathBuf, json: bool) -> ExitCode {
+    match ratchet_bench::fuzz_report::report(&dir) {
+        Ok(r) if json => {
+            println!("{}", to_json(&r));
+            ExitCode::SUCCESS
+        }
+        Ok(r) => {
+            print!("{}", ratchet_bench::fuzz_report::render(&r));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
 fn replay(
     text: String,
+    target: Option<String>,
     peer_names: Vec<String>,
     shims: &ShimArgs,
     seed: u64,
     json: bool,
 ) -> ExitCode {
+    let path = std::path::Path::new(&text);
+    let target = match target.as_deref().map(artifact::Target::parse).transpose() {
+        Ok(t) => t.or_else(|| {
+            path.is_file()
+                .then(|| artifact::Target::detect(path))
+                .flatten()
+        }),
+        Err(e) => return fail(e),
+    };
+    if let Some(target) = target {
+        return replay_artifact(path, target, json);
+    }
     let text = match std::fs::read_to_string(&text) {
         Ok(file) => file,
         Err(_) => text,
@@ -402,33 +611,7 @@ fn replay(
         );
     } else {
         println!("scenario: {scenario}\nseed: {seed}");
-        for t in &transcripts {
-            println!("\n{} ({}):", t.peer.name, t.peer.family);
-            if let Some(f) = &t.setup_failure {
-                println!("  set-up failed: {f:?}");
-            }
-            for r in &t.records {
-                let msg = r.msg.map(|m| format!(" {m}")).unwrap_or_default();
-                let detail = match &r.outcome {
-                    ratchet_bench::scenario::Outcome::Rejected(rej) => format!(" ({})", rej.detail),
-                    ratchet_bench::scenario::Outcome::Panicked(p) => format!(" ({p})"),
-                    ratchet_bench::scenario::Outcome::Skipped(s) => format!(" ({s})"),
-                    _ => String::new(),
-                };
-                println!(
-                    "  step {:>3} {:<13}{msg:<5} {}  oracle {:<34} got {}{detail}",
-                    r.step,
-                    r.kind,
-                    r.party,
-                    format!("{:?}", r.verdict),
-                    r.outcome.label()
-                );
-            }
-        }
-        println!("\nfindings: {}", findings.len());
-        for f in &findings {
-            println!("  {}  step {}: {}", f.signature, f.step, f.detail);
-        }
+        print!("{}", artifact::render_transcripts(&transcripts, &findings));
     }
     let failing = findings.iter().any(|f| f.kind.fails_run());
     ExitCode::from(u8::from(failing))
@@ -583,11 +766,34 @@ fn main() -> ExitCode {
         } => list(vectors_dir, peer_names(peers, peers_all), &shims),
         Command::Replay {
             scenario,
+            target,
             peers,
             shims,
             seed,
             json,
-        } => replay(scenario, peers, &shims, seed, json),
+        } => replay(scenario, target, peers, &shims, seed, json),
+        Command::Minimize {
+            scenario,
+            target,
+            peers,
+            seed,
+            signature,
+            budget,
+            write,
+            regressions,
+            json,
+        } => minimize_command(
+            scenario,
+            target,
+            peers,
+            seed,
+            signature,
+            budget,
+            write,
+            regressions,
+            json,
+        ),
+        Command::FuzzReport { dir, json } => fuzz_report_command(dir, json),
         Command::Interop {
             families,
             peers,

@@ -5,6 +5,11 @@
 //! removal after which the signature still shows, within a budget of runs. Removing a step
 //! that sent a message also removes every step naming that message and renumbers the later
 //! ones, so every candidate is a valid scenario.
+//!
+//! [`minimize`] goes on over what the remaining steps carry: each number (a plaintext length,
+//! a tampered bit, a truncation length, a jump's distance past the limit, a foreign message's
+//! index) is moved toward zero and each byte string (extend, inject) shortened or zeroed,
+//! keeping every edit after which the signature still shows.
 
 use crate::campaign::check_scenario;
 use crate::peer::Peer;
@@ -66,7 +71,7 @@ impl Scenario {
 }
 
 /// The peers a signature names (`a+b/kind/...`), out of `peers`.
-fn involved<'p>(peers: &'p [Box<dyn Peer>], signature: &str) -> Vec<&'p dyn Peer> {
+fn involved<'p>(peers: &[&'p dyn Peer], signature: &str) -> Vec<&'p dyn Peer> {
     let names: Vec<&str> = signature
         .split('/')
         .next()
@@ -76,7 +81,7 @@ fn involved<'p>(peers: &'p [Box<dyn Peer>], signature: &str) -> Vec<&'p dyn Peer
     peers
         .iter()
         .filter(|p| names.contains(&p.info().name.as_str()))
-        .map(|p| p.as_ref())
+        .copied()
         .collect()
 }
 
@@ -98,25 +103,233 @@ pub fn shrink(
     signature: &str,
     budget: usize,
 ) -> Option<(Scenario, Finding)> {
-    let peers = involved(peers, signature);
-    let mut best = shows(&peers, scenario, seed, signature)?;
-    let mut current = scenario.prefix(best.step);
-    let mut runs = 1;
-    let mut chunk = current.steps.len().div_ceil(2);
-    while chunk >= 1 && runs < budget {
-        let mut at = 0;
-        while at < current.steps.len() && runs < budget {
-            let candidate = current.without_range(at, at + chunk);
-            runs += 1;
-            match shows(&peers, &candidate, seed, signature) {
-                Some(f) => {
-                    current = candidate.prefix(f.step);
-                    best = f;
+    let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
+    let mut search = Search::start(&peers, scenario, seed, signature, budget)?;
+    search.steps();
+    Some((search.current, search.best))
+}
+
+/// What [`minimize`] found.
+#[derive(Clone, Debug)]
+pub struct Minimized {
+    /// The smallest scenario found that still shows the signature.
+    pub scenario: Scenario,
+    /// The finding it shows.
+    pub finding: Finding,
+    /// How many scenario runs the search took.
+    pub runs: usize,
+    /// Whether the budget ran out before no edit was left to try.
+    pub budget_spent: bool,
+}
+
+/// Like [`shrink`], then each number and byte string the steps carry made as small as it
+/// can be while `signature` still shows (see the module doc), within `budget` runs in all.
+pub fn minimize(
+    peers: &[&dyn Peer],
+    scenario: &Scenario,
+    seed: u64,
+    signature: &str,
+    budget: usize,
+) -> Option<Minimized> {
+    let mut search = Search::start(peers, scenario, seed, signature, budget)?;
+    search.steps();
+    search.values();
+    // Simpler values can make more steps removable.
+    search.steps();
+    Some(Minimized {
+        budget_spent: search.runs >= search.budget,
+        scenario: search.current,
+        finding: search.best,
+        runs: search.runs,
+    })
+}
+
+/// A shrinking search in progress.
+struct Search<'a> {
+    peers: Vec<&'a dyn Peer>,
+    seed: u64,
+    signature: &'a str,
+    budget: usize,
+    runs: usize,
+    current: Scenario,
+    best: Finding,
+}
+
+impl<'a> Search<'a> {
+    fn start(
+        peers: &[&'a dyn Peer],
+        scenario: &Scenario,
+        seed: u64,
+        signature: &'a str,
+        budget: usize,
+    ) -> Option<Self> {
+        let peers = involved(peers, signature);
+        let best = shows(&peers, scenario, seed, signature)?;
+        Some(Search {
+            current: scenario.prefix(best.step),
+            peers,
+            seed,
+            signature,
+            budget,
+            runs: 1,
+            best,
+        })
+    }
+
+    /// Keeps `candidate` if it still shows the signature.
+    fn try_keep(&mut self, candidate: Scenario) -> bool {
+        self.runs += 1;
+        match shows(&self.peers, &candidate, self.seed, self.signature) {
+            Some(f) => {
+                self.current = candidate.prefix(f.step);
+                self.best = f;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Delta debugging over steps.
+    fn steps(&mut self) {
+        let mut chunk = self.current.steps.len().div_ceil(2);
+        while chunk >= 1 && self.runs < self.budget {
+            let mut at = 0;
+            while at < self.current.steps.len() && self.runs < self.budget {
+                let candidate = self.current.without_range(at, at + chunk);
+                if !self.try_keep(candidate) {
+                    at += chunk;
                 }
-                None => at += chunk,
+            }
+            chunk /= 2;
+        }
+    }
+
+    /// Each step's numbers and bytes, simplest first, until no edit is kept.
+    fn values(&mut self) {
+        let mut changed = true;
+        while changed && self.runs < self.budget {
+            changed = false;
+            let mut i = 0;
+            while i < self.current.steps.len() && self.runs < self.budget {
+                for simpler in simpler(&self.current.steps[i]) {
+                    if self.runs >= self.budget {
+                        break;
+                    }
+                    let mut candidate = self.current.clone();
+                    candidate.steps[i] = simpler;
+                    if self.try_keep(candidate) {
+                        changed = true;
+                        break;
+                    }
+                }
+                i += 1;
             }
         }
-        chunk /= 2;
     }
-    Some((current, best))
+}
+
+/// Candidates for a simpler `step`, most aggressive first: each number toward zero, each byte
+/// string shorter or zeroed. Empty when there is nothing left to simplify.
+fn simpler(step: &Step) -> Vec<Step> {
+    fn smaller(n: u32) -> Vec<u32> {
+        let mut out: Vec<u32> = [0, n / 2, n.saturating_sub(1)]
+            .into_iter()
+            .filter(|&m| m < n)
+            .collect();
+        out.dedup();
+        out
+    }
+    fn shorter(bytes: &[u8], min: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for len in [min, bytes.len() / 2, bytes.len().saturating_sub(1)] {
+            if len >= min && len < bytes.len() && !out.iter().any(|b: &Vec<u8>| b.len() == len) {
+                out.push(bytes[..len].to_vec());
+            }
+        }
+        if bytes.iter().any(|&b| b != 0) {
+            out.push(vec![0; bytes.len()]);
+        }
+        out
+    }
+    match step {
+        Step::Send { from, len } => smaller(u32::from(*len))
+            .into_iter()
+            .map(|n| Step::Send {
+                from: *from,
+                len: n as u16,
+            })
+            .collect(),
+        Step::Tamper { msg, region, bit } => smaller(*bit)
+            .into_iter()
+            .map(|bit| Step::Tamper {
+                msg: *msg,
+                region: *region,
+                bit,
+            })
+            .collect(),
+        Step::Truncate { msg, keep } => smaller(*keep)
+            .into_iter()
+            .map(|keep| Step::Truncate { msg: *msg, keep })
+            .collect(),
+        Step::Extend { msg, bytes } => shorter(bytes, 1)
+            .into_iter()
+            .map(|bytes| Step::Extend { msg: *msg, bytes })
+            .collect(),
+        Step::Inject { to, bytes } => shorter(bytes, 0)
+            .into_iter()
+            .map(|bytes| Step::Inject { to: *to, bytes })
+            .collect(),
+        Step::Foreign { to, index } => smaller(u32::from(*index))
+            .into_iter()
+            .map(|i| Step::Foreign {
+                to: *to,
+                index: i as u8,
+            })
+            .collect(),
+        Step::Jump { from, past } if *past != 0 => {
+            let toward = if *past > 0 { past - 1 } else { past + 1 };
+            let mut out = vec![Step::Jump {
+                from: *from,
+                past: 0,
+            }];
+            if toward != 0 {
+                out.push(Step::Jump {
+                    from: *from,
+                    past: toward,
+                });
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    fn step(text: &str) -> Step {
+        let s: Scenario = format!("send A 1; {text}").parse().unwrap_or_default();
+        s.steps.get(1).cloned().unwrap_or(Step::DeliverAll)
+    }
+
+    #[test]
+    fn simpler_moves_numbers_toward_zero_and_stops_at_zero() {
+        let texts =
+            |s: &Step| -> Vec<String> { simpler(s).iter().map(|x| x.to_string()).collect() };
+        assert_eq!(
+            texts(&step("tamper m0 mac 9")),
+            ["tamper m0 mac 0", "tamper m0 mac 4", "tamper m0 mac 8"]
+        );
+        assert_eq!(texts(&step("tamper m0 mac 0")), Vec::<String>::new());
+        assert_eq!(
+            texts(&step("extend m0 0a0b")),
+            ["extend m0 0a", "extend m0 0000"]
+        );
+        assert_eq!(texts(&step("extend m0 00")), Vec::<String>::new());
+        assert_eq!(texts(&step("inject B 01")), ["inject B -", "inject B 00"]);
+        assert_eq!(texts(&step("jump A -2")), ["jump A +0", "jump A -1"]);
+        assert_eq!(texts(&step("send B 1")), ["send B 0"]);
+    }
 }

@@ -240,6 +240,26 @@ pub trait Party: Send {
     /// Decrypts wire bytes with associated data `ad`.
     fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject>;
 
+    /// Encrypts `plaintext` `count` times in a row (a jump's lost messages), stopping at the
+    /// first refusal: the wire bytes made, and the refusal if there was one. One call instead
+    /// of `count`, so that a wrapper running calls on another thread (the per-call budget of
+    /// [`crate::peers::watch`]) hands over once; peers keep this default.
+    fn encrypt_many(
+        &mut self,
+        ad: &[u8],
+        plaintext: &[u8],
+        count: u32,
+    ) -> (Vec<Vec<u8>>, Option<Reject>) {
+        let mut wires = Vec::new();
+        for _ in 0..count {
+            match self.encrypt(ad, plaintext) {
+                Ok(wire) => wires.push(wire),
+                Err(refused) => return (wires, Some(refused)),
+            }
+        }
+        (wires, None)
+    }
+
     /// Called once on the initiator right after [`Peer::initiate`]: the bytes the responder
     /// must take before any message (an MLS Welcome), or `None` where the first message
     /// carries everything (the Double Ratchet, Olm's pre-key message).

@@ -1,11 +1,25 @@
-//! Catches a peer's panic so that it becomes a finding instead of ending the run.
+//! Keeps a peer's panic or hang from ending the run: a panic becomes a finding, a call that
+//! outlasts its budget is stopped and becomes a finding too.
 //!
 //! A panic hook installed once keeps panics inside a guarded call off stderr (the message is
 //! returned instead); panics anywhere else still print as usual.
+//!
+//! An in-process call cannot be killed, so a call with a budget runs on a worker thread and
+//! the caller waits at most the budget for it. On timeout the worker is left behind, still
+//! inside the peer (it exits if the call ever returns), and the party that hung is marked
+//! dead: later calls to it return at once as [`Stopped::Abandoned`]. Workers come from a pool
+//! and are reused, so the cost per call is two thread hand-overs, not a thread start.
+//! [`watch`] wraps a party so that every call it takes runs this way.
 
+use crate::peer::{Party, Reject, RejectClass};
+use std::any::Any;
 use std::cell::Cell;
+use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Mutex, Once};
+use std::time::Duration;
 
 thread_local! {
     static GUARDED: Cell<u32> = const { Cell::new(0) };
@@ -17,8 +31,43 @@ static HOOK: Once = Once::new();
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Panicked(pub String);
 
-/// Runs `f`, returning its panic message instead of unwinding.
-pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
+/// Why a guarded call gave no result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stopped {
+    /// The peer panicked; the payload's text.
+    Panicked(String),
+    /// The call outlasted its budget and was abandoned.
+    Hung {
+        /// The party method (`encrypt`, `decrypt`, ...), or `call` for a bare closure.
+        call: &'static str,
+        /// The budget it outlasted.
+        budget: Duration,
+    },
+    /// The party hung in an earlier call and is no longer called.
+    Abandoned {
+        /// The method of the earlier call.
+        hung_in: &'static str,
+    },
+}
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stopped::Panicked(text) => write!(f, "panicked: {text}"),
+            Stopped::Hung { call, budget } => write!(
+                f,
+                "{call} did not return within its budget of {} ms and was abandoned",
+                budget.as_millis()
+            ),
+            Stopped::Abandoned { hung_in } => {
+                write!(f, "not called: the party hung in {hung_in} earlier")
+            }
+        }
+    }
+}
+
+fn install_hook() {
     HOOK.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
@@ -27,19 +76,272 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
             }
         }));
     });
+}
+
+fn payload_text(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-text payload".to_string()
+    }
+}
+
+/// Runs `f` on this thread, returning why it stopped instead of unwinding: its panic, or a
+/// hang or abandonment reported by a [`watch`]ed party it called.
+pub fn guarded_call<T>(f: impl FnOnce() -> T) -> Result<T, Stopped> {
+    install_hook();
     GUARDED.with(|g| g.set(g.get() + 1));
     // Unwind safety: after a panic the peer's party is still used, on purpose: whatever
     // state it was left in is what the bench reports on.
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     GUARDED.with(|g| g.set(g.get() - 1));
-    result.map_err(|payload| {
-        let text = if let Some(s) = payload.downcast_ref::<&str>() {
-            (*s).to_string()
-        } else if let Some(s) = payload.downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "a panic with a non-text payload".to_string()
-        };
-        Panicked(text)
+    result.map_err(|payload| match payload.downcast::<Stopped>() {
+        Ok(stopped) => *stopped,
+        Err(other) => Stopped::Panicked(payload_text(other.as_ref())),
     })
+}
+
+/// Runs `f`, returning its panic message instead of unwinding (a hang of a watched party it
+/// called is reported as a panic with the hang's text).
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
+    guarded_call(f).map_err(|stopped| match stopped {
+        Stopped::Panicked(text) => Panicked(text),
+        other => Panicked(other.to_string()),
+    })
+}
+
+/// The per-call budget, in milliseconds (0: not read yet; [`NO_BUDGET`]: none).
+static BUDGET_MS: AtomicU64 = AtomicU64::new(0);
+
+/// [`BUDGET_MS`]'s value for "no budget": calls run on the caller's thread.
+const NO_BUDGET: u64 = u64::MAX;
+
+/// The budget when neither [`set_call_budget`] nor the environment says otherwise: far above
+/// any honest call (a far jump's derivations, a group set-up under a sanitizer), below
+/// libFuzzer's usual `-timeout`, so that a hang is reported with its peer and call.
+pub const DEFAULT_CALL_BUDGET: Duration = Duration::from_secs(10);
+
+/// The environment variable that sets the per-call budget in milliseconds (`0`: no budget,
+/// every call on the caller's thread, a hang hangs the run).
+pub const CALL_BUDGET_ENV: &str = "RATCHET_BENCH_CALL_BUDGET_MS";
+
+/// How long one call of a watched party may take: [`set_call_budget`]'s value, else
+/// [`CALL_BUDGET_ENV`], else [`DEFAULT_CALL_BUDGET`]; `None` when switched off.
+pub fn call_budget() -> Option<Duration> {
+    let mut ms = BUDGET_MS.load(Ordering::Relaxed);
+    if ms == 0 {
+        ms = match std::env::var(CALL_BUDGET_ENV)
+            .ok()
+            .map(|v| v.parse::<u64>())
+        {
+            Some(Ok(0)) => NO_BUDGET,
+            Some(Ok(v)) => v,
+            _ => DEFAULT_CALL_BUDGET.as_millis() as u64,
+        };
+        BUDGET_MS.store(ms, Ordering::Relaxed);
+    }
+    (ms != NO_BUDGET).then(|| Duration::from_millis(ms))
+}
+
+/// Sets the per-call budget of every party watched from now on in this process (tests use a
+/// short one); `Duration::ZERO` switches it off.
+pub fn set_call_budget(budget: Duration) {
+    let ms = if budget.is_zero() {
+        NO_BUDGET
+    } else {
+        (budget.as_millis() as u64).max(1)
+    };
+    BUDGET_MS.store(ms, Ordering::Relaxed);
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// An idle worker: the sending end of its job queue.
+struct Worker(mpsc::Sender<Job>);
+
+/// Idle workers. A worker whose job outlasted its budget is never put back.
+static POOL: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
+
+/// The most idle workers kept; more are let go when they come back.
+const POOL_MAX: usize = 64;
+
+fn take_worker() -> Option<Worker> {
+    if let Some(w) = POOL.lock().ok().and_then(|mut pool| pool.pop()) {
+        return Some(w);
+    }
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("ratchet-bench peer call".into())
+        .spawn(move || {
+            install_hook();
+            // Every job runs guarded (see guarded_within), so the hook stays quiet here.
+            while let Ok(job) = rx.recv() {
+                job();
+            }
+        })
+        .ok()?;
+    Some(Worker(tx))
+}
+
+fn give_back(worker: Worker) {
+    if let Ok(mut pool) = POOL.lock() {
+        if pool.len() < POOL_MAX {
+            pool.push(worker);
+        }
+    }
+}
+
+/// Runs `f` on a worker thread and waits at most `budget` for it: its result, its panic, or
+/// [`Stopped::Hung`] (the worker is then left behind, inside `f`).
+pub fn guarded_within<T: Send + 'static>(
+    budget: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Stopped> {
+    run_within("call", budget, f)
+}
+
+fn run_within<T: Send + 'static>(
+    call: &'static str,
+    budget: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Stopped> {
+    let Some(worker) = take_worker() else {
+        // No thread could be started: run here, unguarded against hangs.
+        return guarded_call(f);
+    };
+    let (tx, rx) = mpsc::sync_channel(1);
+    let job: Job = Box::new(move || {
+        let _ = tx.send(guarded_call(f));
+    });
+    if worker.0.send(job).is_err() {
+        return Err(Stopped::Panicked("the worker thread is gone".into()));
+    }
+    match rx.recv_timeout(budget) {
+        Ok(result) => {
+            give_back(worker);
+            result
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(Stopped::Hung { call, budget }),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Stopped::Panicked(
+            "the worker thread ended inside the call".into(),
+        )),
+    }
+}
+
+/// A party whose every call runs on a worker thread within [`call_budget`]. A panic of the
+/// party is raised again on the caller's thread (so [`guarded`] and [`guarded_call`] see it as
+/// before); a hang is raised as [`Stopped::Hung`], after which the party is dead and every
+/// call raises [`Stopped::Abandoned`]. Callers must therefore call it under
+/// [`guarded_call`].
+pub struct Watched {
+    inner: Option<Box<dyn Party>>,
+    hung_in: Option<&'static str>,
+    budget: Duration,
+}
+
+impl fmt::Debug for Watched {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Watched")
+            .field("hung_in", &self.hung_in)
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `party`, with every call it takes run within the per-call budget; `party` itself when
+/// the budget is switched off.
+pub fn watch(party: Box<dyn Party>) -> Box<dyn Party> {
+    match call_budget() {
+        Some(budget) => Box::new(Watched {
+            inner: Some(party),
+            hung_in: None,
+            budget,
+        }),
+        None => party,
+    }
+}
+
+impl Watched {
+    fn call<T: Send + 'static>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&mut dyn Party) -> T + Send + 'static,
+    ) -> T {
+        let Some(mut party) = self.inner.take() else {
+            let hung_in = self.hung_in.unwrap_or(name);
+            panic::resume_unwind(Box::new(Stopped::Abandoned { hung_in }));
+        };
+        let result = run_within(name, self.budget, move || {
+            let r = guarded_call(|| f(party.as_mut()));
+            (party, r)
+        });
+        match result {
+            Ok((party, Ok(value))) => {
+                self.inner = Some(party);
+                value
+            }
+            Ok((party, Err(stopped))) => {
+                self.inner = Some(party);
+                panic::resume_unwind(Box::new(stopped))
+            }
+            Err(stopped) => {
+                if matches!(stopped, Stopped::Hung { .. }) {
+                    self.hung_in = Some(name);
+                }
+                panic::resume_unwind(Box::new(stopped))
+            }
+        }
+    }
+}
+
+impl Party for Watched {
+    fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
+        let (ad, plaintext) = (ad.to_vec(), plaintext.to_vec());
+        self.call("encrypt", move |p| p.encrypt(&ad, &plaintext))
+    }
+
+    fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
+        let (ad, wire) = (ad.to_vec(), wire.to_vec());
+        self.call("decrypt", move |p| p.decrypt(&ad, &wire))
+    }
+
+    fn encrypt_many(
+        &mut self,
+        ad: &[u8],
+        plaintext: &[u8],
+        count: u32,
+    ) -> (Vec<Vec<u8>>, Option<Reject>) {
+        let (ad, plaintext) = (ad.to_vec(), plaintext.to_vec());
+        self.call("encrypt", move |p| p.encrypt_many(&ad, &plaintext, count))
+    }
+
+    fn handshake(&mut self) -> Result<Option<Vec<u8>>, Reject> {
+        self.call("handshake", |p| p.handshake())
+    }
+
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        // A shared borrow cannot move the party to a worker; exporting is the peer's own
+        // serialisation, run here.
+        match &self.inner {
+            Some(p) => p.export_state(),
+            None => Err(Reject::new(
+                RejectClass::Other,
+                format!(
+                    "the party hung in {} and was abandoned",
+                    self.hung_in.unwrap_or("a call")
+                ),
+            )),
+        }
+    }
+
+    fn work(&self) -> Option<crate::peer::Work> {
+        self.inner.as_ref().and_then(|p| p.work())
+    }
+
+    fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
+        let handshake = handshake.to_vec();
+        self.call("join", move |p| p.join(&handshake))
+    }
 }

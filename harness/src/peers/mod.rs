@@ -16,7 +16,9 @@ mod vodozemac;
 
 pub use self::vodozemac::{VodozemacMegolm, VodozemacOlm};
 pub use dr2::DoubleRatchet2;
-pub use guard::{guarded, Panicked};
+pub use guard::{
+    call_budget, guarded, guarded_call, guarded_within, set_call_budget, watch, Panicked, Stopped,
+};
 pub use ksi::KsiDoubleRatchet;
 #[cfg(feature = "libolm")]
 pub use libolm::{LibolmMegolm, LibolmOlm};

@@ -54,6 +54,13 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
             break;
         }
         let finding = match (&r.verdict, &r.outcome) {
+            (_, Outcome::Hung { call, detail }) => Some(one(
+                FindingKind::Hang,
+                r.step,
+                call,
+                None,
+                format!("{}: {detail}", at(r)),
+            )),
             (Verdict::MustAccept, Outcome::Panicked(text)) => Some(one(
                 FindingKind::RejectedGenuine,
                 r.step,
@@ -119,7 +126,10 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
             _ => None,
         };
         let finding = finding.map(|mut f| {
-            if after_weakened && f.kind.fails_run() && f.kind != FindingKind::Panic {
+            if after_weakened
+                && f.kind.fails_run()
+                && !matches!(f.kind, FindingKind::Panic | FindingKind::Hang)
+            {
                 f = one(
                     FindingKind::WeakenedAccept,
                     f.step,

@@ -26,6 +26,9 @@ pub enum FindingKind {
     AcceptedTooFarAhead,
     /// The peer panicked on an input it had to refuse.
     Panic,
+    /// A call into the peer outlasted the per-call budget and was abandoned (signature
+    /// `peer/hang/<call>`).
+    Hang,
     /// Two peers of one family with injected randomness produced different bytes or
     /// outcomes from one seed.
     DivergenceBytes,
@@ -58,6 +61,7 @@ impl FindingKind {
             FindingKind::AcceptedForeign => "accepted-foreign",
             FindingKind::AcceptedTooFarAhead => "accepted-too-far-ahead",
             FindingKind::Panic => "panic",
+            FindingKind::Hang => "hang",
             FindingKind::DivergenceBytes => "divergence-bytes",
             FindingKind::DivergenceOutcome => "divergence-outcome",
             FindingKind::InteropFailed => "interop",

@@ -9,7 +9,7 @@ use super::{MsgId, Region, Scenario, Side, Step};
 use crate::oracle::chains::Position;
 use crate::oracle::{ChainModel, Verdict, Why};
 use crate::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit};
-use crate::peers::guarded;
+use crate::peers::{guarded_call, watch, Stopped};
 use crate::rng;
 use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
@@ -117,6 +117,14 @@ pub enum Outcome {
     Rejected(Reject),
     /// The peer panicked; the panic's text.
     Panicked(String),
+    /// The call outlasted the per-call budget ([`crate::peers::call_budget`]) and was
+    /// abandoned; the party is dead after it.
+    Hung {
+        /// The party method that hung (`encrypt`, `decrypt`, ...).
+        call: String,
+        /// What happened.
+        detail: String,
+    },
     /// The input could not be made (a message whose send failed); why.
     Skipped(String),
 }
@@ -129,6 +137,7 @@ impl Outcome {
             Outcome::Accepted(_) => "accepted",
             Outcome::Rejected(_) => "rejected",
             Outcome::Panicked(_) => "panic",
+            Outcome::Hung { .. } => "hang",
             Outcome::Skipped(_) => "skipped",
         }
     }
@@ -223,10 +232,22 @@ struct Run<'p> {
 }
 
 fn call(f: impl FnOnce() -> Result<Vec<u8>, Reject>, ok: fn(Vec<u8>) -> Outcome) -> Outcome {
-    match guarded(f) {
+    match guarded_call(f) {
         Ok(Ok(bytes)) => ok(bytes),
         Ok(Err(reject)) => Outcome::Rejected(reject),
-        Err(p) => Outcome::Panicked(p.0),
+        Err(stopped) => stopped_outcome(stopped),
+    }
+}
+
+/// A call that gave no result: its panic, its hang, or (a party that hung earlier) skipped.
+fn stopped_outcome(stopped: Stopped) -> Outcome {
+    match stopped {
+        Stopped::Panicked(text) => Outcome::Panicked(text),
+        Stopped::Hung { call, .. } => Outcome::Hung {
+            call: call.into(),
+            detail: stopped.to_string(),
+        },
+        other => Outcome::Skipped(other.to_string()),
     }
 }
 
@@ -239,9 +260,12 @@ fn establish(
     rng_a: BoxRng,
     rng_b: BoxRng,
 ) -> Result<Established, Outcome> {
-    match guarded(|| {
-        let (mut b, bundle) = peer.respond(init, rng_b)?;
-        let mut a = peer.initiate(init, &bundle, rng_a)?;
+    // Each party's calls run within the per-call budget from here on (the peer's own
+    // respond and initiate run on this thread: the peer is borrowed, not owned).
+    match guarded_call(|| {
+        let (b, bundle) = peer.respond(init, rng_b)?;
+        let mut b = watch(b);
+        let mut a = watch(peer.initiate(init, &bundle, rng_a)?);
         if let Some(handshake) = a.handshake()? {
             b.join(&handshake)?;
         }
@@ -249,7 +273,7 @@ fn establish(
     }) {
         Ok(Ok(parties)) => Ok(parties),
         Ok(Err(reject)) => Err(Outcome::Rejected(reject)),
-        Err(p) => Err(Outcome::Panicked(p.0)),
+        Err(stopped) => Err(stopped_outcome(stopped)),
     }
 }
 
@@ -589,26 +613,32 @@ impl Run<'_> {
             self.info.limits.max_skip
         };
         let lost = (i64::from(limit) + i64::from(past)).max(0);
-        for _ in 0..lost {
+        let count = u32::try_from(lost).unwrap_or(u32::MAX);
+        let ad = &self.ad;
+        let party = &mut self.parties[from.index()];
+        // One call for every lost message: a watched party hands it to its worker once. A
+        // panic or hang inside it loses the batch's wire bytes (none are digested).
+        let (wires, failure) = match guarded_call(|| party.encrypt_many(ad, &[], count)) {
+            Ok((wires, refused)) => (wires, refused.map(Outcome::Rejected)),
+            Err(stopped) => (Vec::new(), Some(stopped_outcome(stopped))),
+        };
+        for wire in &wires {
+            self.model.send(from);
+            self.digest.update(wire);
+        }
+        if let Some(outcome) = failure {
             let (verdict, _) = self.model.send(from);
-            let ad = &self.ad;
-            let party = &mut self.parties[from.index()];
-            match call(|| party.encrypt(ad, &[]), Outcome::Sent) {
-                Outcome::Sent(wire) => self.digest.update(&wire),
-                outcome => {
-                    return self.push(Record {
-                        step: i,
-                        kind: "jump",
-                        party: from,
-                        msg: None,
-                        delivery: None,
-                        input: Vec::new(),
-                        expected: None,
-                        verdict,
-                        outcome,
-                    })
-                }
-            }
+            return self.push(Record {
+                step: i,
+                kind: "jump",
+                party: from,
+                msg: None,
+                delivery: None,
+                input: Vec::new(),
+                expected: None,
+                verdict,
+                outcome,
+            });
         }
         let pt = self.plaintexts.next(16);
         if self.send(i, "jump", from, pt) {
