@@ -2,15 +2,18 @@
 //! time budget; stderr kept as a bounded tail; and one failure that ends the process for
 //! good, so that every later call fails at once with the same error instead of hanging.
 //!
-//! stdout is read by a thread that hands whole lines over a channel, so that waiting for an
-//! answer can time out; stderr by another that keeps the last [`TAIL_LINES`] lines.
+//! The caller reads the answer from stdout itself (no thread hand-over on the hot path); a
+//! watchdog thread per process kills the child when a request outlasts its budget, which
+//! ends the blocked read. stderr is drained by another thread that keeps the last
+//! [`TAIL_LINES`] lines, so a chatty shim never blocks on a full pipe.
 
 use crate::peer::{Reject, RejectClass};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::process::ChildStdout;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,12 +75,68 @@ pub enum Answer {
     Unimplemented(String),
 }
 
-/// What the stdout thread hands over.
-enum Line {
-    Text(Vec<u8>),
-    TooLong,
-    Eof,
-    Failed(io::Error),
+/// The watchdog's view of the request under way: when it started (nanoseconds after
+/// `base`, 0 when none) and its budget. Whoever clears `started` first owns the request's
+/// end: the caller when the answer came in time, the watchdog when it did not (it then
+/// kills the child, which ends the caller's read).
+struct Watch {
+    base: Instant,
+    started: AtomicU64,
+    budget: AtomicU64,
+    fired: AtomicBool,
+    closed: AtomicBool,
+    child: Mutex<Child>,
+}
+
+impl Watch {
+    fn now(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    fn begin(&self, budget: Duration) {
+        self.budget.store(
+            u64::try_from(budget.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
+        self.started.store(self.now(), Ordering::SeqCst);
+    }
+
+    /// Ends the request; `true` if the watchdog had already claimed it (a hang).
+    fn end(&self) -> bool {
+        self.started.swap(0, Ordering::SeqCst) == 0
+    }
+
+    fn kill(&self) {
+        if let Ok(mut child) = self.child.lock() {
+            let _ = child.kill();
+        }
+    }
+
+    /// The watchdog: checks every `tick` whether the request under way is past its budget.
+    fn run(&self) {
+        while !self.closed.load(Ordering::SeqCst) {
+            let budget = Duration::from_nanos(self.budget.load(Ordering::SeqCst));
+            std::thread::sleep(
+                (budget / 20).clamp(Duration::from_millis(1), Duration::from_millis(25)),
+            );
+            let started = self.started.load(Ordering::SeqCst);
+            if started == 0 {
+                continue;
+            }
+            let late = self.now().saturating_sub(started) > self.budget.load(Ordering::SeqCst);
+            if late
+                && self
+                    .started
+                    .compare_exchange(started, 0, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                self.fired.store(true, Ordering::SeqCst);
+                self.kill();
+            }
+        }
+    }
 }
 
 /// The last lines of the shim's stderr, and whether stderr has closed.
@@ -153,23 +212,6 @@ fn read_bounded(
     }
 }
 
-fn read_stdout(stdout: impl Read, to: SyncSender<Line>) {
-    let mut r = BufReader::with_capacity(1 << 16, stdout);
-    let mut buf = Vec::new();
-    loop {
-        let line = match read_bounded(&mut r, &mut buf, MAX_LINE, true) {
-            Ok(Some(false)) => Line::Text(std::mem::take(&mut buf)),
-            Ok(Some(true)) => Line::TooLong,
-            Ok(None) => Line::Eof,
-            Err(e) => Line::Failed(e),
-        };
-        let last = !matches!(line, Line::Text(_));
-        if to.send(line).is_err() || last {
-            return;
-        }
-    }
-}
-
 fn read_stderr(stderr: impl Read, tail: &Tail) {
     let mut r = BufReader::new(stderr);
     let mut buf = Vec::new();
@@ -187,9 +229,10 @@ fn read_stderr(stderr: impl Read, tail: &Tail) {
 pub struct Process {
     /// `shim "NAME" (COMMAND)`, the start of every message about it.
     label: String,
-    child: Child,
+    watch: Arc<Watch>,
     stdin: Option<BufWriter<ChildStdin>>,
-    lines: Receiver<Line>,
+    stdout: BufReader<ChildStdout>,
+    line: Vec<u8>,
     tail: Arc<Tail>,
     next_id: u64,
     next_party: u64,
@@ -218,11 +261,22 @@ impl Process {
                     return Err(format!("{label}: its pipes could not be opened"));
                 }
             };
-        let (tx, lines) = mpsc::sync_channel(4);
-        std::thread::Builder::new()
-            .name("shim stdout".into())
-            .spawn(move || read_stdout(stdout, tx))
-            .map_err(|e| format!("{label}: cannot start a reader thread: {e}"))?;
+        let watch = Arc::new(Watch {
+            base: Instant::now(),
+            started: AtomicU64::new(0),
+            budget: AtomicU64::new(1_000_000_000),
+            fired: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            child: Mutex::new(child),
+        });
+        let watchdog = Arc::clone(&watch);
+        if let Err(e) = std::thread::Builder::new()
+            .name("shim watchdog".into())
+            .spawn(move || watchdog.run())
+        {
+            watch.kill();
+            return Err(format!("{label}: cannot start its watchdog thread: {e}"));
+        }
         let tail = Arc::new(Tail::default());
         let for_thread = Arc::clone(&tail);
         std::thread::Builder::new()
@@ -231,9 +285,10 @@ impl Process {
             .map_err(|e| format!("{label}: cannot start a reader thread: {e}"))?;
         Ok(Process {
             label,
-            child,
+            watch,
             stdin: Some(BufWriter::new(stdin)),
-            lines,
+            stdout: BufReader::with_capacity(1 << 16, stdout),
+            line: Vec::new(),
             tail,
             next_id: 0,
             next_party: 0,
@@ -277,31 +332,27 @@ impl Process {
             }
         };
         line.push(b'\n');
+        self.watch.begin(budget);
         let written = match self.stdin.as_mut() {
             Some(w) => w.write_all(&line).and_then(|()| w.flush()),
             None => Err(io::Error::new(io::ErrorKind::BrokenPipe, "stdin closed")),
         };
-        if let Err(e) = written {
-            return Err(if e.kind() == io::ErrorKind::BrokenPipe {
-                let status = self.exit_status(Duration::from_millis(500));
-                self.fail(
-                    FailureKind::Exited,
-                    id,
-                    op,
-                    format!("it exited ({status}) before taking the request"),
-                )
-            } else {
-                self.fail(
-                    FailureKind::Io,
-                    id,
-                    op,
-                    format!("cannot write to its stdin: {e}"),
-                )
-            });
+        let read = match written {
+            Ok(()) => read_bounded(&mut self.stdout, &mut self.line, MAX_LINE, true),
+            Err(e) => Err(e),
+        };
+        let hung = self.watch.end();
+        if hung || self.watch.fired.load(Ordering::SeqCst) {
+            return Err(self.fail(
+                FailureKind::Hang,
+                id,
+                op,
+                format!("no answer within {} ms; it was stopped", budget.as_millis()),
+            ));
         }
-        let bytes = match self.lines.recv_timeout(budget) {
-            Ok(Line::Text(bytes)) => bytes,
-            Ok(Line::TooLong) => {
+        match read {
+            Ok(Some(false)) => {}
+            Ok(Some(true)) => {
                 return Err(self.fail(
                     FailureKind::Oversized,
                     id,
@@ -309,7 +360,7 @@ impl Process {
                     format!("it wrote a line longer than {MAX_LINE} bytes"),
                 ))
             }
-            Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => {
+            Ok(None) => {
                 let status = self.exit_status(Duration::from_millis(1000));
                 return Err(self.fail(
                     FailureKind::Exited,
@@ -318,24 +369,23 @@ impl Process {
                     format!("it exited ({status}) without answering"),
                 ));
             }
-            Ok(Line::Failed(e)) => {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                let status = self.exit_status(Duration::from_millis(1000));
                 return Err(self.fail(
-                    FailureKind::Io,
+                    FailureKind::Exited,
                     id,
                     op,
-                    format!("cannot read its stdout: {e}"),
-                ))
+                    format!("it exited ({status}) before taking the request"),
+                ));
             }
-            Err(RecvTimeoutError::Timeout) => {
-                return Err(self.fail(
-                    FailureKind::Hang,
-                    id,
-                    op,
-                    format!("no answer within {} ms; it was stopped", budget.as_millis()),
-                ))
+            Err(e) => {
+                return Err(self.fail(FailureKind::Io, id, op, format!("cannot talk to it: {e}")))
             }
-        };
-        match parse_answer(&bytes, id) {
+        }
+        let bytes = std::mem::take(&mut self.line);
+        let answer = parse_answer(&bytes, id);
+        self.line = bytes;
+        match answer {
             Ok(answer) => Ok((id, answer)),
             Err((kind, problem)) => Err(self.fail(kind, id, op, problem)),
         }
@@ -344,8 +394,11 @@ impl Process {
     /// Stops the shim for good because request `id` (`op`) went wrong; the refusal every
     /// later call returns, with the tail of its stderr.
     pub fn fail(&mut self, kind: FailureKind, id: u64, op: &str, problem: String) -> Reject {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.watch.closed.store(true, Ordering::SeqCst);
+        if let Ok(mut child) = self.watch.child.lock() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         self.stdin = None;
         let tail = self.tail.text(Duration::from_millis(500));
         let tail = if tail.is_empty() {
@@ -369,7 +422,11 @@ impl Process {
     fn exit_status(&mut self, wait: Duration) -> String {
         let until = Instant::now() + wait;
         loop {
-            match self.child.try_wait() {
+            let polled = match self.watch.child.lock() {
+                Ok(mut child) => child.try_wait(),
+                Err(_) => return "status unknown".into(),
+            };
+            match polled {
                 Ok(Some(status)) => return status.to_string(),
                 Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
                 Ok(None) => return "its stdout closed while it kept running".into(),
@@ -382,16 +439,20 @@ impl Process {
 impl Drop for Process {
     /// Closes stdin (a shim exits then), gives it a moment, and kills it if it lingers.
     fn drop(&mut self) {
+        self.watch.closed.store(true, Ordering::SeqCst);
         self.stdin = None;
+        let Ok(mut child) = self.watch.child.lock() else {
+            return;
+        };
         let until = Instant::now() + Duration::from_millis(200);
         while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
+            if let Ok(Some(_)) = child.try_wait() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

@@ -1,0 +1,132 @@
+//! What the shim host costs per request: one `encrypt` of 16 bytes through a [`ShimParty`]
+//! to the template shim in its echo mode (`harness/shims/template/shim.py --echo`, trivial
+//! work in Python), beside
+//!
+//! - the same request written and read on the same kind of process by hand (a JSON line
+//!   formatted, written, one line read back, nothing parsed): the floor of the pipe and the
+//!   Python side, so that `through_host - raw_pipe` is what the host itself adds (its JSON,
+//!   hex, id check, channel hand-over from the reader thread, mutex);
+//! - a direct in-process call of an echo party through the `Party` trait.
+//!
+//! Needs `python3` on the PATH.
+
+// criterion_group! defines an undocumented `pub fn`.
+#![allow(missing_docs)]
+// Setup failures are bugs in the bench, and a bench has nobody to report to.
+#![allow(clippy::expect_used)]
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use ratchet_bench::peer::{Party, Reject, SessionInit};
+use ratchet_bench::peers::shim::{self, ShimOptions, ShimSpec};
+use ratchet_bench::rng;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const AD: &[u8] = b"ratchet-bench shim bench";
+const PLAINTEXT: &[u8; 16] = b"sixteen bytes!!!";
+
+fn template() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../harness/shims/template/shim.py")
+}
+
+/// The echo work in process: header, counter, plaintext, no checksum.
+struct EchoParty {
+    sent: u32,
+}
+
+impl Party for EchoParty {
+    fn encrypt(&mut self, _ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
+        let mut wire = Vec::with_capacity(8 + plaintext.len());
+        wire.extend_from_slice(b"ECHO");
+        wire.extend_from_slice(&self.sent.to_be_bytes());
+        wire.extend_from_slice(plaintext);
+        self.sent += 1;
+        Ok(wire)
+    }
+
+    fn decrypt(&mut self, _ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
+        Ok(wire.get(8..).unwrap_or_default().to_vec())
+    }
+}
+
+fn requests(c: &mut Criterion) {
+    let mut group = c.benchmark_group("shim_request");
+    group.throughput(Throughput::Elements(1));
+
+    let spec = ShimSpec {
+        name: "echo".into(),
+        command: format!("python3 '{}' --echo", template().display()),
+    };
+    let peers = shim::start(&spec, &ShimOptions::default()).expect("the echo shim starts");
+    let peer = peers.first().expect("the echo shim serves one peer");
+    let init = SessionInit {
+        shared_secret: [1; 32],
+    };
+    let (_b, bundle) = peer
+        .respond(&init, Box::new(rng::stream(1, "B")))
+        .expect("the echo shim responds");
+    let mut a = peer
+        .initiate(&init, &bundle, Box::new(rng::stream(1, "A")))
+        .expect("the echo shim initiates");
+    group.bench_function("through_host", |bench| {
+        bench.iter(|| black_box(a.encrypt(AD, PLAINTEXT).expect("echo encrypts")));
+    });
+
+    let mut child = Command::new("python3")
+        .arg(template())
+        .arg("--echo")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 starts");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    let mut ask = |request: String, line: &mut String| {
+        stdin.write_all(request.as_bytes()).expect("write");
+        stdin.flush().expect("flush");
+        line.clear();
+        stdout.read_line(line).expect("read");
+    };
+    ask(
+        "{\"id\":0,\"op\":\"hello\",\"protocol\":1}\n".into(),
+        &mut line,
+    );
+    ask(format!("{{\"id\":1,\"op\":\"respond\",\"peer\":0,\"party\":1,\"shared_secret\":\"{}\",\"seed\":\"{}\"}}\n", "01".repeat(32), "02".repeat(32)), &mut line);
+    let ad = hex_of(AD);
+    let pt = hex_of(PLAINTEXT);
+    let mut id = 2u64;
+    group.bench_function("raw_pipe", |bench| {
+        bench.iter(|| {
+            id += 1;
+            ask(
+                format!("{{\"id\":{id},\"op\":\"encrypt\",\"party\":1,\"ad\":\"{ad}\",\"plaintext\":\"{pt}\"}}\n"),
+                &mut line,
+            );
+            black_box(line.len())
+        });
+    });
+
+    let mut direct = EchoParty { sent: 0 };
+    group.bench_function("in_process", |bench| {
+        bench.iter(|| black_box(direct.encrypt(AD, PLAINTEXT).expect("echo encrypts")));
+    });
+    group.finish();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(4));
+    targets = requests
+}
+criterion_main!(benches);
