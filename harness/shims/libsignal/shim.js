@@ -148,7 +148,8 @@ class PartyState {
       // Each party talks to one correspondent; the transport (here the bench) tells it who.
       remoteName: role === 'initiator' ? 'bob' : 'alice',
       identity: S.IdentityKeyPair.generate().serialize(),
-      registrationId: randomInt(1, 16381),
+      // 14 bits as libsignal's clients use; from 128 up, a 2-byte varint (fixed layout).
+      registrationId: randomInt(128, 16381),
       sessions: new Map(),
       identities: new Map(),
       preKeys: new Map(),
@@ -536,10 +537,12 @@ async function respond(req) {
   const n = newParty(req);
   const party = new Party(PartyState.fresh('responder', n));
   const idk = S.IdentityKeyPair.deserialize(party.state.identity);
-  // Random 24-bit ids as Signal's clients draw them, so that two parties' bundles differ.
-  const preKeyId = randomInt(1, 0xffffff);
-  const signedId = randomInt(1, 0xffffff);
-  const kyberId = randomInt(1, 0xffffff);
+  // Random 24-bit ids as Signal's clients draw them, so that two parties' bundles differ;
+  // from 2^21 up, so that each is a 4-byte varint in a pre-key message and the message's
+  // layout (where a scenario's bit flip lands) does not depend on the draw.
+  const preKeyId = randomInt(0x200000, 0x1000000);
+  const signedId = randomInt(0x200000, 0x1000000);
+  const kyberId = randomInt(0x200000, 0x1000000);
   const preKey = S.PrivateKey.generate();
   const signed = S.PrivateKey.generate();
   const signedSig = idk.privateKey.sign(signed.getPublicKey().serialize());

@@ -267,6 +267,27 @@ test('layout names the regions; a flipped bit in each is refused and changes not
   assert.equal((await shim.call('layout', { peer: 0, wire: '07' })).err.class, 'malformed');
 });
 
+test('libsignal behaviour pinned: unauthenticated parts of a pre-key message', async () => {
+  const [alice, bob] = await shim.session();
+  const m0 = await shim.send(alice, 'm0');
+  const m1 = await shim.send(alice, 'm1');
+  // Byte 1 is the PreKeySignalMessage's version byte (0x44): libsignal reads its high
+  // nibble only, and no MAC covers it (only the inner SignalMessage is MACed).
+  assert.equal(m0.slice(2, 4), '44');
+  const nibble = flipBit(m0, 1); // 0x45
+  await shim.expectPlain(bob, m1, 'm1');
+  // Once a session for the message's base key exists, libsignal skips the pre-key lookup:
+  // the one-time pre-key id (field 1, a varint at bytes 3..6 after its tag at byte 2) is
+  // ignored, so a copy with another id decrypts to the genuine plaintext.
+  assert.equal(m0.slice(4, 6), '08', 'field 1 (pre_key_id) comes first');
+  const otherId = flipBit(m0, 3);
+  await shim.expectPlain(bob, otherId, 'm0');
+  await shim.expectErr(bob, m0, 'replay');
+  await shim.expectErr(bob, nibble, 'replay');
+  const m2 = await shim.send(alice, 'm2');
+  await shim.expectPlain(bob, flipBit(m2, 1), 'm2');
+});
+
 test('other associated data is auth and leaves the session as it was', async () => {
   const [alice, bob] = await shim.session();
   const a1 = await shim.send(alice, 'a1', 'one');
