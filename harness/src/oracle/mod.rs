@@ -9,8 +9,12 @@
 //! - a rejected input changes nothing, so every later genuine message still decrypts;
 //! - where the declared limits leave room (a store of skipped keys that could be full or
 //!   could have evicted a key), either outcome is conformant: [`Verdict::May`].
+//!
+//! Beside it, [`security`] checks what an attacker who copies a party's state or reads the
+//! wire must not gain (forward secrecy, healing, no key reuse) and what one message may cost.
 
 pub mod chains;
+pub mod security;
 
 pub use chains::ChainModel;
 

@@ -232,6 +232,17 @@ pub trait Peer: Send + Sync {
     }
 }
 
+/// What a party has spent, counted by the peer itself: the bounded-work oracle checks that
+/// one message never costs more key derivations or stored keys than the declared limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Work {
+    /// Chain-key derivations (KDF_CK steps) since the party was built, refused inputs
+    /// included.
+    pub derivations: u64,
+    /// Skipped message keys held now.
+    pub stored_keys: u64,
+}
+
 /// One side of a session. Bytes in, bytes out; nothing borrowed across calls.
 pub trait Party: Send {
     /// Encrypts `plaintext` with associated data `ad` and returns the wire bytes.
@@ -275,6 +286,13 @@ pub trait Party: Send {
             RejectClass::Other,
             "this party cannot export its state",
         ))
+    }
+
+    /// What the party has spent so far, where the peer counts it (the bounded-work oracle
+    /// compares the cost of each call with the declared limits). Counted, never timed;
+    /// parties that do not count keep this default.
+    fn work(&self) -> Option<Work> {
+        None
     }
 
     /// Takes the initiator's [`Party::handshake`] bytes on the responder.

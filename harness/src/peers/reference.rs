@@ -2,7 +2,7 @@
 
 use crate::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
-    WhenFull, WireLayout,
+    WhenFull, WireLayout, Work,
 };
 use crate::reference::signal_dr::{self, DoubleRatchet, KeyPair, RootKey, HEADER_LEN, MAC_LEN};
 
@@ -25,7 +25,7 @@ impl Peer for ReferenceSignalDr {
             },
             capabilities: Capabilities {
                 injectable_rng: true,
-                export_state: false,
+                export_state: true,
             },
             weakened: Vec::new(),
         }
@@ -39,7 +39,7 @@ impl Peer for ReferenceSignalDr {
         let pair = KeyPair::generate(&mut rng);
         let bundle = pair.public().to_vec();
         let party = DoubleRatchet::init_bob(RootKey::from_bytes(init.shared_secret), pair, rng);
-        Ok((Box::new(party), bundle))
+        Ok((Box::new(ReferenceParty::new(party)), bundle))
     }
 
     fn initiate(
@@ -57,15 +57,66 @@ impl Peer for ReferenceSignalDr {
                 ),
             )
         })?;
-        Ok(Box::new(DoubleRatchet::init_alice(
+        Ok(Box::new(ReferenceParty::new(DoubleRatchet::init_alice(
             RootKey::from_bytes(init.shared_secret),
             bob,
             rng,
-        )))
+        ))))
     }
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         signal_dr_layout(wire)
+    }
+
+    fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
+        let party = DoubleRatchet::restore_state(state, rng)?;
+        Ok(Box::new(ReferenceParty::new(party)))
+    }
+}
+
+/// A reference party as the bench drives it: the ratchet, and the KDF_CK steps its calls
+/// made (read from the reference's per-thread count around each call, on the thread the
+/// call runs on), for the bounded-work oracle.
+struct ReferenceParty {
+    ratchet: DoubleRatchet<BoxRng>,
+    derivations: u64,
+}
+
+impl ReferenceParty {
+    fn new(ratchet: DoubleRatchet<BoxRng>) -> Self {
+        ReferenceParty {
+            ratchet,
+            derivations: 0,
+        }
+    }
+
+    fn counted<T>(&mut self, f: impl FnOnce(&mut DoubleRatchet<BoxRng>) -> T) -> T {
+        let before = signal_dr::kdf_ck_calls_on_this_thread();
+        let out = f(&mut self.ratchet);
+        let spent = signal_dr::kdf_ck_calls_on_this_thread().wrapping_sub(before);
+        self.derivations = self.derivations.saturating_add(spent);
+        out
+    }
+}
+
+impl Party for ReferenceParty {
+    fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
+        Ok(self.counted(|r| r.ratchet_encrypt(plaintext, ad))?)
+    }
+
+    fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
+        Ok(self.counted(|r| r.ratchet_decrypt(wire, ad))?)
+    }
+
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        Ok(self.ratchet.export_state())
+    }
+
+    fn work(&self) -> Option<Work> {
+        Some(Work {
+            derivations: self.derivations,
+            stored_keys: self.ratchet.skipped_len() as u64,
+        })
     }
 }
 

@@ -189,6 +189,32 @@ impl OlmParty {
     }
 }
 
+/// A party's state for [`Party::export_state`]: vodozemac's own pickles (its serde
+/// formats), beside the adapter's chain book so that a restored copy classes refusals as
+/// the original does. The bytes are this as JSON: secrets, never printed.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct OlmState {
+    account: olm::AccountPickle,
+    session: Option<olm::SessionPickle>,
+    kept: Vec<[u8; 32]>,
+    dropped: Vec<[u8; 32]>,
+}
+
+/// A Megolm party's state for [`Party::export_state`], as JSON of vodozemac's pickles.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MegolmState {
+    own: megolm::GroupSessionPickle,
+    theirs: Option<megolm::InboundGroupSessionPickle>,
+}
+
+/// A state that does not parse, as a refusal naming what it is.
+fn bad_state(what: &str, e: serde_json::Error) -> Reject {
+    Reject::new(
+        RejectClass::Malformed,
+        format!("{what} state: expected vodozemac pickles as JSON: {e}"),
+    )
+}
+
 /// How many dropped chains' ratchet keys the adapter remembers.
 const DROPPED_REMEMBERED: usize = 64;
 
@@ -262,7 +288,7 @@ impl Peer for VodozemacOlm {
             },
             capabilities: Capabilities {
                 injectable_rng: false,
-                export_state: false,
+                export_state: true,
             },
             weakened: weakened(),
         }
@@ -318,9 +344,31 @@ impl Peer for VodozemacOlm {
     fn layout(&self, wire: &[u8]) -> WireLayout {
         olm_wire::olm_layout(wire)
     }
+
+    fn restore(&self, state: &[u8], _rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
+        let state: OlmState = serde_json::from_slice(state).map_err(|e| bad_state("Olm", e))?;
+        Ok(Box::new(OlmParty {
+            account: Account::from_pickle(state.account),
+            session: state.session.map(Session::from_pickle),
+            chains: ChainBook {
+                kept: state.kept.into(),
+                dropped: state.dropped.into(),
+            },
+        }))
+    }
 }
 
 impl Party for OlmParty {
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        let state = OlmState {
+            account: self.account.pickle(),
+            session: self.session.as_ref().map(Session::pickle),
+            kept: self.chains.kept.iter().copied().collect(),
+            dropped: self.chains.dropped.iter().copied().collect(),
+        };
+        serde_json::to_vec(&state).map_err(|e| reject(RejectClass::Other, "export", e))
+    }
+
     fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
         let payload = olm_wire::bind_ad(ad, plaintext)?;
         let message = self
@@ -426,7 +474,7 @@ impl Peer for VodozemacMegolm {
             limits: olm_wire::megolm_limits(u32::MAX),
             capabilities: Capabilities {
                 injectable_rng: false,
-                export_state: false,
+                export_state: true,
             },
             weakened: weakened(),
         }
@@ -467,9 +515,27 @@ impl Peer for VodozemacMegolm {
     fn layout(&self, wire: &[u8]) -> WireLayout {
         olm_wire::megolm_layout(wire)
     }
+
+    fn restore(&self, state: &[u8], _rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
+        let state: MegolmState =
+            serde_json::from_slice(state).map_err(|e| bad_state("Megolm", e))?;
+        Ok(Box::new(MegolmParty {
+            own: GroupSession::from_pickle(state.own),
+            theirs: state.theirs.map(InboundGroupSession::from_pickle),
+            handshake: None,
+        }))
+    }
 }
 
 impl Party for MegolmParty {
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        let state = MegolmState {
+            own: self.own.pickle(),
+            theirs: self.theirs.as_ref().map(InboundGroupSession::pickle),
+        };
+        serde_json::to_vec(&state).map_err(|e| reject(RejectClass::Other, "export", e))
+    }
+
     fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
         let payload = olm_wire::bind_ad(ad, plaintext)?;
         Ok(self.own.encrypt(payload).to_bytes())

@@ -146,6 +146,7 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
         });
         findings.extend(finding);
     }
+    findings.extend(crate::oracle::security::findings(t));
     findings
 }
 

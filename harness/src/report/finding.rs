@@ -43,6 +43,18 @@ pub enum FindingKind {
     WeakenedAccept,
     /// A vector case failed on a peer.
     VectorFailed,
+    /// A copy of a party's state taken after it decrypted a message decrypted that message
+    /// (or an earlier one) again ([`crate::oracle::security`]).
+    ForwardSecrecy,
+    /// A copy of a party's state from before a full DH ratchet round trip decrypted a
+    /// message sent after it ([`crate::oracle::security`]).
+    NoHealing,
+    /// Two honest messages under one key and nonce, or a repeated or stale ratchet public
+    /// key on a new chain ([`crate::oracle::security`]).
+    KeyReuse,
+    /// One input cost more key derivations or stored keys than the declared limits allow
+    /// ([`crate::oracle::security`]).
+    UnboundedWork,
     /// A shim process broke the protocol (exited, hung past its budget, wrote garbage, a
     /// wrong id or an oversized line) and was stopped; the detail holds its stderr tail.
     ShimFailed,
@@ -67,6 +79,10 @@ impl FindingKind {
             FindingKind::InteropFailed => "interop",
             FindingKind::WeakenedAccept => "weakened-accept",
             FindingKind::VectorFailed => "vector-failed",
+            FindingKind::ForwardSecrecy => "forward-secrecy",
+            FindingKind::NoHealing => "no-healing",
+            FindingKind::KeyReuse => "key-reuse",
+            FindingKind::UnboundedWork => "unbounded-work",
             FindingKind::ShimFailed => "shim-failed",
         }
     }

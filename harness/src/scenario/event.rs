@@ -38,6 +38,7 @@ pub enum Event {
     Inject { to: Side, bytes: Vec<u8> },
     Foreign { to: Side, index: u8 },
     Jump { from: Side, past: Past },
+    Compromise { side: Side },
 }
 
 fn bytes(u: &mut Unstructured<'_>, min: usize) -> arbitrary::Result<Vec<u8>> {
@@ -47,15 +48,20 @@ fn bytes(u: &mut Unstructured<'_>, min: usize) -> arbitrary::Result<Vec<u8>> {
 
 impl<'a> Arbitrary<'a> for Event {
     /// Weighted so that sends and deliveries dominate, as in a real conversation, and the
-    /// costly jumps are rare.
+    /// costly jumps are rare; a compromise comes about once per scenario.
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         Ok(match u.int_in_range(0u8..=99)? {
             0..=29 => Event::Send {
                 from: Side::arbitrary(u)?,
                 len: u.arbitrary()?,
             },
-            30..=54 => Event::Deliver {
+            30..=52 => Event::Deliver {
                 pick: u.arbitrary()?,
+            },
+            // About one per scenario: a state copy is cheap, and the probes it starts run
+            // only on peers that can export their state.
+            53..=54 => Event::Compromise {
+                side: Side::arbitrary(u)?,
             },
             55..=58 => Event::Drop {
                 pick: u.arbitrary()?,
@@ -215,6 +221,7 @@ impl Scenario {
                     net.deliver(id);
                     Some(Step::Jump { from, past: past.0 })
                 }
+                Event::Compromise { side } => Some(Step::Compromise { side: *side }),
             };
             steps.extend(step);
         }

@@ -7,6 +7,7 @@
 
 use super::{MsgId, Region, Scenario, Side, Step};
 use crate::oracle::chains::Position;
+use crate::oracle::security::{Attacker, Probe};
 use crate::oracle::{ChainModel, Verdict, Why};
 use crate::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit};
 use crate::peers::{guarded_call, watch, Stopped};
@@ -200,6 +201,12 @@ pub struct Transcript {
     /// SHA-256 over every wire message sent, the lost ones of jumps included.
     #[serde(with = "hex::serde")]
     pub sent_digest: [u8; 32],
+    /// What the security oracles' attacker did beside the session: its notes (a compromise
+    /// and what it checked, or why it could not) and any breach, judged by
+    /// [`crate::oracle::security::findings`]. Kept apart from `records` so that peers with
+    /// and without state export still line up step by step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<Probe>,
 }
 
 struct Message {
@@ -229,6 +236,7 @@ struct Run<'p> {
     pending: Vec<MsgId>,
     records: Vec<Record>,
     digest: Sha256,
+    attacker: Attacker,
 }
 
 fn call(f: impl FnOnce() -> Result<Vec<u8>, Reject>, ok: fn(Vec<u8>) -> Outcome) -> Outcome {
@@ -288,11 +296,19 @@ pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript
                 setup_failure: Some(failure),
                 records: Vec::new(),
                 sent_digest: Sha256::digest(b"").into(),
+                probes: Vec::new(),
             }
         }
     };
+    let attacker = Attacker::new(
+        info.family,
+        info.limits,
+        info.capabilities.export_state,
+        setup.ad.clone(),
+    );
     let mut run = Run {
         peer,
+        attacker,
         model: ChainModel::new(info.limits, info.family),
         info,
         parties,
@@ -314,6 +330,7 @@ pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript
         setup_failure: None,
         records: run.records,
         sent_digest: run.digest.finalize().into(),
+        probes: run.attacker.into_probes(),
     }
 }
 
@@ -421,6 +438,11 @@ impl Run<'_> {
                 Err(why) => self.skipped(i, step.kind(), *to, None, why),
             },
             Step::Jump { from, past } => self.jump(i, *from, *past),
+            Step::Compromise { side } => {
+                let party = &self.parties[side.index()];
+                self.attacker
+                    .on_compromise(self.peer, i, *side, party.as_ref());
+            }
         }
     }
 
@@ -460,6 +482,7 @@ impl Run<'_> {
             Outcome::Sent(wire) => {
                 self.digest.update(wire);
                 self.pending.push(id);
+                self.attacker.on_sent(self.peer, i, from, Some(id), wire);
                 Some(wire.clone())
             }
             _ => None,
@@ -502,9 +525,17 @@ impl Run<'_> {
         let position = m.position;
         let ad = &self.ad;
         let party = &mut self.parties[to.index()];
+        let before = party.work();
         let outcome = call(|| party.decrypt(ad, &wire), Outcome::Accepted);
+        let after = party.work();
+        self.attacker.on_work(i, kind, to, Some(id), before, after);
         if let (Outcome::Accepted(_), Some(p)) = (&outcome, position) {
             self.model.accepted(&p);
+        }
+        if matches!(&outcome, Outcome::Accepted(pt) if *pt == expected) {
+            let party = &self.parties[to.index()];
+            self.attacker
+                .on_accepted(self.peer, i, kind, to, party.as_ref(), id, &wire, &expected);
         }
         self.push(Record {
             step: i,
@@ -549,7 +580,10 @@ impl Run<'_> {
             Why::Forged
         };
         let party = &mut self.parties[to.index()];
+        let before = party.work();
         let outcome = call(|| party.decrypt(&ad, &bytes), Outcome::Accepted);
+        let after = party.work();
+        self.attacker.on_work(i, kind, to, msg, before, after);
         self.push(Record {
             step: i,
             kind,
@@ -625,6 +659,7 @@ impl Run<'_> {
         for wire in &wires {
             self.model.send(from);
             self.digest.update(wire);
+            self.attacker.on_sent(self.peer, i, from, None, wire);
         }
         if let Some(outcome) = failure {
             let (verdict, _) = self.model.send(from);

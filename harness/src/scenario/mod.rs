@@ -3,7 +3,8 @@
 //! A [`Scenario`] is a list of [`Step`]s over one session between an initiator `A` and a
 //! responder `B`: sends, deliveries in any order, drops, replays, tampered, truncated and
 //! extended copies, injected bytes, messages of another session, and jumps past the
-//! receiver's limit. Messages are named `m0`, `m1`, ... in the order they are sent. The
+//! receiver's limit, and compromises (the attacker copies a party's state, for the security
+//! oracles). Messages are named `m0`, `m1`, ... in the order they are sent. The
 //! same scenario runs on every peer of every family.
 //!
 //! Scenarios come from three places: text (`send A 5; deliver m0; tamper m0 mac 3`), which
@@ -155,6 +156,16 @@ pub enum Step {
         /// How far past the limit.
         past: i8,
     },
+    /// `compromise A`: the attacker copies the side's whole state (the peer's
+    /// `export_state`) and keeps it; the security oracles then check that the copy cannot
+    /// decrypt what the side had already decrypted (forward secrecy) nor what is sent once
+    /// both sides have turned the DH ratchet (healing). The parties do not notice: nothing
+    /// is delivered. On a peer that cannot export its state the step does nothing, and the
+    /// transcript's probes say so.
+    Compromise {
+        /// The side whose device is copied.
+        side: Side,
+    },
 }
 
 impl Step {
@@ -178,6 +189,7 @@ impl Step {
             Step::Inject { .. } => "inject",
             Step::Foreign { .. } => "foreign",
             Step::Jump { .. } => "jump",
+            Step::Compromise { .. } => "compromise",
         }
     }
 

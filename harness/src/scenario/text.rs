@@ -1,7 +1,8 @@
 //! The text form of a scenario: steps separated by `;`, each a keyword and its arguments.
 //!
 //! ```text
-//! send A 5; send A 7; deliver m1; tamper m0 mac 3; deliver m0; jump B +1; inject A -
+//! send A 5; send A 7; deliver m1; tamper m0 mac 3; deliver m0; jump B +1; inject A -;
+//! compromise B
 //! ```
 //!
 //! Printing and parsing are inverses: `text.parse::<Scenario>()?.to_string()` gives the
@@ -79,6 +80,7 @@ impl fmt::Display for Step {
             Step::Inject { to, bytes } => write!(f, "inject {to} {}", hex_or_dash(bytes)),
             Step::Foreign { to, index } => write!(f, "foreign {to} {index}"),
             Step::Jump { from, past } => write!(f, "jump {from} {past:+}"),
+            Step::Compromise { side } => write!(f, "compromise {side}"),
         }
     }
 }
@@ -224,12 +226,13 @@ fn parse_step(step: usize, text: &str) -> Result<Step, ParseError> {
             from: args.side()?,
             past: args.number("a signed distance past the limit (-128 to +127)")?,
         },
+        "compromise" => Step::Compromise { side: args.side()? },
         other => {
             return Err(ParseError::new(
                 step,
                 format!(
                     "expected one of send, deliver, drop, deliver-all, replay, tamper, rekey, \
-                     truncate, extend, inject, foreign, jump; got {other:?}"
+                     truncate, extend, inject, foreign, jump, compromise; got {other:?}"
                 ),
             ))
         }

@@ -21,15 +21,15 @@ use std::fmt;
 /// the RNG too, so a clone goes on exactly as the original would.
 #[derive(Clone)]
 pub struct DoubleRatchet<R> {
-    dhs: KeyPair,
-    dhr: Option<[u8; 32]>,
-    rk: RootKey,
-    cks: Option<ChainKey>,
-    ckr: Option<ChainKey>,
-    ns: u32,
-    nr: u32,
-    pn: u32,
-    mkskipped: SkippedKeys,
+    pub(super) dhs: KeyPair,
+    pub(super) dhr: Option<[u8; 32]>,
+    pub(super) rk: RootKey,
+    pub(super) cks: Option<ChainKey>,
+    pub(super) ckr: Option<ChainKey>,
+    pub(super) ns: u32,
+    pub(super) nr: u32,
+    pub(super) pn: u32,
+    pub(super) mkskipped: SkippedKeys,
     rng: R,
 }
 

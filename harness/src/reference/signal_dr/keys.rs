@@ -61,6 +61,18 @@ impl KeyPair {
         KeyPair { secret, public }
     }
 
+    /// The key pair of a private key, for a state restored from its export.
+    pub(super) fn from_secret_bytes(bytes: [u8; 32]) -> Self {
+        let secret = StaticSecret::from(bytes);
+        let public = PublicKey::from(&secret);
+        KeyPair { secret, public }
+    }
+
+    /// The private key's bytes, for the state export only.
+    pub(super) fn secret_bytes(&self) -> [u8; 32] {
+        self.secret.to_bytes()
+    }
+
     /// The public half, as sent in headers.
     pub fn public(&self) -> [u8; 32] {
         self.public.to_bytes()

@@ -27,8 +27,9 @@ mod message_key;
 mod primitives;
 mod root_key;
 mod skipped_keys;
+mod state;
 
-pub use chain_key::kdf_ck;
+pub use chain_key::{kdf_ck, kdf_ck_calls_on_this_thread};
 pub use double_ratchet::DoubleRatchet;
 pub use error::{DecryptError, EncryptError};
 pub use header::{Header, HEADER_LEN};

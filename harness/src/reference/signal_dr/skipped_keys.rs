@@ -22,6 +22,11 @@ impl SkippedKeys {
         self.keys.get(&(*dh, n))
     }
 
+    /// Every stored key with its (ratchet public key, message number), for the state export.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&([u8; 32], u32), &MessageKey)> {
+        self.keys.iter()
+    }
+
     /// Deletes the key for message `n` of the chain of `dh`.
     pub fn remove(&mut self, dh: &[u8; 32], n: u32) {
         self.keys.remove(&(*dh, n));
