@@ -79,7 +79,8 @@ impl Peer for Faulty {
     }
 }
 
-const SCENARIO: &str = "send A 5; deliver m0; inject B ff00ff; send A 6; deliver m1; send B 7; deliver m2";
+const SCENARIO: &str =
+    "send A 5; deliver m0; inject B ff00ff; send A 6; deliver m1; send B 7; deliver m2";
 
 #[test]
 fn a_hanging_call_is_stopped_reported_and_the_rest_kept() {
@@ -89,8 +90,7 @@ fn a_hanging_call_is_stopped_reported_and_the_rest_kept() {
     let scenario: Scenario = SCENARIO.parse().unwrap();
     let hangs = Faulty(Fault::Hang);
     let started = Instant::now();
-    let (transcripts, findings) =
-        check_scenario(&[&ReferenceSignalDr, &hangs], &scenario, 3);
+    let (transcripts, findings) = check_scenario(&[&ReferenceSignalDr, &hangs], &scenario, 3);
     let took = started.elapsed();
     assert!(
         took < Duration::from_secs(20),
@@ -133,11 +133,16 @@ fn a_hanging_call_is_stopped_reported_and_the_rest_kept() {
 
     // The other peer's whole transcript is there and clean.
     let reference = &transcripts[0];
-    assert_eq!(reference.records.len(), 7, "every step of the reference ran");
+    assert_eq!(
+        reference.records.len(),
+        7,
+        "every step of the reference ran"
+    );
     assert!(
         findings
             .iter()
-            .all(|f| !f.peers.contains(&"reference".to_string()) || f.kind.name().starts_with("divergence")),
+            .all(|f| !f.peers.contains(&"reference".to_string())
+                || f.kind.name().starts_with("divergence")),
         "{findings:?}"
     );
 }
@@ -168,10 +173,7 @@ fn a_guarded_closure_reports_its_hang_and_its_panic() {
     let hung = peers::guarded_within(Duration::from_millis(100), || loop {
         std::thread::sleep(Duration::from_secs(3600));
     });
-    assert!(
-        matches!(hung, Err(peers::Stopped::Hung { .. })),
-        "{hung:?}"
-    );
+    assert!(matches!(hung, Err(peers::Stopped::Hung { .. })), "{hung:?}");
     let panicked = peers::guarded_within(Duration::from_secs(5), || -> u8 { panic!("boom") });
     assert_eq!(panicked, Err(peers::Stopped::Panicked("boom".into())));
     assert_eq!(peers::guarded_within(Duration::from_secs(5), || 7), Ok(7));

@@ -230,6 +230,9 @@ fn run_within<T: Send + 'static>(
     }
 }
 
+/// How many of a batch's encryptions ([`Party::encrypt_many`]) one budgeted call makes.
+const ENCRYPT_CHUNK: u32 = 64;
+
 /// A party whose every call runs on a worker thread within [`call_budget`]. A panic of the
 /// party is raised again on the caller's thread (so [`guarded`] and [`guarded_call`] see it as
 /// before); a hang is raised as [`Stopped::Hung`], after which the party is dead and every
@@ -313,8 +316,23 @@ impl Party for Watched {
         plaintext: &[u8],
         count: u32,
     ) -> (Vec<Vec<u8>>, Option<Reject>) {
-        let (ad, plaintext) = (ad.to_vec(), plaintext.to_vec());
-        self.call("encrypt", move |p| p.encrypt_many(&ad, &plaintext, count))
+        // In chunks, each within the budget: a jump's thousands of encryptions under a
+        // sanitizer on a busy machine can outlast one call's budget without any one of them
+        // hanging (measured: 2000 vodozemac encryptions took over 10 s under ASan at load 10).
+        let mut wires = Vec::with_capacity(count as usize);
+        let mut left = count;
+        while left > 0 {
+            let n = left.min(ENCRYPT_CHUNK);
+            let (ad, plaintext) = (ad.to_vec(), plaintext.to_vec());
+            let (chunk, refused) =
+                self.call("encrypt", move |p| p.encrypt_many(&ad, &plaintext, n));
+            wires.extend(chunk);
+            if refused.is_some() {
+                return (wires, refused);
+            }
+            left -= n;
+        }
+        (wires, None)
     }
 
     fn handshake(&mut self) -> Result<Option<Vec<u8>>, Reject> {

@@ -1,0 +1,154 @@
+//! What diff_session's inner loop costs beyond the peers' own work: the same fixed scenarios
+//! (the target's first 16 seeds, scenarios 0 to 15 of the campaign under seed 1) run through
+//! `fuzzing::unexpected` (the whole path: executor, per-call budget, oracles, divergence
+//! checks, triage) against only the time spent inside the peers' calls on that same run.
+//!
+//! The second figure comes from the same work: every Double Ratchet peer is wrapped so that
+//! each call into it (set-up, encrypt, decrypt, handshake, join) adds its own duration to a
+//! counter, and `iter_custom` reports that sum instead of the wall time. The target of issue 6
+//! is a whole-path median at most 1.2 times the peers' median.
+
+// criterion_group! defines an undocumented `pub fn`.
+#![allow(missing_docs)]
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use ratchet_bench::campaign::{check_scenario, scenario_for};
+use ratchet_bench::fuzzing::{self, FUZZ_SEED, SESSION_FAMILIES};
+use ratchet_bench::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
+use ratchet_bench::peers;
+use ratchet_bench::scenario::Scenario;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How many of diff_session's seeds the bench runs.
+const SCENARIOS: u64 = 16;
+
+fn scenarios() -> Vec<Scenario> {
+    (0..SCENARIOS).map(|i| scenario_for(1, i).0).collect()
+}
+
+/// Nanoseconds spent inside peers' calls.
+type Spent = Arc<AtomicU64>;
+
+fn timed<T>(spent: &Spent, f: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let out = f();
+    spent.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    out
+}
+
+struct TimedPeer(Box<dyn Peer>, Spent);
+
+struct TimedParty(Box<dyn Party>, Spent);
+
+impl Party for TimedParty {
+    fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
+        let spent = self.1.clone();
+        timed(&spent, || self.0.encrypt(ad, plaintext))
+    }
+
+    fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
+        let spent = self.1.clone();
+        timed(&spent, || self.0.decrypt(ad, wire))
+    }
+
+    fn handshake(&mut self) -> Result<Option<Vec<u8>>, Reject> {
+        let spent = self.1.clone();
+        timed(&spent, || self.0.handshake())
+    }
+
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        timed(&self.1, || self.0.export_state())
+    }
+
+    fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
+        let spent = self.1.clone();
+        timed(&spent, || self.0.join(handshake))
+    }
+}
+
+impl Peer for TimedPeer {
+    fn info(&self) -> PeerInfo {
+        self.0.info()
+    }
+
+    fn respond(
+        &self,
+        init: &SessionInit,
+        rng: BoxRng,
+    ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
+        let (party, bundle) = timed(&self.1, || self.0.respond(init, rng))?;
+        Ok((Box::new(TimedParty(party, self.1.clone())), bundle))
+    }
+
+    fn initiate(
+        &self,
+        init: &SessionInit,
+        bundle: &[u8],
+        rng: BoxRng,
+    ) -> Result<Box<dyn Party>, Reject> {
+        let party = timed(&self.1, || self.0.initiate(init, bundle, rng))?;
+        Ok(Box::new(TimedParty(party, self.1.clone())))
+    }
+
+    fn layout(&self, wire: &[u8]) -> WireLayout {
+        self.0.layout(wire)
+    }
+
+    fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
+        let party = timed(&self.1, || self.0.restore(state, rng))?;
+        Ok(Box::new(TimedParty(party, self.1.clone())))
+    }
+}
+
+fn fuzz_overhead(c: &mut Criterion) {
+    let scenarios = scenarios();
+    let spent: Spent = Arc::new(AtomicU64::new(0));
+    let timed_peers: Vec<TimedPeer> = peers::known()
+        .into_iter()
+        .filter(|p| SESSION_FAMILIES.contains(&p.info().family))
+        .map(|p| TimedPeer(p, spent.clone()))
+        .collect();
+    let refs: Vec<&dyn Peer> = timed_peers.iter().map(|p| p as &dyn Peer).collect();
+    // The wrapped peers must be the ones the target runs.
+    let names = |ps: &[&dyn Peer]| -> Vec<String> { ps.iter().map(|p| p.info().name).collect() };
+    assert_eq!(
+        names(&refs),
+        names(&fuzzing::peers_of(SESSION_FAMILIES)),
+        "the timed peers should be diff_session's peers"
+    );
+
+    let mut group = c.benchmark_group("fuzz_overhead");
+    group.throughput(Throughput::Elements(SCENARIOS));
+    group.bench_function("whole_path", |b| {
+        b.iter(|| {
+            for s in &scenarios {
+                black_box(fuzzing::unexpected(s, FUZZ_SEED, SESSION_FAMILIES));
+            }
+        });
+    });
+    group.bench_function("peers_only", |b| {
+        b.iter_custom(|iters| {
+            spent.store(0, Ordering::Relaxed);
+            for _ in 0..iters {
+                for s in &scenarios {
+                    black_box(check_scenario(&refs, s, FUZZ_SEED));
+                }
+            }
+            Duration::from_nanos(spent.load(Ordering::Relaxed))
+        });
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // Short runs: the bench machine is small and noisy.
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8));
+    targets = fuzz_overhead
+}
+criterion_main!(benches);
