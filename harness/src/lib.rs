@@ -15,5 +15,6 @@ pub mod reference;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod selftest;
 pub mod shrink;
 pub mod vectors;

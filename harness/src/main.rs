@@ -2,9 +2,9 @@
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use ratchet_bench::artifact;
 use ratchet_bench::bench::{self, RunOptions};
 use ratchet_bench::campaign::check_scenario;
-use ratchet_bench::artifact;
 use ratchet_bench::interop;
 use ratchet_bench::peer::Family;
 use ratchet_bench::report::{expected_counts, peers_table, render_text, Expectations};
@@ -133,11 +133,88 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Hunt the planted-bug catalogue: a seeded campaign per flaw on a mutant of the
+    /// reference beside the real signal-dr peers; exit 0 only if every flaw is caught.
+    Selftest(SelftestArgs),
     /// Vector files: generate ours, fetch the published ones, or replay the suites.
     Vectors {
         #[command(subcommand)]
         command: VectorsCommand,
     },
+}
+
+#[derive(Args)]
+struct SelftestArgs {
+    /// The campaign's seed.
+    #[arg(long, default_value_t = bench::DEFAULT_SEED)]
+    seed: u64,
+    /// The most scenarios drawn per flaw (default: the signal-dr campaign size of `run`).
+    #[arg(long)]
+    scenarios: Option<u64>,
+    /// Only this flaw (repeatable; the whole catalogue if none).
+    #[arg(long = "flaw")]
+    flaws: Vec<String>,
+    /// A finding kind that does not count as a catch, e.g. forward-secrecy (repeatable), to
+    /// see what the other oracles catch without it.
+    #[arg(long = "ignore-kind")]
+    ignore_kinds: Vec<String>,
+    /// The expectations file: findings of the real peers it lists do not count as catches.
+    #[arg(long, default_value = "ci/expectations.json")]
+    expectations: PathBuf,
+    /// Run without an expectations file.
+    #[arg(long, conflicts_with = "expectations")]
+    no_expectations: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn selftest(args: SelftestArgs) -> ExitCode {
+    use ratchet_bench::reference::signal_dr::Flaw;
+    use ratchet_bench::selftest;
+    let mut flaws = Vec::new();
+    for name in &args.flaws {
+        match Flaw::from_name(name) {
+            Some(f) => flaws.push(f),
+            None => {
+                let all: Vec<&str> = Flaw::ALL.iter().map(|f| f.name()).collect();
+                return fail(format!(
+                    "unknown flaw {name:?}; expected one of {}",
+                    all.join(", ")
+                ));
+            }
+        }
+    }
+    let mut ignore = Vec::new();
+    for name in &args.ignore_kinds {
+        match serde_json::from_value(serde_json::Value::String(name.clone())) {
+            Ok(kind) => ignore.push(kind),
+            Err(_) => return fail(format!("--ignore-kind: unknown finding kind {name:?}")),
+        }
+    }
+    let expectations = if args.no_expectations {
+        None
+    } else {
+        match Expectations::load(&args.expectations) {
+            Ok(e) => Some(e),
+            Err(e) => return fail(e),
+        }
+    };
+    let opts = selftest::SelftestOptions {
+        seed: args.seed,
+        scenarios: args
+            .scenarios
+            .unwrap_or_else(|| bench::default_scenarios(Family::SignalDr)),
+        flaws,
+        ignore,
+    };
+    let report = selftest::run(&opts, expectations.as_ref());
+    if args.json {
+        println!("{}", to_json(&report));
+    } else {
+        print!("{}", selftest::render_text(&report, true));
+    }
+    ExitCode::from(u8::try_from(report.exit_code).unwrap_or(1))
 }
 
 #[derive(Subcommand)]
@@ -758,6 +835,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Selftest(args) => selftest(args),
         Command::List {
             vectors_dir,
             peers,

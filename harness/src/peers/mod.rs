@@ -7,6 +7,7 @@ mod ksi;
 mod libolm;
 mod mls_rs;
 mod mls_wire;
+pub mod mutant;
 mod olm_wire;
 mod openmls;
 mod reference;

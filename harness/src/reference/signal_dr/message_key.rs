@@ -67,7 +67,56 @@ pub fn decrypt(
     mac.update(associated_data);
     mac.update(body);
     mac.verify_slice(tag).map_err(|_| DecryptError::BadMac)?;
+    open_body(&d, body)
+}
+
+fn open_body(d: &Derived, body: &[u8]) -> Result<Vec<u8>, DecryptError> {
     Aes256CbcDec::new(&d.enc_key.into(), &d.iv.into())
         .decrypt_padded_vec_mut::<Pkcs7>(body)
         .map_err(|_| DecryptError::BadPadding)
+}
+
+/// The shortest tag the [`Flaw::TruncatedMacAccepted`](super::Flaw) mutant takes: the body
+/// is whole blocks, so a tag of `MAC_LEN - BLOCK` bytes or fewer cannot be told from a
+/// longer body.
+const SHORTEST_TAG: usize = MAC_LEN - BLOCK + 1;
+
+/// DECRYPT as the [`Flaw::TruncatedMacAccepted`](super::Flaw) mutant does it: the body is
+/// whole blocks, the rest (17 to 32 bytes) the tag, compared with as many leading bytes of
+/// the HMAC as it has.
+pub(super) fn decrypt_short_tag(
+    mk: &MessageKey,
+    ciphertext: &[u8],
+    associated_data: &[u8],
+) -> Result<Vec<u8>, DecryptError> {
+    if ciphertext.len() < BLOCK + SHORTEST_TAG {
+        return Err(DecryptError::Malformed(format!(
+            "expected a ciphertext of at least {BLOCK} bytes and a tag of at least {SHORTEST_TAG}, got {} bytes",
+            ciphertext.len()
+        )));
+    }
+    let tag_len = (ciphertext.len() - SHORTEST_TAG) % BLOCK + SHORTEST_TAG;
+    let (body, tag) = ciphertext.split_at(ciphertext.len() - tag_len);
+    let d = derive(mk);
+    let mut mac = new_hmac(&d.auth_key);
+    mac.update(associated_data);
+    mac.update(body);
+    mac.verify_truncated_left(tag)
+        .map_err(|_| DecryptError::BadMac)?;
+    open_body(&d, body)
+}
+
+/// DECRYPT without the MAC check, as the [`Flaw::SkippedKeyUnchecked`](super::Flaw) mutant
+/// does it for a message whose key was stored: the length is checked, the tag ignored.
+pub(super) fn decrypt_unchecked(
+    mk: &MessageKey,
+    ciphertext: &[u8],
+) -> Result<Vec<u8>, DecryptError> {
+    if ciphertext.len() < BLOCK + MAC_LEN || !(ciphertext.len() - MAC_LEN).is_multiple_of(BLOCK) {
+        return Err(DecryptError::Malformed(format!(
+            "expected a ciphertext of a positive multiple of {BLOCK} bytes and a {MAC_LEN}-byte MAC, got {} bytes",
+            ciphertext.len()
+        )));
+    }
+    open_body(&derive(mk), &ciphertext[..ciphertext.len() - MAC_LEN])
 }

@@ -21,6 +21,7 @@
 mod chain_key;
 mod double_ratchet;
 mod error;
+mod flaw;
 mod header;
 mod keys;
 mod message_key;
@@ -32,6 +33,7 @@ mod state;
 pub use chain_key::{kdf_ck, kdf_ck_calls_on_this_thread};
 pub use double_ratchet::DoubleRatchet;
 pub use error::{DecryptError, EncryptError};
+pub use flaw::Flaw;
 pub use header::{Header, HEADER_LEN};
 pub use keys::{ChainKey, KeyPair, MessageKey, RootKey};
 pub use message_key::{decrypt, encrypt, MAC_LEN};

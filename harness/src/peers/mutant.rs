@@ -1,0 +1,142 @@
+//! The reference with one planted flaw: the peers `ratchet-bench selftest` hunts.
+//!
+//! A [`MutantReference`] is the bundled `signal-dr` reference built with one [`Flaw`] of the
+//! catalogue. It says it is the reference (same family, limits and capabilities, so the
+//! oracle holds it to the reference's contract) under the name `reference+<flaw>`, and its
+//! randomness is injected the same way, so that wherever the flaw does not act it produces
+//! the reference's wire bytes. It is never bundled: only `selftest` and the tests build one.
+
+use crate::peer::{BoxRng, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit, WireLayout};
+use crate::peers::ReferenceSignalDr;
+use crate::reference::signal_dr::{self, DoubleRatchet, Flaw, KeyPair, RootKey};
+
+/// The reference with one planted flaw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MutantReference {
+    flaw: Flaw,
+}
+
+impl MutantReference {
+    /// The reference with `flaw` planted.
+    pub fn new(flaw: Flaw) -> Self {
+        MutantReference { flaw }
+    }
+
+    /// The planted flaw.
+    pub fn flaw(&self) -> Flaw {
+        self.flaw
+    }
+
+    /// One mutant per flaw of the catalogue, in catalogue order.
+    pub fn all() -> Vec<MutantReference> {
+        Flaw::ALL.into_iter().map(MutantReference::new).collect()
+    }
+
+    /// The mutant's peer name: `reference+<flaw>`.
+    pub fn name_of(flaw: Flaw) -> String {
+        format!("reference+{}", flaw.name())
+    }
+}
+
+impl Peer for MutantReference {
+    fn info(&self) -> PeerInfo {
+        let mut info = ReferenceSignalDr.info();
+        info.name = Self::name_of(self.flaw);
+        info.version = format!("{} with the planted flaw {}", info.version, self.flaw);
+        info
+    }
+
+    fn respond(
+        &self,
+        init: &SessionInit,
+        mut rng: BoxRng,
+    ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
+        let pair = KeyPair::generate(&mut rng);
+        let bundle = pair.public().to_vec();
+        let party = DoubleRatchet::init_bob_with_flaw_for_testing_only(
+            RootKey::from_bytes(init.shared_secret),
+            pair,
+            rng,
+            self.flaw,
+        );
+        Ok((Box::new(MutantParty::new(party)), bundle))
+    }
+
+    fn initiate(
+        &self,
+        init: &SessionInit,
+        bundle: &[u8],
+        rng: BoxRng,
+    ) -> Result<Box<dyn Party>, Reject> {
+        let bob: [u8; 32] = bundle.try_into().map_err(|_| {
+            Reject::new(
+                RejectClass::Malformed,
+                format!(
+                    "expected a 32-byte ratchet public key, got {} bytes",
+                    bundle.len()
+                ),
+            )
+        })?;
+        let party = DoubleRatchet::init_alice_with_flaw_for_testing_only(
+            RootKey::from_bytes(init.shared_secret),
+            bob,
+            rng,
+            self.flaw,
+        );
+        Ok(Box::new(MutantParty::new(party)))
+    }
+
+    fn layout(&self, wire: &[u8]) -> WireLayout {
+        ReferenceSignalDr.layout(wire)
+    }
+
+    fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
+        let party = DoubleRatchet::restore_flawed_state_for_testing_only(state, rng, self.flaw)?;
+        Ok(Box::new(MutantParty::new(party)))
+    }
+}
+
+/// A mutant party, counting its KDF_CK steps as the reference's party does, so that the
+/// bounded-work oracle sees what the flaw costs.
+struct MutantParty {
+    ratchet: DoubleRatchet<BoxRng>,
+    derivations: u64,
+}
+
+impl MutantParty {
+    fn new(ratchet: DoubleRatchet<BoxRng>) -> Self {
+        MutantParty {
+            ratchet,
+            derivations: 0,
+        }
+    }
+
+    fn counted<T>(&mut self, f: impl FnOnce(&mut DoubleRatchet<BoxRng>) -> T) -> T {
+        let before = signal_dr::kdf_ck_calls_on_this_thread();
+        let out = f(&mut self.ratchet);
+        let spent = signal_dr::kdf_ck_calls_on_this_thread().wrapping_sub(before);
+        self.derivations = self.derivations.saturating_add(spent);
+        out
+    }
+}
+
+impl Party for MutantParty {
+    fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
+        Ok(self.counted(|r| r.ratchet_encrypt(plaintext, ad))?)
+    }
+
+    fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
+        Ok(self.counted(|r| r.ratchet_decrypt(wire, ad))?)
+    }
+
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        Ok(self.ratchet.export_flawed_state_for_testing_only())
+    }
+
+    fn work(&self) -> Option<crate::peer::Work> {
+        Some(crate::peer::Work {
+            derivations: self.derivations,
+            stored_keys: self.ratchet.skipped_len() as u64,
+        })
+    }
+}
