@@ -136,3 +136,67 @@ fn cases_are_named_by_their_case_line_and_errors_name_the_line() {
     let err = minimize::cases("# x\n1 send A 1; deliver m7\n").unwrap_err();
     assert!(err.starts_with("line 2: "), "{err}");
 }
+
+#[test]
+fn fuzz_report_groups_artifacts_by_signature_and_names_the_smallest() {
+    use ratchet_bench::artifact::{self, Input, Target};
+    let dir = std::env::temp_dir().join(format!("rb-fuzz-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let session = dir.join("diff_session");
+    let tree = dir.join("mls_secret_tree");
+    std::fs::create_dir_all(&session).unwrap();
+    std::fs::create_dir_all(&tree).unwrap();
+    // Two campaign scenarios (no unexpected finding in this build), the smaller one named
+    // second; a secret-tree input too short to decode (libFuzzer never runs it); a log.
+    let big = ratchet_bench::campaign::scenario_bytes(1, 0);
+    let small = &big[..40];
+    std::fs::write(session.join("crash-aaaa"), &big).unwrap();
+    std::fs::write(session.join("crash-bbbb"), small).unwrap();
+    std::fs::write(session.join("fuzz-smoke.log"), b"not an input").unwrap();
+    std::fs::write(tree.join("timeout-cccc"), [1u8, 2, 3]).unwrap();
+
+    assert_eq!(
+        Target::detect(&session.join("crash-aaaa")),
+        Some(Target::DiffSession)
+    );
+    assert!(matches!(
+        artifact::decode(Target::DiffSession, &big),
+        Input::Scenario(s) if s == ratchet_bench::campaign::scenario_for(1, 0).0
+    ));
+
+    let report = ratchet_bench::fuzz_report::report(&dir).unwrap();
+    assert_eq!(report.artifacts, 3, "the log is not an artifact");
+    let rows: Vec<(&str, usize, &str)> = report
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.signature.as_str(),
+                r.count,
+                r.reproducer.file_name().unwrap().to_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("diff_session/no-crash-on-replay", 2, "crash-bbbb"),
+            ("mls_secret_tree/not-run", 1, "timeout-cccc"),
+        ]
+    );
+    assert!(report.rows[0]
+        .replay
+        .ends_with("crash-bbbb --target diff_session"));
+    assert_eq!(report.rows[1].artifact_kind, "timeout");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_crash_message_names_its_signature_alone_on_its_first_line() {
+    use ratchet_bench::fuzzing::{crash_signature, CRASH_PREFIX};
+    let log = format!(
+        "thread '<unnamed>' panicked at src/fuzzing.rs:1:1:\n{CRASH_PREFIX}a+b/kind/step/class\ndetail 1\nscenario: x"
+    );
+    assert_eq!(crash_signature(&log), Some("a+b/kind/step/class"));
+    assert_eq!(crash_signature("some other panic"), None);
+}
