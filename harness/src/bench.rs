@@ -57,7 +57,14 @@ pub struct RunOptions {
     pub workers: usize,
     /// Today, `YYYY-MM-DD`, for expiry dates.
     pub today: String,
+    /// How many of a family's drawn scenarios its shims (peers out of process) take part in;
+    /// the in-process peers run them all. An expectation about a shim that ran only a sample
+    /// is not judged stale: a rare finding may not show in the sample.
+    pub shim_scenarios: u64,
 }
+
+/// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]).
+pub const DEFAULT_SHIM_SCENARIOS: u64 = 20;
 
 /// Why `run` could not run: a usage or input error (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -186,8 +193,15 @@ pub fn run_on(
         None => Vec::new(),
     };
     let count = |family| opts.scenarios.unwrap_or_else(|| default_scenarios(family));
-    let result =
-        campaign::run_by_family(&peers, &pinned, opts.seed, &count, opts.workers, progress);
+    let result = campaign::run_by_family(
+        &peers,
+        &pinned,
+        opts.seed,
+        &count,
+        opts.shim_scenarios,
+        opts.workers,
+        progress,
+    );
     let mut scenarios = BTreeMap::new();
     for p in &peers {
         let family = p.info().family;
@@ -203,7 +217,12 @@ pub fn run_on(
     let matrices = interop::run(&peers, &[], opts.seed);
     findings.extend(interop::sightings(&matrices, opts.seed));
     findings.extend(vector_sightings(&vector_reports));
-    let ran: Vec<String> = peers.iter().map(|p| p.info().name).collect();
+    let sampled = |p: &dyn Peer| p.out_of_process() && opts.shim_scenarios < count(p.info().family);
+    let ran: Vec<String> = peers
+        .iter()
+        .filter(|p| !sampled(p.as_ref()))
+        .map(|p| p.info().name)
+        .collect();
     let triage = expectations
         .as_ref()
         .map(|e| e.triage(&mut findings, &opts.today, &ran))

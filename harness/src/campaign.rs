@@ -144,27 +144,35 @@ pub fn run(
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
     let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
-    run_refs(&peers, pinned, seed, count, workers, progress)
+    run_refs(&peers, pinned, true, seed, 0..count, workers, progress)
 }
 
+/// Runs the `pinned` scenarios (if `with_pinned`), then the drawn scenarios numbered
+/// `drawn` under `seed`. Indices (which decide the reported reproducer when a signature shows
+/// several times) count the pinned ones first, then drawn scenario `i` as
+/// `pinned.len() + i`, whichever part a call covers, so split parts merge as one run.
 fn run_refs(
     peers: &[&dyn Peer],
     pinned: &[(Scenario, u64)],
+    with_pinned: bool,
     seed: u64,
-    count: u64,
+    drawn: std::ops::Range<u64>,
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
-    let workers = workers.max(1) as u64;
+    let workers = workers.max(1) as usize;
     let first_drawn = pinned.len() as u64;
-    let count = count + first_drawn;
+    let pinned_jobs = if with_pinned { 0..first_drawn } else { 0..0 };
+    let jobs: Vec<u64> = pinned_jobs
+        .chain(first_drawn + drawn.start..first_drawn + drawn.end)
+        .collect();
+    let jobs = &jobs;
     let parts: Vec<CampaignResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
                 scope.spawn(move || {
                     let mut part = CampaignResult::default();
-                    let mut index = w;
-                    while index < count {
+                    for &index in jobs.iter().skip(w).step_by(workers) {
                         let (scenario, session) = match pinned.get(index as usize) {
                             Some((s, session)) => (s.clone(), *session),
                             None => scenario_for(seed, index - first_drawn),
@@ -172,7 +180,6 @@ fn run_refs(
                         let (ts, findings) = check_scenario(peers, &scenario, session);
                         part.absorb(index, &scenario, session, &ts, &findings);
                         progress();
-                        index += workers;
                     }
                     part
                 })
@@ -195,11 +202,16 @@ fn run_refs(
 /// compared with each other, so splitting changes no finding; it lets a costly family (a
 /// group set-up per MLS scenario, thousands of signed Megolm messages per jump) run fewer
 /// scenarios than the cheap ones.
+///
+/// Peers out of process ([`Peer::out_of_process`]: shims) take part in the pinned scenarios
+/// and the first `sample` drawn ones only, beside the in-process peers of their family (so
+/// they are compared on the same inputs); the in-process peers run the rest alone.
 pub fn run_by_family(
     peers: &[Box<dyn Peer>],
     pinned: &[(Scenario, u64)],
     seed: u64,
     count: &dyn Fn(Family) -> u64,
+    sample: u64,
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
@@ -213,8 +225,44 @@ pub fn run_by_family(
         if group.is_empty() {
             continue;
         }
-        let part = run_refs(&group, pinned, seed, count(family), workers, progress);
-        result.merge(part);
+        let count = count(family);
+        let local: Vec<&dyn Peer> = group
+            .iter()
+            .copied()
+            .filter(|p| !p.out_of_process())
+            .collect();
+        if local.len() == group.len() || sample >= count {
+            result.merge(run_refs(
+                &group,
+                pinned,
+                true,
+                seed,
+                0..count,
+                workers,
+                progress,
+            ));
+        } else {
+            result.merge(run_refs(
+                &group,
+                pinned,
+                true,
+                seed,
+                0..sample,
+                workers,
+                progress,
+            ));
+            if !local.is_empty() {
+                result.merge(run_refs(
+                    &local,
+                    pinned,
+                    false,
+                    seed,
+                    sample..count,
+                    workers,
+                    progress,
+                ));
+            }
+        }
     }
     result
 }

@@ -313,6 +313,10 @@ struct RunArgs {
     /// Campaign threads (default: the machine's cores).
     #[arg(long)]
     workers: Option<usize>,
+    /// How many of a family's drawn scenarios its shims take part in (the in-process peers
+    /// run them all); expectations about a sampled shim are not judged stale.
+    #[arg(long, default_value_t = bench::DEFAULT_SHIM_SCENARIOS)]
+    shim_scenarios: u64,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -371,6 +375,7 @@ fn run(args: RunArgs) -> ExitCode {
         accept_changed_vectors: args.accept_changed_vectors,
         workers,
         today: bench::today(),
+        shim_scenarios: args.shim_scenarios,
     };
     let selected = match peers::select_with(&opts.peers, &args.shims.options()) {
         Ok(p) => p,
@@ -382,8 +387,18 @@ fn run(args: RunArgs) -> ExitCode {
     let drawn: u64 = families
         .iter()
         .map(|&f| {
-            opts.scenarios
-                .unwrap_or_else(|| bench::default_scenarios(f))
+            let count = opts
+                .scenarios
+                .unwrap_or_else(|| bench::default_scenarios(f));
+            let only_shims = selected
+                .iter()
+                .filter(|p| p.info().family == f)
+                .all(|p| p.out_of_process());
+            if only_shims {
+                count.min(opts.shim_scenarios)
+            } else {
+                count
+            }
         })
         .sum();
     let bar = ProgressBar::new(drawn);

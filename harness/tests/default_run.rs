@@ -25,6 +25,7 @@ fn the_default_run_passes_and_its_summary_is_stable() {
         accept_changed_vectors: false,
         workers: 2,
         today: "2026-11-23".into(),
+        shim_scenarios: ratchet_bench::bench::DEFAULT_SHIM_SCENARIOS,
     };
     let report = bench::run(&opts, &|| {}).unwrap();
     let text = render_text(&report);

@@ -215,6 +215,13 @@ pub trait Peer: Send + Sync {
     /// Where the header, body and MAC of a wire message lie.
     fn layout(&self, wire: &[u8]) -> WireLayout;
 
+    /// Whether every call crosses a process boundary (a shim). Campaigns give such peers a
+    /// sample of the drawn scenarios (`RunOptions::shim_scenarios`), since a jump alone costs
+    /// thousands of round trips through a pipe.
+    fn out_of_process(&self) -> bool {
+        false
+    }
+
     /// Rebuilds a party from bytes one of this peer's parties exported with
     /// [`Party::export_state`], drawing any later randomness from `rng`. The security oracles
     /// use it to play an attacker holding a copy of a party's state. Peers without the

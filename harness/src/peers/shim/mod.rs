@@ -302,6 +302,10 @@ impl ShimPeer {
 }
 
 impl Peer for ShimPeer {
+    fn out_of_process(&self) -> bool {
+        true
+    }
+
     fn info(&self) -> PeerInfo {
         self.info.clone()
     }
