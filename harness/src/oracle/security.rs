@@ -307,6 +307,35 @@ impl Attacker {
         }
     }
 
+    /// A forged copy (of message `original`, if it copies one) that `to` accepted anyway:
+    /// the party acted on its ratchet key, so that key counts as heard (a later genuine
+    /// message with it makes no new turn). The forgery itself is the delivery oracle's
+    /// finding.
+    pub fn on_forged_accepted(
+        &mut self,
+        peer: &dyn Peer,
+        to: Side,
+        bytes: &[u8],
+        original: Option<&[u8]>,
+    ) {
+        if !self.family.ratchets_per_turn() {
+            return;
+        }
+        let key_of = |wire: &[u8]| {
+            peer.layout(wire)
+                .ratchet_key
+                .and_then(|r| wire.get(r))
+                .map(<[u8]>::to_vec)
+        };
+        let key = key_of(bytes).or_else(|| original.and_then(key_of));
+        if let Some(key) = key {
+            let i = to.index();
+            if self.heard_keys[i].insert(key) {
+                self.must_turn[i] = true;
+            }
+        }
+    }
+
     /// A genuine message `msg` (sent by the other side) that `to` accepted as `plaintext`:
     /// the copies of `to` follow it (healing), the turn and healing bookkeeping moves on,
     /// and one in [`FS_SAMPLE`] is retried on a fresh copy of `to` (forward secrecy).

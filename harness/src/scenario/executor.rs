@@ -584,6 +584,13 @@ impl Run<'_> {
         let outcome = call(|| party.decrypt(&ad, &bytes), Outcome::Accepted);
         let after = party.work();
         self.attacker.on_work(i, kind, to, msg, before, after);
+        if let Outcome::Accepted(_) = &outcome {
+            let original = msg
+                .and_then(|m| self.messages.get(m.0 as usize))
+                .and_then(|m| m.wire.as_deref());
+            self.attacker
+                .on_forged_accepted(self.peer, to, &bytes, original);
+        }
         self.push(Record {
             step: i,
             kind,
