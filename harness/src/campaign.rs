@@ -160,7 +160,7 @@ fn run_refs(
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
-    let workers = workers.max(1) as usize;
+    let workers = workers.max(1);
     let first_drawn = pinned.len() as u64;
     let pinned_jobs = if with_pinned { 0..first_drawn } else { 0..0 };
     let jobs: Vec<u64> = pinned_jobs
