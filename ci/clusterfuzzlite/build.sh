@@ -24,7 +24,8 @@ if [ "${BUILD:-1}" != 0 ]; then
     (cd fuzz && "${fuzz[@]}" build -O)
 fi
 
-BIN="fuzz/target/x86_64-unknown-linux-gnu/release"
+# cargo puts the binaries under CARGO_TARGET_DIR when it is set, else under fuzz/target.
+BIN="${CARGO_TARGET_DIR:-fuzz/target}/x86_64-unknown-linux-gnu/release"
 
 # zip, or Python's zipfile where zip is missing (CI hosts without it).
 zip_dir() { # zip_dir OUT.zip FILE...
