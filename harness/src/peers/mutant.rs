@@ -7,8 +7,9 @@
 //! the reference's wire bytes. It is never bundled: only `selftest` and the tests build one.
 
 use crate::peer::{BoxRng, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit, WireLayout};
+use crate::peers::reference::ReferenceParty;
 use crate::peers::ReferenceSignalDr;
-use crate::reference::signal_dr::{self, DoubleRatchet, Flaw, KeyPair, RootKey};
+use crate::reference::signal_dr::{DoubleRatchet, Flaw, KeyPair, RootKey};
 
 /// The reference with one planted flaw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +60,7 @@ impl Peer for MutantReference {
             rng,
             self.flaw,
         );
-        Ok((Box::new(MutantParty::new(party)), bundle))
+        Ok((Box::new(mutant_party(party)), bundle))
     }
 
     fn initiate(
@@ -83,7 +84,7 @@ impl Peer for MutantReference {
             rng,
             self.flaw,
         );
-        Ok(Box::new(MutantParty::new(party)))
+        Ok(Box::new(mutant_party(party)))
     }
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
@@ -92,51 +93,11 @@ impl Peer for MutantReference {
 
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
         let party = DoubleRatchet::restore_flawed_state_for_testing_only(state, rng, self.flaw)?;
-        Ok(Box::new(MutantParty::new(party)))
+        Ok(Box::new(mutant_party(party)))
     }
 }
 
-/// A mutant party, counting its KDF_CK steps as the reference's party does, so that the
-/// bounded-work oracle sees what the flaw costs.
-struct MutantParty {
-    ratchet: DoubleRatchet<BoxRng>,
-    derivations: u64,
-}
-
-impl MutantParty {
-    fn new(ratchet: DoubleRatchet<BoxRng>) -> Self {
-        MutantParty {
-            ratchet,
-            derivations: 0,
-        }
-    }
-
-    fn counted<T>(&mut self, f: impl FnOnce(&mut DoubleRatchet<BoxRng>) -> T) -> T {
-        let before = signal_dr::kdf_ck_calls_on_this_thread();
-        let out = f(&mut self.ratchet);
-        let spent = signal_dr::kdf_ck_calls_on_this_thread().wrapping_sub(before);
-        self.derivations = self.derivations.saturating_add(spent);
-        out
-    }
-}
-
-impl Party for MutantParty {
-    fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
-        Ok(self.counted(|r| r.ratchet_encrypt(plaintext, ad))?)
-    }
-
-    fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
-        Ok(self.counted(|r| r.ratchet_decrypt(wire, ad))?)
-    }
-
-    fn export_state(&self) -> Result<Vec<u8>, Reject> {
-        Ok(self.ratchet.export_flawed_state_for_testing_only())
-    }
-
-    fn work(&self) -> Option<crate::peer::Work> {
-        Some(crate::peer::Work {
-            derivations: self.derivations,
-            stored_keys: self.ratchet.skipped_len() as u64,
-        })
-    }
+/// A mutant's party: the reference's, exporting the state its flaw keeps as well.
+fn mutant_party(ratchet: DoubleRatchet<BoxRng>) -> ReferenceParty {
+    ReferenceParty::with_export(ratchet, DoubleRatchet::export_flawed_state_for_testing_only)
 }

@@ -76,17 +76,29 @@ impl Peer for ReferenceSignalDr {
 
 /// A reference party as the bench drives it: the ratchet, and the KDF_CK steps its calls
 /// made (read from the reference's per-thread count around each call, on the thread the
-/// call runs on), for the bounded-work oracle.
-struct ReferenceParty {
+/// call runs on), for the bounded-work oracle. The planted-flaw peers use it too, with their
+/// own state export.
+pub(crate) struct ReferenceParty {
     ratchet: DoubleRatchet<BoxRng>,
     derivations: u64,
+    export: fn(&DoubleRatchet<BoxRng>) -> Vec<u8>,
 }
 
 impl ReferenceParty {
     fn new(ratchet: DoubleRatchet<BoxRng>) -> Self {
+        Self::with_export(ratchet, DoubleRatchet::export_state)
+    }
+
+    /// A party whose [`Party::export_state`] is `export` (a mutant's state carries what its
+    /// flaw keeps beside the reference's state).
+    pub(crate) fn with_export(
+        ratchet: DoubleRatchet<BoxRng>,
+        export: fn(&DoubleRatchet<BoxRng>) -> Vec<u8>,
+    ) -> Self {
         ReferenceParty {
             ratchet,
             derivations: 0,
+            export,
         }
     }
 
@@ -109,7 +121,7 @@ impl Party for ReferenceParty {
     }
 
     fn export_state(&self) -> Result<Vec<u8>, Reject> {
-        Ok(self.ratchet.export_state())
+        Ok((self.export)(&self.ratchet))
     }
 
     fn work(&self) -> Option<Work> {
