@@ -1,7 +1,7 @@
 //! What diff_session's inner loop costs beyond the peers' own work: the same fixed scenarios
 //! (the target's first 16 seeds, scenarios 0 to 15 of the campaign under seed 1) run through
-//! `fuzzing::unexpected` (the whole path: executor, per-call budget, oracles, divergence
-//! checks, triage) against only the time spent inside the peers' calls on that same run.
+//! `fuzzing::unexpected` (the whole path: executor, per-call budget under the watchdog as in
+//! the targets, oracles, divergence checks, triage) against only the time spent inside the peers' calls on that same run.
 //!
 //! The second figure comes from the same work: every Double Ratchet peer is wrapped so that
 //! each call into it (set-up, encrypt, decrypt, handshake, join) adds its own duration to a
@@ -103,6 +103,8 @@ impl Peer for TimedPeer {
 }
 
 fn fuzz_overhead(c: &mut Criterion) {
+    // As the targets run: every call on this thread, under the watchdog.
+    peers::abort_on_hang();
     let scenarios = scenarios();
     let spent: Spent = Arc::new(AtomicU64::new(0));
     let timed_peers: Vec<TimedPeer> = peers::known()

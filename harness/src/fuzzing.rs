@@ -121,16 +121,19 @@ pub fn check_families(scenario: &Scenario, families: &[Family]) -> Option<Crash>
 
 /// Target `diff_session`: the Double Ratchet peers ([`SESSION_FAMILIES`]).
 pub fn diff(scenario: Scenario) {
+    peers::abort_on_hang();
     raise(check_families(&scenario, SESSION_FAMILIES));
 }
 
 /// Target `diff_olm`: every Olm peer (the reference, vodozemac, libolm when built).
 pub fn diff_olm(scenario: Scenario) {
+    peers::abort_on_hang();
     raise(check_families(&scenario, &[Family::Olm]));
 }
 
 /// Target `diff_megolm`: every Megolm peer.
 pub fn diff_megolm(scenario: Scenario) {
+    peers::abort_on_hang();
     raise(check_families(&scenario, &[Family::Megolm]));
 }
 

@@ -178,3 +178,60 @@ fn a_guarded_closure_reports_its_hang_and_its_panic() {
     assert_eq!(panicked, Err(peers::Stopped::Panicked("boom".into())));
     assert_eq!(peers::guarded_within(Duration::from_secs(5), || 7), Ok(7));
 }
+
+/// Set in the child process of [`the_watchdog_ends_a_fuzz_target_on_a_hang`].
+const WATCHDOG_CHILD: &str = "RATCHET_BENCH_TEST_WATCHDOG_CHILD";
+
+/// The fuzz targets' way (`peers::abort_on_hang`): calls run on the caller's thread and the
+/// watchdog ends the process on a hang, printing the crash message a target's crash has
+/// (first line `ratchet-bench finding: <signature>`) so that libFuzzer keeps the input and
+/// triage groups it. Run in a child process: it must die.
+#[test]
+fn the_watchdog_ends_a_fuzz_target_on_a_hang() {
+    let exe = std::env::current_exe().unwrap();
+    let started = Instant::now();
+    let out = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "watchdog_child",
+            "--include-ignored",
+            "--nocapture",
+        ])
+        .env(WATCHDOG_CHILD, "1")
+        .env(peers::CALL_BUDGET_ENV, "300")
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the child must be ended: {stderr}");
+    assert!(
+        stderr.contains(
+            "ratchet-bench finding: hangs/hang/decrypt\nhangs: decrypt did not return within its budget of 300 ms"
+        ),
+        "{stderr}"
+    );
+    let signature = ratchet_bench::fuzzing::crash_signature(&stderr);
+    assert_eq!(signature, Some("hangs/hang/decrypt"));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("the run went on"),
+        "the child got past the hang"
+    );
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+}
+
+/// The child of [`the_watchdog_ends_a_fuzz_target_on_a_hang`]: a campaign step on a peer
+/// that hangs, under `abort_on_hang`.
+#[test]
+#[ignore = "run in its own process by the_watchdog_ends_a_fuzz_target_on_a_hang, which it must end"]
+fn watchdog_child() {
+    assert_eq!(
+        std::env::var(WATCHDOG_CHILD).as_deref(),
+        Ok("1"),
+        "run only as the child of the_watchdog_ends_a_fuzz_target_on_a_hang"
+    );
+    peers::abort_on_hang();
+    let scenario: Scenario = SCENARIO.parse().unwrap();
+    let hangs = Faulty(Fault::Hang);
+    let _ = check_scenario(&[&hangs], &scenario, 3);
+    println!("the run went on");
+}

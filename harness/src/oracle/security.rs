@@ -49,7 +49,7 @@
 //!   is the same on any machine.
 
 use crate::peer::{BoxRng, Family, Limits, Party, Peer, Work};
-use crate::peers::{guarded_call, watch};
+use crate::peers::{guarded_call, watch, within_deadline};
 use crate::report::{Finding, FindingKind};
 use crate::rng;
 use crate::scenario::{MsgId, Side, Transcript};
@@ -203,8 +203,9 @@ impl Attacker {
     /// Restores a copy of `state` with randomness of its own (the attacker's device).
     fn restore(peer: &dyn Peer, state: &[u8], step: usize, what: &str) -> Option<Box<dyn Party>> {
         let rng: BoxRng = Box::new(rng::stream(step as u64, &format!("attacker {what}")));
-        match guarded_call(|| peer.restore(state, rng)) {
-            Ok(Ok(party)) => Some(watch(party)),
+        let name = peer.info().name;
+        match guarded_call(|| within_deadline(&name, "restore", || peer.restore(state, rng))) {
+            Ok(Ok(party)) => Some(watch(party, &name)),
             _ => None,
         }
     }

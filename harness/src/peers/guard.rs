@@ -16,10 +16,10 @@ use std::any::Any;
 use std::cell::Cell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Mutex, Once};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, Once, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 thread_local! {
     static GUARDED: Cell<u32> = const { Cell::new(0) };
@@ -253,10 +253,16 @@ impl fmt::Debug for Watched {
     }
 }
 
-/// `party`, with every call it takes run within the per-call budget; `party` itself when
-/// the budget is switched off.
-pub fn watch(party: Box<dyn Party>) -> Box<dyn Party> {
+/// `party` of the peer named `peer`, with every call it takes run within the per-call
+/// budget: on a worker thread ([`Watched`]), or on this thread under the watchdog when
+/// [`abort_on_hang`] is on; `party` itself when the budget is switched off.
+pub fn watch(party: Box<dyn Party>, peer: &str) -> Box<dyn Party> {
     match call_budget() {
+        Some(budget) if ABORT_ON_HANG.load(Ordering::Relaxed) => Box::new(Deadlined {
+            inner: party,
+            peer: peer.into(),
+            budget,
+        }),
         Some(budget) => Box::new(Watched {
             inner: Some(party),
             hung_in: None,
@@ -264,6 +270,28 @@ pub fn watch(party: Box<dyn Party>) -> Box<dyn Party> {
         }),
         None => party,
     }
+}
+
+/// Splits a batch of `count` encryptions into calls of at most [`ENCRYPT_CHUNK`], each its
+/// own budgeted call: a jump's thousands of encryptions under a sanitizer on a busy machine
+/// can outlast one call's budget without any one of them hanging (measured: 2000 vodozemac
+/// encryptions took over 10 s under ASan at load 10).
+fn in_chunks(
+    count: u32,
+    mut call: impl FnMut(u32) -> (Vec<Vec<u8>>, Option<Reject>),
+) -> (Vec<Vec<u8>>, Option<Reject>) {
+    let mut wires = Vec::with_capacity(count as usize);
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(ENCRYPT_CHUNK);
+        let (chunk, refused) = call(n);
+        wires.extend(chunk);
+        if refused.is_some() {
+            return (wires, refused);
+        }
+        left -= n;
+    }
+    (wires, None)
 }
 
 impl Watched {
@@ -316,23 +344,10 @@ impl Party for Watched {
         plaintext: &[u8],
         count: u32,
     ) -> (Vec<Vec<u8>>, Option<Reject>) {
-        // In chunks, each within the budget: a jump's thousands of encryptions under a
-        // sanitizer on a busy machine can outlast one call's budget without any one of them
-        // hanging (measured: 2000 vodozemac encryptions took over 10 s under ASan at load 10).
-        let mut wires = Vec::with_capacity(count as usize);
-        let mut left = count;
-        while left > 0 {
-            let n = left.min(ENCRYPT_CHUNK);
+        in_chunks(count, |n| {
             let (ad, plaintext) = (ad.to_vec(), plaintext.to_vec());
-            let (chunk, refused) =
-                self.call("encrypt", move |p| p.encrypt_many(&ad, &plaintext, n));
-            wires.extend(chunk);
-            if refused.is_some() {
-                return (wires, refused);
-            }
-            left -= n;
-        }
-        (wires, None)
+            self.call("encrypt", move |p| p.encrypt_many(&ad, &plaintext, n))
+        })
     }
 
     fn handshake(&mut self) -> Result<Option<Vec<u8>>, Reject> {
@@ -361,5 +376,196 @@ impl Party for Watched {
     fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
         let handshake = handshake.to_vec();
         self.call("join", move |p| p.join(&handshake))
+    }
+}
+
+/// Whether watched calls run on this thread under the watchdog, which ends the process when
+/// one outlasts its budget ([`abort_on_hang`]), instead of on a worker thread.
+static ABORT_ON_HANG: AtomicBool = AtomicBool::new(false);
+
+/// Switches this process to the fuzz targets' way of stopping hangs: from now on every
+/// watched call (and every [`within_deadline`] call) runs on the caller's thread, and a
+/// watchdog thread ends the process when one outlasts the per-call budget, after printing
+/// the finding's crash message (`ratchet-bench finding: <peer>/hang/<call>` on the first
+/// line, as every target crash starts). A fuzz target runs one input at a time and libFuzzer
+/// keeps the input that was running as a crash artifact, so nothing is lost, and `replay`
+/// shows it as a `hang` finding under the worker-thread budget. What it saves: a campaign's
+/// two thread hand-overs per call, which cost more than many calls themselves. Campaigns
+/// (`run`), `replay` and `minimize` never switch it on: they must go on after a hang.
+pub fn abort_on_hang() {
+    ABORT_ON_HANG.store(true, Ordering::Relaxed);
+}
+
+/// Milliseconds since the first use of the watchdog, the clock of [`Slot::deadline`].
+fn now_ms() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    // Plus one: 0 means "no call under way".
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
+}
+
+/// One thread's call under way, as the watchdog sees it.
+struct Slot {
+    /// When the call must have returned ([`now_ms`]), 0 when no call is under way.
+    deadline: AtomicU64,
+    /// The peer and the call, for the crash message.
+    what: Mutex<(Arc<str>, &'static str)>,
+}
+
+/// Every thread's slot (a thread registers on its first watched call).
+static SLOTS: Mutex<Vec<Weak<Slot>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static SLOT: Arc<Slot> = register_slot();
+}
+
+fn register_slot() -> Arc<Slot> {
+    let slot = Arc::new(Slot {
+        deadline: AtomicU64::new(0),
+        what: Mutex::new((Arc::from(""), "call")),
+    });
+    if let Ok(mut slots) = SLOTS.lock() {
+        slots.retain(|s| s.strong_count() > 0);
+        slots.push(Arc::downgrade(&slot));
+    }
+    start_watchdog();
+    slot
+}
+
+fn start_watchdog() {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("ratchet-bench watchdog".into())
+            .spawn(watchdog);
+        if spawned.is_err() {
+            // No watchdog: hangs are left to libFuzzer's own -timeout.
+            eprintln!("ratchet-bench: could not start the watchdog thread; hangs are not stopped");
+        }
+    });
+}
+
+/// Checks every slot a few times per budget; ends the process on the first expired call.
+fn watchdog() {
+    loop {
+        let budget = call_budget().unwrap_or(DEFAULT_CALL_BUDGET);
+        std::thread::sleep(
+            (budget / 10).clamp(Duration::from_millis(5), Duration::from_millis(500)),
+        );
+        let now = now_ms();
+        let slots: Vec<Arc<Slot>> = match SLOTS.lock() {
+            Ok(slots) => slots.iter().filter_map(Weak::upgrade).collect(),
+            Err(_) => continue,
+        };
+        for slot in slots {
+            let deadline = slot.deadline.load(Ordering::Acquire);
+            if deadline == 0 || now <= deadline {
+                continue;
+            }
+            let (peer, call) = match slot.what.lock() {
+                Ok(what) => (what.0.clone(), what.1),
+                Err(_) => (Arc::from("a peer"), "call"),
+            };
+            let stopped = Stopped::Hung { call, budget };
+            eprintln!("ratchet-bench finding: {peer}/hang/{call}\n{peer}: {stopped}");
+            std::process::abort();
+        }
+    }
+}
+
+/// Puts the slot back as it was when dropped (also when the call panics).
+struct Armed {
+    previous: (u64, (Arc<str>, &'static str)),
+}
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        let (deadline, what) = std::mem::replace(&mut self.previous, (0, (Arc::from(""), "")));
+        SLOT.with(|slot| {
+            if let Ok(mut w) = slot.what.lock() {
+                *w = what;
+            }
+            slot.deadline.store(deadline, Ordering::Release);
+        });
+    }
+}
+
+fn arm(peer: &Arc<str>, call: &'static str, budget: Duration) -> Armed {
+    SLOT.with(|slot| {
+        let deadline = now_ms().saturating_add(budget.as_millis() as u64);
+        let previous_deadline = slot.deadline.swap(deadline, Ordering::AcqRel);
+        let previous_what = match slot.what.lock() {
+            Ok(mut w) => std::mem::replace(&mut *w, (peer.clone(), call)),
+            Err(_) => (Arc::from(""), "call"),
+        };
+        Armed {
+            previous: (previous_deadline, previous_what),
+        }
+    })
+}
+
+/// Runs `f` (a call `call` into the peer named `peer` that is not a party's, such as
+/// `respond` or `restore`) under the watchdog when [`abort_on_hang`] is on; otherwise just
+/// runs it: a borrowed peer cannot be moved to a worker thread, so outside fuzz targets these
+/// calls have no budget.
+pub fn within_deadline<T>(peer: &str, call: &'static str, f: impl FnOnce() -> T) -> T {
+    match call_budget() {
+        Some(budget) if ABORT_ON_HANG.load(Ordering::Relaxed) => {
+            let _armed = arm(&Arc::from(peer), call, budget);
+            f()
+        }
+        _ => f(),
+    }
+}
+
+/// A party whose every call runs on the caller's thread under the watchdog
+/// ([`abort_on_hang`]).
+struct Deadlined {
+    inner: Box<dyn Party>,
+    peer: Arc<str>,
+    budget: Duration,
+}
+
+impl Deadlined {
+    fn call<T>(&mut self, name: &'static str, f: impl FnOnce(&mut dyn Party) -> T) -> T {
+        let _armed = arm(&self.peer, name, self.budget);
+        f(self.inner.as_mut())
+    }
+}
+
+impl Party for Deadlined {
+    fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
+        self.call("encrypt", |p| p.encrypt(ad, plaintext))
+    }
+
+    fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
+        self.call("decrypt", |p| p.decrypt(ad, wire))
+    }
+
+    fn encrypt_many(
+        &mut self,
+        ad: &[u8],
+        plaintext: &[u8],
+        count: u32,
+    ) -> (Vec<Vec<u8>>, Option<Reject>) {
+        in_chunks(count, |n| {
+            self.call("encrypt", |p| p.encrypt_many(ad, plaintext, n))
+        })
+    }
+
+    fn handshake(&mut self) -> Result<Option<Vec<u8>>, Reject> {
+        self.call("handshake", |p| p.handshake())
+    }
+
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        let _armed = arm(&self.peer, "export_state", self.budget);
+        self.inner.export_state()
+    }
+
+    fn work(&self) -> Option<crate::peer::Work> {
+        self.inner.work()
+    }
+
+    fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
+        self.call("join", |p| p.join(handshake))
     }
 }

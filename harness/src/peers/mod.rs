@@ -18,7 +18,8 @@ mod vodozemac;
 pub use self::vodozemac::{VodozemacMegolm, VodozemacOlm};
 pub use dr2::DoubleRatchet2;
 pub use guard::{
-    call_budget, guarded, guarded_call, guarded_within, set_call_budget, watch, Panicked, Stopped,
+    abort_on_hang, call_budget, guarded, guarded_call, guarded_within, set_call_budget, watch,
+    within_deadline, Panicked, Stopped, CALL_BUDGET_ENV,
 };
 pub use ksi::KsiDoubleRatchet;
 #[cfg(feature = "libolm")]

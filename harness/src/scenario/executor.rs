@@ -10,7 +10,7 @@ use crate::oracle::chains::Position;
 use crate::oracle::security::{Attacker, Probe};
 use crate::oracle::{ChainModel, Verdict, Why};
 use crate::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit};
-use crate::peers::{guarded_call, watch, Stopped};
+use crate::peers::{guarded_call, watch, within_deadline, Stopped};
 use crate::rng;
 use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
@@ -264,16 +264,19 @@ type Established = ([Box<dyn Party>; 2], Vec<u8>);
 
 fn establish(
     peer: &dyn Peer,
+    name: &str,
     init: &SessionInit,
     rng_a: BoxRng,
     rng_b: BoxRng,
 ) -> Result<Established, Outcome> {
     // Each party's calls run within the per-call budget from here on (the peer's own
-    // respond and initiate run on this thread: the peer is borrowed, not owned).
+    // respond and initiate run on this thread, the peer being borrowed, not owned: under
+    // the watchdog in fuzz targets, without a budget elsewhere).
     match guarded_call(|| {
-        let (b, bundle) = peer.respond(init, rng_b)?;
-        let mut b = watch(b);
-        let mut a = watch(peer.initiate(init, &bundle, rng_a)?);
+        let (b, bundle) = within_deadline(name, "respond", || peer.respond(init, rng_b))?;
+        let mut b = watch(b, name);
+        let a = within_deadline(name, "initiate", || peer.initiate(init, &bundle, rng_a))?;
+        let mut a = watch(a, name);
         if let Some(handshake) = a.handshake()? {
             b.join(&handshake)?;
         }
@@ -288,7 +291,8 @@ fn establish(
 /// Runs `scenario` on a fresh session of `peer` built from `setup`.
 pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript {
     let info = peer.info();
-    let (parties, bundle) = match establish(peer, &setup.init, setup.rng_a, setup.rng_b) {
+    let (parties, bundle) = match establish(peer, &info.name, &setup.init, setup.rng_a, setup.rng_b)
+    {
         Ok(established) => established,
         Err(failure) => {
             return Transcript {
@@ -612,12 +616,18 @@ impl Run<'_> {
             };
             let setup = Setup::seeded(seed);
             self.foreign = Some(
-                establish(self.peer, &setup.init, setup.rng_a, setup.rng_b)
-                    .map(|([alice, _], _)| Foreign {
-                        alice,
-                        sent: Vec::new(),
-                    })
-                    .map_err(|o| format!("the second session could not be set up: {}", o.label())),
+                establish(
+                    self.peer,
+                    &self.info.name,
+                    &setup.init,
+                    setup.rng_a,
+                    setup.rng_b,
+                )
+                .map(|([alice, _], _)| Foreign {
+                    alice,
+                    sent: Vec::new(),
+                })
+                .map_err(|o| format!("the second session could not be set up: {}", o.label())),
             );
         }
         let foreign = match self.foreign.as_mut() {
