@@ -468,3 +468,346 @@ fn megolm_states_are_copied_and_the_probes_say_why_they_do_not_apply() {
         "{note}"
     );
 }
+
+/// Randomness of one party of the state tests below.
+fn party_rng(seed: u64, label: &str) -> BoxRng {
+    Box::new(ratchet_bench::rng::stream(seed, label))
+}
+
+/// Alice (initiator) and Bob (responder) of a session of `peer`, the handshake taken.
+fn pair_of(peer: &dyn Peer, seed: u64) -> (Box<dyn Party>, Box<dyn Party>) {
+    let init = SessionInit {
+        shared_secret: [4; 32],
+    };
+    let (mut bob, bundle) = peer.respond(&init, party_rng(seed, "B")).unwrap();
+    let mut alice = peer.initiate(&init, &bundle, party_rng(seed, "A")).unwrap();
+    if let Some(handshake) = alice.handshake().unwrap() {
+        bob.join(&handshake).unwrap();
+    }
+    (alice, bob)
+}
+
+/// A restored copy of `party`, drawing from its own randomness.
+fn copy_of(peer: &dyn Peer, party: &dyn Party, seed: u64) -> Box<dyn Party> {
+    let state = party.export_state().expect("the party exports its state");
+    peer.restore(&state, party_rng(seed, "copy"))
+        .expect("the peer restores its own export")
+}
+
+/// The Olm peers that export a party's state (vodozemac-olm has its own test above).
+fn olm_peers() -> [Box<dyn Peer>; 2] {
+    [
+        Box::new(ratchet_bench::peers::ReferenceOlm),
+        Box::new(ratchet_bench::peers::LibolmOlm),
+    ]
+}
+
+#[test]
+fn olm_states_restore_a_party_that_reads_what_the_original_would_and_no_more() {
+    for peer in olm_peers() {
+        let peer = peer.as_ref();
+        let name = peer.info().name;
+        assert!(peer.info().capabilities.export_state, "{name}");
+        let (mut alice, mut bob) = pair_of(peer, 21);
+        let m: Vec<Vec<u8>> = ["zero", "one", "two", "three"]
+            .iter()
+            .map(|p| alice.encrypt(b"ad", p.as_bytes()).unwrap())
+            .collect();
+        assert_eq!(bob.decrypt(b"ad", &m[0]).unwrap(), b"zero", "{name}");
+        assert_eq!(bob.decrypt(b"ad", &m[2]).unwrap(), b"two", "{name}");
+        let reply = bob.encrypt(b"ad", b"reply").unwrap();
+        assert_eq!(alice.decrypt(b"ad", &reply).unwrap(), b"reply", "{name}");
+        // Alice's next message starts a new chain (a DH ratchet step).
+        let four = alice.encrypt(b"ad", b"four").unwrap();
+        let state = bob.export_state().unwrap();
+        assert_eq!(
+            peer.restore(&state, party_rng(1, "x"))
+                .unwrap()
+                .export_state()
+                .unwrap(),
+            state,
+            "{name}: the export of a restored party is the same bytes"
+        );
+        // Round trip: the copy reads what the original would, in any order.
+        let mut copy = copy_of(peer, bob.as_ref(), 1);
+        assert_eq!(copy.decrypt(b"ad", &four).unwrap(), b"four", "{name}");
+        assert_eq!(copy.decrypt(b"ad", &m[1]).unwrap(), b"one", "{name}");
+        assert_eq!(copy.decrypt(b"ad", &m[3]).unwrap(), b"three", "{name}");
+        assert_eq!(bob.decrypt(b"ad", &m[3]).unwrap(), b"three", "{name}");
+        // Forward secrecy: what Bob decrypted before the export stays closed to a copy.
+        let mut copy = copy_of(peer, bob.as_ref(), 2);
+        for (i, wire) in [(0, &m[0]), (2, &m[2]), (3, &m[3])] {
+            let refused = copy.decrypt(b"ad", wire).unwrap_err();
+            assert_eq!(refused.class, RejectClass::Replay, "{name} m{i}: {refused}");
+        }
+        assert_eq!(bob.decrypt(b"ad", &four).unwrap(), b"four", "{name}");
+        let refused = copy_of(peer, bob.as_ref(), 3)
+            .decrypt(b"ad", &four)
+            .unwrap_err();
+        assert_eq!(refused.class, RejectClass::Replay, "{name}: {refused}");
+    }
+}
+
+#[test]
+fn a_restored_libolm_party_sends_and_reads_what_the_reference_and_vodozemac_do() {
+    // libolm and the reference draw the same bytes from one seed, so a restored libolm party
+    // must make the reference's wire bytes: its pickled state is the whole ratchet, as an
+    // independent implementation of the spec computes it.
+    let libolm = ratchet_bench::peers::LibolmOlm;
+    let reference = ratchet_bench::peers::ReferenceOlm;
+    let (mut la, mut lb) = pair_of(&libolm, 22);
+    let (mut ra, mut rb) = pair_of(&reference, 22);
+    let mut sent = Vec::new();
+    for p in ["a", "b", "c"] {
+        let (l, r) = (
+            la.encrypt(b"", p.as_bytes()).unwrap(),
+            ra.encrypt(b"", p.as_bytes()).unwrap(),
+        );
+        assert_eq!(l, r, "one seed, the same wire bytes");
+        sent.push(l);
+    }
+    lb.decrypt(b"", &sent[0]).unwrap();
+    rb.decrypt(b"", &sent[0]).unwrap();
+    let mut lcopy = copy_of(&libolm, lb.as_ref(), 5);
+    let mut rcopy = copy_of(&reference, rb.as_ref(), 5);
+    assert_eq!(lcopy.decrypt(b"", &sent[2]).unwrap(), b"c");
+    assert_eq!(rcopy.decrypt(b"", &sent[2]).unwrap(), b"c");
+    // The copies' first replies draw a new ratchet key from the same stream: one DH step
+    // from the restored root key, the same bytes in both.
+    let (l, r) = (
+        lcopy.encrypt(b"", b"back").unwrap(),
+        rcopy.encrypt(b"", b"back").unwrap(),
+    );
+    assert_eq!(hex::encode(&l), hex::encode(&r));
+    assert_eq!(la.decrypt(b"", &l).unwrap(), b"back");
+    assert_eq!(lcopy.decrypt(b"", &sent[1]).unwrap(), b"b");
+
+    // vodozemac starts a session with libolm's bundle; a restored libolm responder reads
+    // vodozemac's later message.
+    let init = SessionInit {
+        shared_secret: [4; 32],
+    };
+    let (mut bob, bundle) = libolm.respond(&init, party_rng(23, "B")).unwrap();
+    let vodozemac = ratchet_bench::peers::VodozemacOlm;
+    let mut alice = vodozemac
+        .initiate(&init, &bundle, party_rng(23, "A"))
+        .unwrap();
+    let first = alice.encrypt(b"ad", b"first").unwrap();
+    let second = alice.encrypt(b"ad", b"second").unwrap();
+    // Before any message Bob has only his account: the copy takes the pre-key message.
+    assert_eq!(
+        copy_of(&libolm, bob.as_ref(), 6)
+            .decrypt(b"ad", &first)
+            .unwrap(),
+        b"first"
+    );
+    assert_eq!(bob.decrypt(b"ad", &first).unwrap(), b"first");
+    let mut copy = copy_of(&libolm, bob.as_ref(), 6);
+    assert_eq!(copy.decrypt(b"ad", &second).unwrap(), b"second");
+    assert_eq!(
+        copy_of(&libolm, bob.as_ref(), 7)
+            .decrypt(b"ad", &first)
+            .unwrap_err()
+            .class,
+        RejectClass::Replay
+    );
+    let back = copy.encrypt(b"ad", b"back").unwrap();
+    assert_eq!(alice.decrypt(b"ad", &back).unwrap(), b"back");
+}
+
+#[test]
+fn megolm_states_restore_and_a_copy_reads_earlier_indices_by_design() {
+    let libolm = ratchet_bench::peers::LibolmMegolm;
+    let reference = ratchet_bench::peers::ReferenceMegolm;
+    let mut replies = Vec::new();
+    for peer in [&libolm as &dyn Peer, &reference] {
+        let name = peer.info().name;
+        assert!(peer.info().capabilities.export_state, "{name}");
+        let (mut alice, mut bob) = pair_of(peer, 24);
+        let m0 = alice.encrypt(b"ad", b"zero").unwrap();
+        let m1 = alice.encrypt(b"ad", b"one").unwrap();
+        assert_eq!(bob.decrypt(b"ad", &m0).unwrap(), b"zero", "{name}");
+        let state = bob.export_state().unwrap();
+        assert_eq!(
+            peer.restore(&state, party_rng(1, "x"))
+                .unwrap()
+                .export_state()
+                .unwrap(),
+            state,
+            "{name}"
+        );
+        let mut copy = copy_of(peer, bob.as_ref(), 8);
+        assert_eq!(copy.decrypt(b"ad", &m1).unwrap(), b"one", "{name}");
+        // Megolm keeps the ratchet at the first known index (megolm.md, "Partial Forward
+        // Secrecy"): a copy reads an index the party already read. The oracle does not
+        // check forward secrecy on Megolm for this reason.
+        assert_eq!(copy.decrypt(b"ad", &m0).unwrap(), b"zero", "{name}");
+        // The copy's own ratchet goes on where Bob's stood.
+        let reply = copy.encrypt(b"ad", b"reply").unwrap();
+        assert_eq!(alice.decrypt(b"ad", &reply).unwrap(), b"reply", "{name}");
+        replies.push(reply);
+    }
+    assert_eq!(
+        replies[0], replies[1],
+        "libolm's restored party signs and encrypts the reference's bytes"
+    );
+}
+
+#[test]
+fn truncated_or_garbled_states_are_refused_naming_the_field() {
+    let peers: [Box<dyn Peer>; 4] = [
+        Box::new(ratchet_bench::peers::ReferenceOlm),
+        Box::new(ratchet_bench::peers::LibolmOlm),
+        Box::new(ratchet_bench::peers::ReferenceMegolm),
+        Box::new(ratchet_bench::peers::LibolmMegolm),
+    ];
+    for peer in peers {
+        let peer = peer.as_ref();
+        let name = peer.info().name;
+        let (mut alice, mut bob) = pair_of(peer, 25);
+        let wire = alice.encrypt(b"", b"x").unwrap();
+        let _ = alice.encrypt(b"", b"y").unwrap();
+        bob.decrypt(b"", &alice.encrypt(b"", b"z").unwrap())
+            .unwrap();
+        let _ = wire;
+        let state = bob.export_state().unwrap();
+        for cut in 0..state.len() {
+            let refused = match peer.restore(&state[..cut], party_rng(1, "x")) {
+                Ok(_) => panic!("{name}: a state cut at {cut} of {} was taken", state.len()),
+                Err(e) => e,
+            };
+            assert_eq!(
+                refused.class,
+                RejectClass::Malformed,
+                "{name} cut {cut}: {refused}"
+            );
+            assert!(
+                refused.detail.contains("state: ") && refused.detail.contains("expected"),
+                "{name} cut {cut}: {refused}"
+            );
+        }
+        let mut version = state.clone();
+        version[0] ^= 0x40;
+        let refused = peer.restore(&version, party_rng(1, "x")).err().unwrap();
+        assert!(refused.detail.contains("version"), "{name}: {refused}");
+        let mut longer = state.clone();
+        longer.push(0);
+        let refused = peer.restore(&longer, party_rng(1, "x")).err().unwrap();
+        assert!(
+            refused.detail.contains("after the last field"),
+            "{name}: {refused}"
+        );
+        // Garbage of every length up to 600 bytes: refused, never a panic.
+        for len in 0..600 {
+            let garbage: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
+            assert!(peer.restore(&garbage, party_rng(1, "x")).is_err(), "{name}");
+        }
+    }
+    // A flipped bit inside libolm's pickle of the session: libolm's MAC over the pickle
+    // fails, and the refusal names the field.
+    let libolm = ratchet_bench::peers::LibolmOlm;
+    let (mut alice, mut bob) = pair_of(&libolm, 26);
+    bob.decrypt(b"", &alice.encrypt(b"", b"x").unwrap())
+        .unwrap();
+    let mut state = bob.export_state().unwrap();
+    let account_len = u32::from_be_bytes(state[1..5].try_into().unwrap()) as usize;
+    let session_at = 5 + account_len + 1 + 4;
+    state[session_at + 20] ^= 0x01;
+    let refused = libolm.restore(&state, party_rng(1, "x")).err().unwrap();
+    assert_eq!(refused.class, RejectClass::Malformed, "{refused}");
+    assert!(
+        refused
+            .detail
+            .starts_with("libolm-olm state: session pickle: olm_unpickle_session: "),
+        "{refused}"
+    );
+}
+
+#[test]
+fn the_olm_reference_counts_one_chain_step_per_index_it_passes() {
+    // olm.md: C_{i,j+1} = HMAC(C_{i,j}, 0x02), one step per index. A message g indices past
+    // the chain's next one costs g steps and its own; Olm's header has no previous-chain
+    // length, so one message touches one chain and costs at most MAX_MESSAGE_GAP + 1.
+    let peer = ratchet_bench::peers::ReferenceOlm;
+    let (mut alice, mut bob) = pair_of(&peer, 27);
+    let work = |p: &dyn Party| p.work().expect("the Olm reference counts its work");
+    let sent: Vec<Vec<u8>> = (0..10).map(|i| alice.encrypt(b"", &[i]).unwrap()).collect();
+    let before = work(bob.as_ref());
+    bob.decrypt(b"", &sent[0]).unwrap();
+    let after = work(bob.as_ref());
+    assert_eq!(
+        (after.derivations - before.derivations, after.stored_keys),
+        (1, 0)
+    );
+    bob.decrypt(b"", &sent[9]).unwrap();
+    let later = work(bob.as_ref());
+    assert_eq!(
+        (later.derivations - after.derivations, later.stored_keys),
+        (9, 8)
+    );
+    // A stored key costs no step.
+    bob.decrypt(b"", &sent[4]).unwrap();
+    assert_eq!(work(bob.as_ref()).derivations, later.derivations);
+    assert_eq!(work(bob.as_ref()).stored_keys, 7);
+    // The largest gap libolm takes (2000): 2001 steps, 40 keys kept.
+    let jump = alice.encrypt_many(b"", b"", 2001).0;
+    let before = work(bob.as_ref());
+    bob.decrypt(b"", jump.last().unwrap()).unwrap();
+    let after = work(bob.as_ref());
+    assert_eq!(
+        (after.derivations - before.derivations, after.stored_keys),
+        (2001, 40)
+    );
+    // One index further than that is refused before any step.
+    let far: Vec<Vec<u8>> = alice.encrypt_many(b"", b"", 2002).0;
+    let refused = bob.decrypt(b"", far.last().unwrap()).unwrap_err();
+    assert_eq!(refused.class, RejectClass::TooFarAhead, "{refused}");
+    assert_eq!(work(bob.as_ref()), after);
+    // The campaign's bounded-work oracle sees the same, and finds nothing.
+    let (t, findings) = run(
+        &peer,
+        "send A 1; deliver m0; jump A +0; jump A +1; send A 2; deliver m1",
+        27,
+    );
+    assert!(findings.is_empty(), "{findings:#?} {:#?}", t.probes);
+}
+
+#[test]
+fn drawn_scenarios_give_no_security_finding_on_the_olm_and_megolm_peers() {
+    let peers: [Box<dyn Peer>; 4] = [
+        Box::new(ratchet_bench::peers::ReferenceOlm),
+        Box::new(ratchet_bench::peers::LibolmOlm),
+        Box::new(ratchet_bench::peers::ReferenceMegolm),
+        Box::new(ratchet_bench::peers::LibolmMegolm),
+    ];
+    for peer in peers {
+        let peer = peer.as_ref();
+        let name = peer.info().name;
+        let (t, findings) = run(peer, ROUND_TRIP, 6);
+        assert!(findings.is_empty(), "{name}: {findings:#?}");
+        let note = compromise_note(&t);
+        assert!(note.contains("copied"), "{name}: {note}");
+        if peer.info().family.deletes_used_keys() {
+            assert!(
+                note.contains("2 earlier messages tried") && note.contains("the copy follows"),
+                "{name}: {note}"
+            );
+        }
+        let mut copied = 0;
+        for i in 0..40 {
+            let (scenario, seed) = scenario_for(8, i);
+            let t = execute(peer, &scenario, Setup::seeded(seed));
+            copied += t
+                .probes
+                .iter()
+                .filter(|p| p.property == Property::Compromise && p.note.contains("copied"))
+                .count();
+            let breaches: Vec<_> = t.probes.iter().filter(|p| p.breach).collect();
+            assert!(
+                breaches.is_empty(),
+                "{name} scenario {i} ({scenario}): {breaches:#?}"
+            );
+        }
+        assert!(copied > 5, "{name}: {copied} states copied in 40 scenarios");
+    }
+}

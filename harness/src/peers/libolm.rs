@@ -44,6 +44,30 @@
 //! decrypt moves only the latest ratchet, and only for a message whose signature verified;
 //! what it can decrypt afterwards is the same, so nothing is restored there.
 //!
+//! State export (for the security oracles): a party's state is libolm's own pickles of its
+//! objects (base64 text encrypted under the adapter's fixed key) in a versioned envelope of
+//! the adapter's, integers big-endian:
+//!
+//! ```text
+//! version (1 byte, 1)
+//! Olm:    account pickle (length (4) || text) || session: flag (1) [|| length || text]
+//!         || the chain book: chains (count (4), at most 5, x ratchet key (32) || next
+//!         index (8)), skipped keys (count, at most 40, x ratchet key || index (8)),
+//!         dropped chains (count, at most 64, x ratchet key)
+//! Megolm: outbound pickle (length || text) || inbound: flag [|| length || text]
+//!         || a session key not yet handed over: flag [|| length || bytes]
+//! ```
+//!
+//! A pickle holds everything libolm keeps: for Olm the root key, the sender chain, the five
+//! newest receiver chains and the forty skipped message keys, so a copy holds exactly what
+//! libolm still could decrypt (the oracle's forward-secrecy view is libolm's own, not a
+//! model of it); the book travels along so a copy classes refusals as the original does.
+//! A restored party takes its randomness from the RNG `restore` is given. A truncated or
+//! garbled state is refused as malformed naming the field; a garbled pickle fails libolm's
+//! MAC over the pickle before any field is read. The objects sit in `RefCell`s because the
+//! pickle functions need a mutable pointer and the export has `&self` (see [`OlmParty`]).
+//! libolm counts no work: [`Party::work`] stays `None`.
+//!
 //! Errors: libolm has one error code per object (`olm_*_last_error`, the names of
 //! `src/error.c`), mapped onto the bench's classes by [`class_of`], the detail keeping
 //! libolm's text. libolm's Olm ratchet reports every refusal (forgery, replay, gap too
@@ -61,7 +85,9 @@ use crate::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout,
 };
+use crate::reference::olm::state::StateReader;
 use olm_sys as sys;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ffi::{c_char, c_void, CStr};
 use std::marker::PhantomData;
@@ -74,8 +100,9 @@ const OLM_MAX_SKIPPED_MESSAGE_KEYS: u32 = 40;
 const OLM_MAX_MESSAGE_GAP: u32 = 2000;
 /// How far past the next expected index a Megolm message may be (see the module doc).
 const MEGOLM_MAX_SKIP: u32 = (1 << 31) - 2;
-/// The key libolm's pickles of a session are encrypted with. They never leave the party:
-/// they are the adapter's copy of a state to return to, not storage.
+/// The key libolm's pickles are encrypted with: the adapter's copy of a session to return to
+/// after a refusal, and the parts of an exported state. A fixed key on purpose: an exported
+/// state stands for everything a compromised device holds, its pickle key included.
 const PICKLE_KEY: &[u8] = b"ratchet-bench libolm state copy";
 
 /// The version under test, as reports show it.
@@ -183,6 +210,123 @@ impl<T> Drop for Object<T> {
         // SAFETY: the object was constructed in this buffer by `new` and is still there;
         // `clear` is its destructor, which only wipes the bytes.
         unsafe { clear(self.ptr()) };
+    }
+}
+
+/// The functions libolm pairs with one object type to pickle and unpickle it, and to read
+/// its last error. Only built in the constants below, each from one type's own functions.
+struct PickleFns<T> {
+    length: unsafe extern "C" fn(*const T) -> usize,
+    pickle: unsafe extern "C" fn(*mut T, *const c_void, usize, *mut c_void, usize) -> usize,
+    unpickle: unsafe extern "C" fn(*mut T, *const c_void, usize, *mut c_void, usize) -> usize,
+    last_error: unsafe extern "C" fn(*const T) -> *const c_char,
+    size: unsafe extern "C" fn() -> usize,
+    init: unsafe extern "C" fn(*mut c_void) -> *mut T,
+    clear: unsafe extern "C" fn(*mut T) -> usize,
+    pickle_name: &'static str,
+    unpickle_name: &'static str,
+}
+
+const ACCOUNT_PICKLE: PickleFns<sys::OlmAccount> = PickleFns {
+    length: sys::olm_pickle_account_length,
+    pickle: sys::olm_pickle_account,
+    unpickle: sys::olm_unpickle_account,
+    last_error: sys::olm_account_last_error,
+    size: sys::olm_account_size,
+    init: sys::olm_account,
+    clear: sys::olm_clear_account,
+    pickle_name: "olm_pickle_account",
+    unpickle_name: "olm_unpickle_account",
+};
+
+const SESSION_PICKLE: PickleFns<sys::OlmSession> = PickleFns {
+    length: sys::olm_pickle_session_length,
+    pickle: sys::olm_pickle_session,
+    unpickle: sys::olm_unpickle_session,
+    last_error: sys::olm_session_last_error,
+    size: sys::olm_session_size,
+    init: sys::olm_session,
+    clear: sys::olm_clear_session,
+    pickle_name: "olm_pickle_session",
+    unpickle_name: "olm_unpickle_session",
+};
+
+const OUTBOUND_PICKLE: PickleFns<sys::OlmOutboundGroupSession> = PickleFns {
+    length: sys::olm_pickle_outbound_group_session_length,
+    pickle: sys::olm_pickle_outbound_group_session,
+    unpickle: sys::olm_unpickle_outbound_group_session,
+    last_error: sys::olm_outbound_group_session_last_error,
+    size: sys::olm_outbound_group_session_size,
+    init: sys::olm_outbound_group_session,
+    clear: sys::olm_clear_outbound_group_session,
+    pickle_name: "olm_pickle_outbound_group_session",
+    unpickle_name: "olm_unpickle_outbound_group_session",
+};
+
+const INBOUND_PICKLE: PickleFns<sys::OlmInboundGroupSession> = PickleFns {
+    length: sys::olm_pickle_inbound_group_session_length,
+    pickle: sys::olm_pickle_inbound_group_session,
+    unpickle: sys::olm_unpickle_inbound_group_session,
+    last_error: sys::olm_inbound_group_session_last_error,
+    size: sys::olm_inbound_group_session_size,
+    init: sys::olm_inbound_group_session,
+    clear: sys::olm_clear_inbound_group_session,
+    pickle_name: "olm_pickle_inbound_group_session",
+    unpickle_name: "olm_unpickle_inbound_group_session",
+};
+
+impl<T> Object<T> {
+    /// The object's state, encrypted under [`PICKLE_KEY`], as libolm's base64 text.
+    /// `fns` must be `T`'s (the constants above are the only ones).
+    fn pickle(&mut self, fns: &PickleFns<T>) -> Result<Vec<u8>, Reject> {
+        // SAFETY: the object is constructed; `length` is its own type's and only reads it.
+        let len = unsafe { (fns.length)(self.cptr()) };
+        let mut out = vec![0u8; len];
+        // SAFETY: the key is readable and `out` writable, each of its given length, `out`
+        // the length libolm asked for; `pickle` is the object's own type's. It writes the
+        // object only to record an error, through this exclusive borrow.
+        let r = unsafe {
+            (fns.pickle)(
+                self.ptr(),
+                PICKLE_KEY.as_ptr().cast(),
+                PICKLE_KEY.len(),
+                out.as_mut_ptr().cast(),
+                out.len(),
+            )
+        };
+        // SAFETY: the object is constructed; `last_error` returns a static string.
+        let n = check(r, fns.pickle_name, || unsafe {
+            (fns.last_error)(self.cptr())
+        })?;
+        out.truncate(n);
+        Ok(out)
+    }
+
+    /// A fresh object in the state `pickle` (from [`Object::pickle`]) holds. Always a new
+    /// object: libolm's unpickling appends pickled lists to the ones already there
+    /// (`unpickle` of a `List` in `include/olm/pickle.hh`), so unpickling over a used
+    /// object would mix two states.
+    fn unpickled(pickle: &[u8], fns: &PickleFns<T>) -> Result<Self, Reject> {
+        // SAFETY: size, constructor and destructor are `T`'s own, from `fns`.
+        let mut object = unsafe { Object::new((fns.size)(), fns.init, fns.clear) };
+        let mut copy = pickle.to_vec();
+        // SAFETY: the key is readable and `copy` writable (decoded in place), each of its
+        // given length; `unpickle` is the object's own type's. libolm checks the pickle's
+        // MAC before it reads any field, and every field read against the end.
+        let r = unsafe {
+            (fns.unpickle)(
+                object.ptr(),
+                PICKLE_KEY.as_ptr().cast(),
+                PICKLE_KEY.len(),
+                copy.as_mut_ptr().cast(),
+                copy.len(),
+            )
+        };
+        // SAFETY: the object is constructed; `last_error` returns a static string.
+        check(r, fns.unpickle_name, || unsafe {
+            (fns.last_error)(object.cptr())
+        })?;
+        Ok(object)
     }
 }
 
@@ -505,44 +649,12 @@ impl Session {
 
     /// The session's state, encrypted under [`PICKLE_KEY`].
     fn pickle(&mut self) -> Result<Vec<u8>, Reject> {
-        // SAFETY: the session is constructed; the call only reads it.
-        let len = unsafe { sys::olm_pickle_session_length(self.0.cptr()) };
-        let mut out = vec![0u8; len];
-        // SAFETY: the key is readable and `out` writable, each of its given length.
-        let r = unsafe {
-            sys::olm_pickle_session(
-                self.0.ptr(),
-                PICKLE_KEY.as_ptr().cast(),
-                PICKLE_KEY.len(),
-                out.as_mut_ptr().cast(),
-                out.len(),
-            )
-        };
-        let n = self.check(r, "olm_pickle_session")?;
-        out.truncate(n);
-        Ok(out)
+        self.0.pickle(&SESSION_PICKLE)
     }
 
-    /// A session in the state [`Session::pickle`] gave. Always a fresh object: libolm's
-    /// unpickling appends the pickled chains and keys to the lists already there
-    /// (`unpickle` of a `List` in `include/olm/pickle.hh`), so unpickling over a used
-    /// session would mix the two states.
+    /// A fresh session in the state [`Session::pickle`] gave.
     fn unpickled(pickle: &[u8]) -> Result<Self, Reject> {
-        let mut session = Session::blank();
-        let mut copy = pickle.to_vec();
-        // SAFETY: the key is readable and `copy` writable (decoded in place), each of its
-        // given length.
-        let r = unsafe {
-            sys::olm_unpickle_session(
-                session.0.ptr(),
-                PICKLE_KEY.as_ptr().cast(),
-                PICKLE_KEY.len(),
-                copy.as_mut_ptr().cast(),
-                copy.len(),
-            )
-        };
-        session.check(r, "olm_unpickle_session")?;
-        Ok(session)
+        Object::unpickled(pickle, &SESSION_PICKLE).map(Session)
     }
 
     /// libolm's own description of the ratchet (chain and skipped-key indices).
@@ -711,6 +823,51 @@ struct ChainBook {
 const DROPPED_KEPT: usize = 64;
 
 impl ChainBook {
+    /// Appends the book to an exported state: chains, skipped keys, dropped chains, each a
+    /// count (4 bytes) and its entries (a ratchet key, and an index of 8 bytes).
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.chains.len() as u32).to_be_bytes());
+        for (key, index) in &self.chains {
+            out.extend_from_slice(key);
+            out.extend_from_slice(&index.to_be_bytes());
+        }
+        out.extend_from_slice(&(self.skipped.len() as u32).to_be_bytes());
+        for (key, index) in &self.skipped {
+            out.extend_from_slice(key);
+            out.extend_from_slice(&index.to_be_bytes());
+        }
+        out.extend_from_slice(&(self.dropped.len() as u32).to_be_bytes());
+        for key in &self.dropped {
+            out.extend_from_slice(key);
+        }
+    }
+
+    /// The book [`ChainBook::write`] wrote; counts above libolm's bounds are refused.
+    fn read(r: &mut StateReader<'_>) -> Result<Self, String> {
+        let mut book = ChainBook::default();
+        let n = r.count("book chain count", OLM_MAX_RECEIVER_CHAINS as usize)?;
+        for _ in 0..n {
+            let key = r.key("book chain ratchet key")?;
+            let index = u64::from_be_bytes(r.array::<8>("book chain next index")?);
+            book.chains.push_back((key, index));
+        }
+        let n = r.count(
+            "book skipped key count",
+            OLM_MAX_SKIPPED_MESSAGE_KEYS as usize,
+        )?;
+        for _ in 0..n {
+            let key = r.key("book skipped key ratchet key")?;
+            let index = u64::from_be_bytes(r.array::<8>("book skipped key index")?);
+            book.skipped.push_back((key, index));
+        }
+        let n = r.count("book dropped chain count", DROPPED_KEPT)?;
+        for _ in 0..n {
+            book.dropped
+                .push_back(r.key("book dropped chain ratchet key")?);
+        }
+        Ok(book)
+    }
+
     /// Records a message libolm decrypted.
     fn accepted(&mut self, key: [u8; KEY_LEN], counter: u64) {
         let next = match self.chains.iter_mut().find(|c| c.0 == key) {
@@ -778,6 +935,127 @@ impl ChainBook {
     }
 }
 
+/// The version byte of the adapter's exported states (see the module doc).
+const STATE_VERSION: u8 = 1;
+/// How long a pickle or session key in a state may be, far above any real one (an Olm
+/// session with five chains and forty skipped keys pickles to about 5 KB of base64).
+const STATE_FIELD_MAX: u32 = 1 << 20;
+
+/// An exclusive borrow of a party's libolm object for its export (see [`OlmParty`]).
+fn borrow<T>(cell: &RefCell<T>) -> Result<std::cell::RefMut<'_, T>, Reject> {
+    cell.try_borrow_mut()
+        .map_err(|_| other("export: the libolm object is in use by another call"))
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn put_optional_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
+    match bytes {
+        Some(bytes) => {
+            out.push(1);
+            put_bytes(out, bytes);
+        }
+        None => out.push(0),
+    }
+}
+
+/// A malformed state: the reader's sentence, which names the state and the field.
+fn bad_state(reason: String) -> Reject {
+    Reject::new(RejectClass::Malformed, reason)
+}
+
+/// A length-prefixed field.
+fn read_bytes<'a>(r: &mut StateReader<'a>, field: &str) -> Result<&'a [u8], Reject> {
+    let len = r
+        .count(&format!("{field} length"), STATE_FIELD_MAX as usize)
+        .map_err(bad_state)?;
+    r.take(len, field).map_err(bad_state)
+}
+
+/// A flag, then a length-prefixed field if it is set.
+fn read_optional_bytes<'a>(
+    r: &mut StateReader<'a>,
+    field: &str,
+) -> Result<Option<&'a [u8]>, Reject> {
+    if r.flag(&format!("{field} flag")).map_err(bad_state)? {
+        read_bytes(r, field).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// A libolm object from the pickle in field `field` of state `what`; libolm's refusal (its
+/// MAC check, its format checks) becomes a malformed state naming the field.
+fn unpickle_field<T>(
+    pickle: &[u8],
+    fns: &PickleFns<T>,
+    what: &str,
+    field: &str,
+) -> Result<Object<T>, Reject> {
+    Object::unpickled(pickle, fns).map_err(|e| bad_state(format!("{what}: {field}: {}", e.detail)))
+}
+
+/// The account, session and chain book of an Olm state (see the module doc).
+fn read_olm_state(state: &[u8]) -> Result<(Account, Option<Session>, ChainBook), Reject> {
+    const WHAT: &str = "libolm-olm state";
+    let mut r = StateReader::new(state, WHAT);
+    r.version(STATE_VERSION).map_err(bad_state)?;
+    let account = read_bytes(&mut r, "account pickle")?;
+    let session = read_optional_bytes(&mut r, "session pickle")?;
+    let book = ChainBook::read(&mut r).map_err(bad_state)?;
+    r.finish().map_err(bad_state)?;
+    let account = Account(unpickle_field(
+        account,
+        &ACCOUNT_PICKLE,
+        WHAT,
+        "account pickle",
+    )?);
+    let session = match session {
+        Some(pickle) => Some(Session(unpickle_field(
+            pickle,
+            &SESSION_PICKLE,
+            WHAT,
+            "session pickle",
+        )?)),
+        None => None,
+    };
+    Ok((account, session, book))
+}
+
+/// The Megolm party of a state (see the module doc).
+fn read_megolm_state(state: &[u8]) -> Result<MegolmParty, Reject> {
+    const WHAT: &str = "libolm-megolm state";
+    let mut r = StateReader::new(state, WHAT);
+    r.version(STATE_VERSION).map_err(bad_state)?;
+    let own = read_bytes(&mut r, "outbound session pickle")?;
+    let theirs = read_optional_bytes(&mut r, "inbound session pickle")?;
+    let handshake = read_optional_bytes(&mut r, "handshake session key")?.map(<[u8]>::to_vec);
+    r.finish().map_err(bad_state)?;
+    let own = Outbound(unpickle_field(
+        own,
+        &OUTBOUND_PICKLE,
+        WHAT,
+        "outbound session pickle",
+    )?);
+    let theirs = match theirs {
+        Some(pickle) => Some(Inbound(unpickle_field(
+            pickle,
+            &INBOUND_PICKLE,
+            WHAT,
+            "inbound session pickle",
+        )?)),
+        None => None,
+    };
+    Ok(MegolmParty {
+        own: RefCell::new(own),
+        theirs: theirs.map(RefCell::new),
+        handshake,
+    })
+}
+
 /// libolm as an Olm peer (family `olm`).
 pub struct LibolmOlm;
 
@@ -786,9 +1064,20 @@ pub struct LibolmMegolm;
 
 /// One side of an Olm session. The responder holds its account until the initiator's first
 /// pre-key message makes the session; the initiator has its session from the start.
+///
+/// The libolm objects sit in `RefCell`s for [`Party::export_state`] alone: libolm's pickle
+/// functions take a mutable pointer (they record an error in the object when they fail),
+/// while the export has `&self`, and writing through a pointer made from a shared borrow
+/// would be undefined behaviour. The cell gives the pickle call a checked exclusive borrow;
+/// encrypt and decrypt reach the objects through `get_mut`, free and statically exclusive.
+/// A party is not `Sync` and the export calls nothing back, so its borrow never finds
+/// another one outstanding (were it to, the export is refused, not a panic). Chosen over a
+/// pickle refreshed after every successful call, which would cost a whole pickle (AES and
+/// HMAC of the state) per encrypt and decrypt for exports made a few times per scenario,
+/// and could fall behind the objects if a call forgot to refresh it.
 struct OlmParty {
-    account: Account,
-    session: Option<Session>,
+    account: RefCell<Account>,
+    session: Option<RefCell<Session>>,
     book: ChainBook,
     rng: BoxRng,
 }
@@ -809,7 +1098,7 @@ impl Peer for LibolmOlm {
             },
             capabilities: Capabilities {
                 injectable_rng: true,
-                export_state: false,
+                export_state: true,
             },
             weakened: Vec::new(),
         }
@@ -827,7 +1116,7 @@ impl Peer for LibolmOlm {
             one_time_key,
         };
         let party = OlmParty {
-            account,
+            account: RefCell::new(account),
             session: None,
             book: ChainBook::default(),
             rng,
@@ -845,8 +1134,8 @@ impl Peer for LibolmOlm {
         let account = Account::new(&mut rng)?;
         let session = Session::outbound(&account, &bundle, &mut rng)?;
         Ok(Box::new(OlmParty {
-            account,
-            session: Some(session),
+            account: RefCell::new(account),
+            session: Some(RefCell::new(session)),
             book: ChainBook::default(),
             rng,
         }))
@@ -854,6 +1143,16 @@ impl Peer for LibolmOlm {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         olm_wire::olm_layout(wire)
+    }
+
+    fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
+        let (account, session, book) = read_olm_state(state)?;
+        Ok(Box::new(OlmParty {
+            account: RefCell::new(account),
+            session: session.map(RefCell::new),
+            book,
+            rng,
+        }))
     }
 }
 
@@ -866,7 +1165,11 @@ impl OlmParty {
         raw: &[u8],
         text: &[u8],
     ) -> Result<Vec<u8>, Reject> {
-        let session = self.session.as_mut().ok_or_else(|| other("no session"))?;
+        let session = self
+            .session
+            .as_mut()
+            .map(RefCell::get_mut)
+            .ok_or_else(|| other("no session"))?;
         let before = session.pickle()?;
         let payload = session.decrypt(message_type, text).map_err(|mut e| {
             if e.detail.ends_with("BAD_MESSAGE_MAC") {
@@ -894,9 +1197,22 @@ impl OlmParty {
 }
 
 impl Party for OlmParty {
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        let account = borrow(&self.account)?.0.pickle(&ACCOUNT_PICKLE)?;
+        let session = match &self.session {
+            Some(session) => Some(borrow(session)?.0.pickle(&SESSION_PICKLE)?),
+            None => None,
+        };
+        let mut out = vec![STATE_VERSION];
+        put_bytes(&mut out, &account);
+        put_optional_bytes(&mut out, session.as_deref());
+        self.book.write(&mut out);
+        Ok(out)
+    }
+
     fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
         let payload = olm_wire::bind_ad(ad, plaintext)?;
-        let session = self.session.as_mut().ok_or_else(|| {
+        let session = self.session.as_mut().map(RefCell::get_mut).ok_or_else(|| {
             Reject::new(
                 RejectClass::UnknownSession,
                 "no Olm session yet: the responder has not received a pre-key message",
@@ -909,15 +1225,15 @@ impl Party for OlmParty {
     fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
         let (message_type, raw) = olm_wire::split_olm_wire(wire)?;
         let text = b64::encode(raw);
-        match (message_type, self.session.as_mut()) {
+        match (message_type, self.session.as_mut().map(RefCell::get_mut)) {
             (olm_wire::PRE_KEY, None) => {
                 // A session made from a message that is then refused is dropped, with the
                 // one-time key still in the account: nothing changed.
-                let mut session = Session::inbound(&mut self.account, &text)?;
+                let mut session = Session::inbound(self.account.get_mut(), &text)?;
                 let payload = session.decrypt(message_type, &text)?;
                 let plaintext = olm_wire::unbind_ad(ad, &payload)?;
-                remove_one_time_key(&mut self.account, &mut session)?;
-                self.session = Some(session);
+                remove_one_time_key(self.account.get_mut(), &mut session)?;
+                self.session = Some(RefCell::new(session));
                 if let Some((key, counter)) = header(message_type, raw) {
                     self.book.accepted(key, counter);
                 }
@@ -1103,10 +1419,10 @@ impl Inbound {
 }
 
 /// One side of a Megolm session: its own outbound session, and the other side's imported
-/// inbound session once it has the key.
+/// inbound session once it has the key. In `RefCell`s for the export, as in [`OlmParty`].
 struct MegolmParty {
-    own: Outbound,
-    theirs: Option<Inbound>,
+    own: RefCell<Outbound>,
+    theirs: Option<RefCell<Inbound>>,
     handshake: Option<Vec<u8>>,
 }
 
@@ -1119,7 +1435,7 @@ impl Peer for LibolmMegolm {
             limits: olm_wire::megolm_limits(MEGOLM_MAX_SKIP),
             capabilities: Capabilities {
                 injectable_rng: true,
-                export_state: false,
+                export_state: true,
             },
             weakened: Vec::new(),
         }
@@ -1133,7 +1449,7 @@ impl Peer for LibolmMegolm {
         let mut own = Outbound::new(&mut rng)?;
         let bundle = own.session_key()?;
         let party = MegolmParty {
-            own,
+            own: RefCell::new(own),
             theirs: None,
             handshake: None,
         };
@@ -1151,8 +1467,8 @@ impl Peer for LibolmMegolm {
         // Taken now, at index 0, whenever the bench asks for it.
         let handshake = Some(own.session_key()?);
         Ok(Box::new(MegolmParty {
-            own,
-            theirs: Some(theirs),
+            own: RefCell::new(own),
+            theirs: Some(RefCell::new(theirs)),
             handshake,
         }))
     }
@@ -1160,16 +1476,34 @@ impl Peer for LibolmMegolm {
     fn layout(&self, wire: &[u8]) -> WireLayout {
         olm_wire::megolm_layout(wire)
     }
+
+    fn restore(&self, state: &[u8], _rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
+        // Megolm draws randomness only when a session is made: a restored party needs none.
+        Ok(Box::new(read_megolm_state(state)?))
+    }
 }
 
 impl Party for MegolmParty {
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        let own = borrow(&self.own)?.0.pickle(&OUTBOUND_PICKLE)?;
+        let theirs = match &self.theirs {
+            Some(theirs) => Some(borrow(theirs)?.0.pickle(&INBOUND_PICKLE)?),
+            None => None,
+        };
+        let mut out = vec![STATE_VERSION];
+        put_bytes(&mut out, &own);
+        put_optional_bytes(&mut out, theirs.as_deref());
+        put_optional_bytes(&mut out, self.handshake.as_deref());
+        Ok(out)
+    }
+
     fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
         let payload = olm_wire::bind_ad(ad, plaintext)?;
-        self.own.encrypt(&payload)
+        self.own.get_mut().encrypt(&payload)
     }
 
     fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
-        let theirs = self.theirs.as_mut().ok_or_else(|| {
+        let theirs = self.theirs.as_mut().map(RefCell::get_mut).ok_or_else(|| {
             Reject::new(
                 RejectClass::UnknownSession,
                 "no inbound Megolm session yet: the initiator's session key has not arrived",
@@ -1186,7 +1520,7 @@ impl Party for MegolmParty {
     }
 
     fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
-        self.theirs = Some(Inbound::new(handshake)?);
+        self.theirs = Some(RefCell::new(Inbound::new(handshake)?));
         Ok(())
     }
 }
@@ -1297,7 +1631,7 @@ mod tests {
                 receiver.decrypt(b"", w).unwrap();
             }
             for party in [&mut alice, &mut bob] {
-                let description = party.session.as_mut().unwrap().describe();
+                let description = party.session.as_mut().unwrap().get_mut().describe();
                 let chains: Vec<u64> = party.book.chains.iter().map(|c| c.1).collect();
                 let skipped: Vec<u64> = party.book.skipped.iter().map(|s| s.1).collect();
                 assert_eq!(
@@ -1328,7 +1662,7 @@ mod tests {
             one_time_key,
         };
         let party = OlmParty {
-            account,
+            account: RefCell::new(account),
             session: None,
             book: ChainBook::default(),
             rng,
@@ -1342,8 +1676,8 @@ mod tests {
         let account = Account::new(&mut rng).unwrap();
         let session = Session::outbound(&account, &bundle, &mut rng).unwrap();
         OlmParty {
-            account,
-            session: Some(session),
+            account: RefCell::new(account),
+            session: Some(RefCell::new(session)),
             book: ChainBook::default(),
             rng,
         }

@@ -24,13 +24,40 @@
 //!
 //! Limits: Olm as libolm (`MAX_MESSAGE_GAP` 2000, `MAX_SKIPPED_MESSAGE_KEYS` 40 in all,
 //! `MAX_RECEIVER_CHAINS` 5, oldest evicted); Megolm has no forward bound and no key store.
+//!
+//! State export (for the security oracles): both peers export a party in an encoding of
+//! their own, versioned, described in [`crate::reference::olm::state`] (account and
+//! session) and [`crate::reference::megolm::state`] (own session, the other's, a session key
+//! not yet handed over); the RNG is not part of it, a restored party draws from the one
+//! `restore` is given. Truncated or garbled states are refused (malformed) naming the field.
+//!
+//! Work (for the bounded-work oracle): an Olm party counts its chain-key steps
+//! (C_{i,j} to C_{i,j+1}, [`olm::chain_key_advances_on_this_thread`]), refused messages
+//! included, and reports its stored skipped keys. Olm's structure bounds one decryption
+//! tighter than the oracle does: a header carries no previous-chain length, so a message
+//! touches exactly one receiver chain (an old one it names, or the new one it starts) and
+//! costs at most `MAX_MESSAGE_GAP + 1` = 2001 steps (2000 skipped, then its own key's
+//! step), where the oracle allows `2 * max_skip + 1` = 4001 for the Double Ratchet's two
+//! chains. The oracle's bound therefore holds for every correct Olm receiver and catches a
+//! derivation loop that does not check the gap first, but not one deriving up to twice the
+//! gap; a family-specific bound of `max_skip + 1` for Olm would be exact. Stored keys stay
+//! within `MAX_SKIPPED_MESSAGE_KEYS` (40) after every call: the ratchet keeps only the newest
+//! 40 of a long gap and evicts the oldest.
+//!
+//! Megolm does not count work ([`Party::work`] is `None`): its receiver derives no chain
+//! keys and stores no keys; reaching index i from j is [`MegolmRatchet::advance_to`]'s at
+//! most 255 steps of each of the four parts (about a thousand HMACs, whatever the gap), a
+//! bound by construction, and the oracle's bound from its `max_skip` (`u32::MAX`) could
+//! never fire.
+//!
+//! [`MegolmRatchet::advance_to`]: crate::reference::megolm::MegolmRatchet::advance_to
 
 use super::olm_wire::{self, OlmBundle};
 use crate::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
-    WhenFull, WireLayout,
+    WhenFull, WireLayout, Work,
 };
-use crate::reference::megolm::{InboundSession, OutboundSession};
+use crate::reference::megolm::{self, InboundSession, OutboundSession};
 use crate::reference::olm::{self, Account, MessageType, OlmError, Session};
 
 /// The version reports show.
@@ -42,82 +69,35 @@ pub struct ReferenceOlm;
 /// The bundled Megolm reference (family `megolm`).
 pub struct ReferenceMegolm;
 
-/// One side of an Olm session.
+/// One side of an Olm session, and the chain-key steps its calls took (read from the
+/// reference's per-thread count around each call, on the thread the call runs on).
 struct OlmParty {
     account: Account,
     session: Option<Session>,
     rng: BoxRng,
+    derivations: u64,
 }
 
-impl Peer for ReferenceOlm {
-    fn info(&self) -> PeerInfo {
-        PeerInfo {
-            name: "reference-olm".into(),
-            version: VERSION.into(),
-            family: Family::Olm,
-            limits: Limits {
-                max_skip: olm::MAX_MESSAGE_GAP,
-                max_stored: Some(olm::MAX_SKIPPED_MESSAGE_KEYS as u32),
-                max_stored_per_chain: None,
-                when_full: WhenFull::EvictOldest,
-                window: None,
-                max_chains: Some(olm::MAX_RECEIVER_CHAINS as u32),
-            },
-            capabilities: Capabilities {
-                injectable_rng: true,
-                export_state: false,
-            },
-            weakened: Vec::new(),
+impl OlmParty {
+    fn new(account: Account, session: Option<Session>, rng: BoxRng) -> Self {
+        OlmParty {
+            account,
+            session,
+            rng,
+            derivations: 0,
         }
     }
 
-    fn respond(
-        &self,
-        _init: &SessionInit,
-        mut rng: BoxRng,
-    ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
-        let mut account = Account::new(&mut rng);
-        let one_time_key = account
-            .generate_one_time_keys(1, &mut rng)
-            .first()
-            .copied()
-            .ok_or_else(|| Reject::new(RejectClass::Other, "no one-time key was generated"))?;
-        let bundle = OlmBundle {
-            identity_key: account.curve25519_key(),
-            one_time_key,
-        };
-        let party = OlmParty {
-            account,
-            session: None,
-            rng,
-        };
-        Ok((Box::new(party), bundle.to_bytes()))
+    /// Runs `f`, adding the chain-key steps it took to the party's count.
+    fn counted<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let before = olm::chain_key_advances_on_this_thread();
+        let out = f(self);
+        let spent = olm::chain_key_advances_on_this_thread().wrapping_sub(before);
+        self.derivations = self.derivations.saturating_add(spent);
+        out
     }
 
-    fn initiate(
-        &self,
-        _init: &SessionInit,
-        bundle: &[u8],
-        mut rng: BoxRng,
-    ) -> Result<Box<dyn Party>, Reject> {
-        let bundle = OlmBundle::parse(bundle)?;
-        let account = Account::new(&mut rng);
-        let session =
-            account.create_outbound_session(&bundle.identity_key, &bundle.one_time_key, &mut rng);
-        Ok(Box::new(OlmParty {
-            account,
-            session: Some(session),
-            rng,
-        }))
-    }
-
-    fn layout(&self, wire: &[u8]) -> WireLayout {
-        olm_wire::olm_layout(wire)
-    }
-}
-
-impl Party for OlmParty {
-    fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
+    fn encrypt_uncounted(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
         let session = self.session.as_mut().ok_or_else(|| {
             Reject::from(OlmError::UnknownSession(
                 "the responder has no session before the first pre-key message".into(),
@@ -132,7 +112,7 @@ impl Party for OlmParty {
         Ok(olm_wire::olm_wire(type_byte, &bytes))
     }
 
-    fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
+    fn decrypt_uncounted(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
         let (type_byte, bytes) = olm_wire::split_olm_wire(wire)?;
         let message_type = if type_byte == olm_wire::PRE_KEY {
             MessageType::PreKey
@@ -162,6 +142,99 @@ impl Party for OlmParty {
     }
 }
 
+impl Peer for ReferenceOlm {
+    fn info(&self) -> PeerInfo {
+        PeerInfo {
+            name: "reference-olm".into(),
+            version: VERSION.into(),
+            family: Family::Olm,
+            limits: Limits {
+                max_skip: olm::MAX_MESSAGE_GAP,
+                max_stored: Some(olm::MAX_SKIPPED_MESSAGE_KEYS as u32),
+                max_stored_per_chain: None,
+                when_full: WhenFull::EvictOldest,
+                window: None,
+                max_chains: Some(olm::MAX_RECEIVER_CHAINS as u32),
+            },
+            capabilities: Capabilities {
+                injectable_rng: true,
+                export_state: true,
+            },
+            weakened: Vec::new(),
+        }
+    }
+
+    fn respond(
+        &self,
+        _init: &SessionInit,
+        mut rng: BoxRng,
+    ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
+        let mut account = Account::new(&mut rng);
+        let one_time_key = account
+            .generate_one_time_keys(1, &mut rng)
+            .first()
+            .copied()
+            .ok_or_else(|| Reject::new(RejectClass::Other, "no one-time key was generated"))?;
+        let bundle = OlmBundle {
+            identity_key: account.curve25519_key(),
+            one_time_key,
+        };
+        Ok((
+            Box::new(OlmParty::new(account, None, rng)),
+            bundle.to_bytes(),
+        ))
+    }
+
+    fn initiate(
+        &self,
+        _init: &SessionInit,
+        bundle: &[u8],
+        mut rng: BoxRng,
+    ) -> Result<Box<dyn Party>, Reject> {
+        let bundle = OlmBundle::parse(bundle)?;
+        let account = Account::new(&mut rng);
+        let session =
+            account.create_outbound_session(&bundle.identity_key, &bundle.one_time_key, &mut rng);
+        Ok(Box::new(OlmParty::new(account, Some(session), rng)))
+    }
+
+    fn layout(&self, wire: &[u8]) -> WireLayout {
+        olm_wire::olm_layout(wire)
+    }
+
+    fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
+        let state = olm::state::restore_state(state)?;
+        Ok(Box::new(OlmParty::new(state.account, state.session, rng)))
+    }
+}
+
+impl Party for OlmParty {
+    fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
+        self.counted(|p| p.encrypt_uncounted(ad, plaintext))
+    }
+
+    fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
+        self.counted(|p| p.decrypt_uncounted(ad, wire))
+    }
+
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        Ok(olm::state::export_state(
+            &self.account,
+            self.session.as_ref(),
+        ))
+    }
+
+    fn work(&self) -> Option<Work> {
+        Some(Work {
+            derivations: self.derivations,
+            stored_keys: self
+                .session
+                .as_ref()
+                .map_or(0, |s| s.ratchet().skipped_len() as u64),
+        })
+    }
+}
+
 /// One side of a Megolm session: its own outbound session, and the other side's inbound
 /// session once it has the key.
 struct MegolmParty {
@@ -180,7 +253,7 @@ impl Peer for ReferenceMegolm {
             limits: olm_wire::megolm_limits(u32::MAX),
             capabilities: Capabilities {
                 injectable_rng: true,
-                export_state: false,
+                export_state: true,
             },
             weakened: Vec::new(),
         }
@@ -220,6 +293,16 @@ impl Peer for ReferenceMegolm {
     fn layout(&self, wire: &[u8]) -> WireLayout {
         olm_wire::megolm_layout(wire)
     }
+
+    fn restore(&self, state: &[u8], _rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
+        // Megolm draws randomness only when a session is made: a restored party needs none.
+        let state = megolm::state::restore_state(state)?;
+        Ok(Box::new(MegolmParty {
+            own: state.own,
+            theirs: state.theirs,
+            handshake: state.handshake,
+        }))
+    }
 }
 
 impl Party for MegolmParty {
@@ -243,6 +326,14 @@ impl Party for MegolmParty {
 
     fn handshake(&mut self) -> Result<Option<Vec<u8>>, Reject> {
         Ok(self.handshake.take())
+    }
+
+    fn export_state(&self) -> Result<Vec<u8>, Reject> {
+        Ok(megolm::state::export_state(
+            &self.own,
+            self.theirs.as_ref(),
+            self.handshake.as_deref(),
+        ))
     }
 
     fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {

@@ -23,6 +23,7 @@ mod error;
 pub mod message;
 pub mod ratchet;
 pub mod session;
+pub mod state;
 
 pub use error::MegolmError;
 pub use message::MegolmMessage;

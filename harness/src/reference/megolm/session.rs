@@ -37,8 +37,8 @@ fn cipher_keys(ratchet: &MegolmRatchet) -> CipherKeys {
 
 /// A sender's own Megolm session.
 pub struct OutboundSession {
-    ratchet: MegolmRatchet,
-    signing_key: SigningKey,
+    pub(super) ratchet: MegolmRatchet,
+    pub(super) signing_key: SigningKey,
 }
 
 impl OutboundSession {
@@ -117,10 +117,10 @@ impl fmt::Debug for OutboundSession {
 #[derive(Clone)]
 pub struct InboundSession {
     /// The earliest ratchet value known, kept so that any later index stays decryptable.
-    initial: MegolmRatchet,
+    pub(super) initial: MegolmRatchet,
     /// The ratchet at the latest index decrypted, so that reading in order costs one step.
-    latest: MegolmRatchet,
-    signing_key: VerifyingKey,
+    pub(super) latest: MegolmRatchet,
+    pub(super) signing_key: VerifyingKey,
 }
 
 /// What a successful decryption changes: the cached latest ratchet.

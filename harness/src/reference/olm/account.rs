@@ -23,10 +23,10 @@ pub const ONE_TIME_KEY_RANDOM_LEN: usize = 32;
 
 /// An Olm account.
 pub struct Account {
-    ed25519: SigningKey,
-    curve25519: Curve25519KeyPair,
+    pub(super) ed25519: SigningKey,
+    pub(super) curve25519: Curve25519KeyPair,
     /// Newest first; at most [`MAX_ONE_TIME_KEYS`].
-    one_time_keys: Vec<Curve25519KeyPair>,
+    pub(super) one_time_keys: Vec<Curve25519KeyPair>,
 }
 
 /// An inbound session made from a pre-key message and its first plaintext, not yet taken:

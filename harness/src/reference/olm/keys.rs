@@ -25,6 +25,11 @@ impl Curve25519KeyPair {
         Curve25519KeyPair { secret, public }
     }
 
+    /// The private key as drawn (unclamped), for a party's exported state.
+    pub(super) fn secret_bytes(&self) -> [u8; CURVE25519_KEY_LEN] {
+        self.secret.to_bytes()
+    }
+
     /// The public key.
     pub fn public(&self) -> [u8; CURVE25519_KEY_LEN] {
         self.public

@@ -8,8 +8,8 @@ use std::fmt;
 /// M_{i,j}: the key of one message, and its chain index j.
 #[derive(Clone)]
 pub struct MessageKey {
-    key: [u8; 32],
-    index: u32,
+    pub(super) key: [u8; 32],
+    pub(super) index: u32,
 }
 
 impl MessageKey {

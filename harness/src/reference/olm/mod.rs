@@ -42,15 +42,17 @@ pub mod message_key;
 pub mod ratchet;
 pub mod root_key;
 pub mod session;
+pub mod state;
 
 pub use account::Account;
-pub use chain_key::ChainKey;
+pub use chain_key::{chain_key_advances_on_this_thread, ChainKey};
 pub use error::OlmError;
 pub use keys::Curve25519KeyPair;
 pub use message_key::MessageKey;
 pub use ratchet::Ratchet;
 pub use root_key::RootKey;
 pub use session::{MessageType, Session};
+pub use state::OlmPartyState;
 
 pub(crate) use kdf::hmac_sha256;
 

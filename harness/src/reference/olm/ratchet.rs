@@ -25,32 +25,32 @@ use std::fmt;
 
 /// Our current sending chain: our ratchet key T_i and the chain key C_{i,j}.
 #[derive(Clone)]
-struct SenderChain {
-    ratchet_key: Curve25519KeyPair,
-    chain_key: ChainKey,
+pub(super) struct SenderChain {
+    pub(super) ratchet_key: Curve25519KeyPair,
+    pub(super) chain_key: ChainKey,
 }
 
 /// A chain of the other side: its ratchet key T_i and the next chain key we expect.
 #[derive(Clone)]
-struct ReceiverChain {
-    ratchet_key: [u8; CURVE25519_KEY_LEN],
-    chain_key: ChainKey,
+pub(super) struct ReceiverChain {
+    pub(super) ratchet_key: [u8; CURVE25519_KEY_LEN],
+    pub(super) chain_key: ChainKey,
 }
 
 /// A message key kept for a message that has not arrived yet.
 #[derive(Clone)]
-struct SkippedKey {
-    ratchet_key: [u8; CURVE25519_KEY_LEN],
-    message_key: MessageKey,
+pub(super) struct SkippedKey {
+    pub(super) ratchet_key: [u8; CURVE25519_KEY_LEN],
+    pub(super) message_key: MessageKey,
 }
 
 /// One side's Olm ratchet.
 #[derive(Clone)]
 pub struct Ratchet {
-    root_key: RootKey,
-    sender_chain: Option<SenderChain>,
-    receiver_chains: VecDeque<ReceiverChain>,
-    skipped: VecDeque<SkippedKey>,
+    pub(super) root_key: RootKey,
+    pub(super) sender_chain: Option<SenderChain>,
+    pub(super) receiver_chains: VecDeque<ReceiverChain>,
+    pub(super) skipped: VecDeque<SkippedKey>,
 }
 
 /// What a successful decryption changes, applied by [`Ratchet::commit`].
@@ -258,6 +258,11 @@ impl Ratchet {
             });
         }
         self.skipped.truncate(MAX_SKIPPED_MESSAGE_KEYS);
+    }
+
+    /// How many skipped message keys are kept (the bounded-work oracle's stored keys).
+    pub fn skipped_len(&self) -> usize {
+        self.skipped.len()
     }
 
     /// How many skipped message keys are kept, for tests of the bounds.

@@ -24,13 +24,13 @@ pub enum MessageType {
 #[derive(Clone)]
 pub struct Session {
     /// I_A, E_A and E_B: what names the session.
-    alice_identity_key: [u8; CURVE25519_KEY_LEN],
-    alice_base_key: [u8; CURVE25519_KEY_LEN],
-    bob_one_time_key: [u8; CURVE25519_KEY_LEN],
+    pub(super) alice_identity_key: [u8; CURVE25519_KEY_LEN],
+    pub(super) alice_base_key: [u8; CURVE25519_KEY_LEN],
+    pub(super) bob_one_time_key: [u8; CURVE25519_KEY_LEN],
     /// Whether this side decrypted a message of the session yet; until then the initiator
     /// sends pre-key messages.
-    received_message: bool,
-    ratchet: Ratchet,
+    pub(super) received_message: bool,
+    pub(super) ratchet: Ratchet,
 }
 
 impl Session {
