@@ -261,6 +261,15 @@ enum VectorsCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Only this peer (repeatable; all bundled peers if none); a shim of the peers
+        /// file by name, or `shim:NAME=COMMAND`.
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+        /// `all`: every bundled peer and every shim of the peers file.
+        #[arg(long = "peers", value_parser = ["all"])]
+        peers_all: Option<String>,
+        #[command(flatten)]
+        shims: ShimArgs,
     },
 }
 
@@ -927,8 +936,15 @@ fn main() -> ExitCode {
                 suites,
                 accept_changed_vectors,
                 json,
+                peers,
+                peers_all,
+                shims,
             } => {
-                let all = peers::bundled();
+                let all = match peers::select_with(&peer_names(peers, peers_all), &shims.options())
+                {
+                    Ok(p) => p,
+                    Err(e) => return fail(e),
+                };
                 let mls_dir = vectors::mls::mls_vectors_dir(mls_vectors_dir);
                 match vectors::run_suites(
                     &vectors_dir,

@@ -7,10 +7,12 @@ Speaks the shim protocol v1 (harness/shims/PROTOCOL.md) on stdin / stdout, logs 
 See README.md for the profile mapping, the limits and how far bytes agree.
 """
 
+import copy
 import hashlib
 import json
 import sys
 import traceback
+from collections import OrderedDict
 
 from doubleratchet import DoubleRatchet as LibraryDoubleRatchet
 from doubleratchet import Header
@@ -82,11 +84,59 @@ class SeededBytes:
         out, self.buffer = self.buffer[:n], self.buffer[n:]
         return out
 
-    def mark(self):
-        return (self.block, self.buffer)
 
-    def rewind(self, mark):
-        self.block, self.buffer = mark
+class HostBytes:
+    """The party's random bytes asked from the bench (the protocol's host_rng feature):
+    while a request is under way, `{"id": <request id>, "random": n}` on stdout, and the
+    bench's `{"id": <request id>, "random": "<hex>"}` read from stdin, drawn from the
+    generator of the party the request is about. The bench gives these bytes from the same
+    stream as the other peers', so the keys are the reference's keys."""
+
+    def __init__(self):
+        self.offered = False
+        self.request = None
+
+    def __call__(self, n):
+        if n == 0:
+            return b""
+        if self.request is None:
+            raise RuntimeError("random bytes asked for outside a request")
+        sys.stdout.write(json.dumps({"id": self.request, "random": n}) + "\n")
+        sys.stdout.flush()
+        answer = json.loads(sys.stdin.readline())
+        if answer.get("id") != self.request or not isinstance(answer.get("random"), str):
+            raise RuntimeError("the bench answered an ask with %r" % (answer,))
+        out = bytes.fromhex(answer["random"])
+        if len(out) != n:
+            raise RuntimeError("asked for %d random bytes, got %d" % (n, len(out)))
+        return out
+
+
+HOST = HostBytes()
+
+
+class StandIn:
+    """The key bytes of a trial decrypt, counted: any 32 bytes are an X25519 private key,
+    and whether the message is accepted does not depend on them (only the next sending
+    chain does)."""
+
+    def __init__(self):
+        self.drawn = 0
+
+    def __call__(self, n):
+        self.drawn += n
+        return bytes([0x42]) * n
+
+
+def trial_copy(dr):
+    """A copy of `dr` on which a decrypt leaves `dr` as it was: the library's decrypt
+    replaces its Diffie-Hellman ratchet by a deep copy (so sharing the old one is safe) and
+    changes its dict of skipped keys in place (so the copy gets its own). Private names of
+    DoubleRatchet 1.3.0, the pinned version."""
+    trial = copy.copy(dr)
+    trial._DoubleRatchet__skipped_message_keys = OrderedDict(
+        dr._DoubleRatchet__skipped_message_keys)
+    return trial
 
 
 class _Draw:
@@ -252,7 +302,11 @@ class Party:
         self.dr = dr
 
     def _call(self, make):
-        _Draw.source = self.draw
+        return self._with(self.draw, make)
+
+    @staticmethod
+    def _with(source, make):
+        _Draw.source = source
         try:
             return run(make())
         finally:
@@ -272,26 +326,33 @@ class Party:
 
     def decrypt(self, ad, wire):
         message = parse_wire(wire)
-        # The library generates the next ratchet key pair before the AEAD check, on a copy
-        # it drops when the check fails; the shim rewinds its byte source with it, so that
-        # the party draws only for messages it accepts, as the reference.
-        mark = self.draw.mark()
+        if self.dr is None and self.role != "B":
+            raise Refusal("unknown-session", "the initiator has sent nothing yet: no "
+                          "session to decrypt in")
+        # The library generates the next ratchet key pair before the AEAD check (on a copy
+        # of its ratchet that it drops when the check fails). The reference draws that key
+        # only for a message it accepts, so the shim must draw only then: the message is
+        # tried on a copy with a stand-in key; if that took no key the copy is the new
+        # state, and if it did, the accepted message is decrypted again with the party's
+        # own bytes.
         try:
             if self.dr is not None:
+                trial, stand_in = trial_copy(self.dr), StandIn()
+                plaintext = self._with(stand_in, lambda: trial.decrypt_message(message, ad))
+                if not stand_in.drawn:
+                    self.dr = trial
+                    return plaintext
                 return self._call(lambda: self.dr.decrypt_message(message, ad))
-            if self.role != "B":
-                raise Refusal("unknown-session", "the initiator has sent nothing yet: no "
-                              "session to decrypt in")
-            dr, plaintext = self._call(lambda: DoubleRatchet.decrypt_initial_message(
-                shared_secret=self.shared_secret, own_ratchet_priv=self.own_priv,
-                message=message, associated_data=ad, **CONFIG))
-            self.dr = dr
+
+            def initial():
+                return DoubleRatchet.decrypt_initial_message(
+                    shared_secret=self.shared_secret, own_ratchet_priv=self.own_priv,
+                    message=message, associated_data=ad, **CONFIG)
+
+            self._with(StandIn(), initial)
+            self.dr, plaintext = self._call(initial)
             return plaintext
-        except Refusal:
-            self.draw.rewind(mark)
-            raise
         except Exception as e:  # noqa: BLE001 - classed below, or said as other
-            self.draw.rewind(mark)
             r = refusal_of(e)
             if r is None:
                 raise
@@ -345,6 +406,7 @@ class Shim:
         if req.get("protocol") != PROTOCOL:
             raise Refusal("other", "this shim speaks protocol %d, asked for %r"
                           % (PROTOCOL, req.get("protocol")))
+        HOST.offered = "host_rng" in (req.get("features") or [])
         return {
             "protocol": PROTOCOL,
             "implementation": "python doubleratchet",
@@ -352,10 +414,11 @@ class Shim:
             "peers": [{
                 "family": "signal-dr",
                 "limits": LIMITS,
-                # Every key is drawn from the seed, but the bench's other peers draw from
-                # the party's RNG stream, which a 32-byte seed taken from it cannot
-                # reproduce: same bytes every run, not the same bytes as they (README.md).
-                "capabilities": {"injectable_rng": False, "export_state": True},
+                # With host_rng every key comes from the party's own stream, as the other
+                # peers' do: byte for byte comparable. Without it (an older bench), keys come
+                # from the seed: same bytes every run, not the same bytes as they.
+                "capabilities": {"injectable_rng": HOST.offered, "export_state": True,
+                                 "host_rng": HOST.offered},
                 "weakened": [],
             }],
         }
@@ -376,13 +439,17 @@ class Shim:
             raise Refusal("other", "party %r is not a new party number" % (number,))
         self.parties[number] = party
 
+    def source(self, req):
+        """A new party's random bytes: the bench's (host_rng), else the seed's."""
+        return HOST if HOST.offered else SeededBytes(bytes.fromhex(req["seed"]))
+
     def handle(self, op, req):
         h = lambda k: bytes.fromhex(req[k])  # noqa: E731
         if op == "hello":
             return self.hello(req)
         if op == "respond":
             self.check_peer(req)
-            draw = SeededBytes(h("seed"))
+            draw = self.source(req)
             priv = draw(KEY_LEN)
             party = Party("B", h("shared_secret"), draw, own_priv=priv)
             self.new_party(req, party)
@@ -393,7 +460,7 @@ class Shim:
             if len(bundle) != KEY_LEN:
                 raise Refusal("malformed", "a signal-dr bundle is Bob's 32-byte X25519 ratchet "
                               "public key, got %d bytes" % len(bundle))
-            party = Party("A", h("shared_secret"), SeededBytes(h("seed")), their_pub=bundle)
+            party = Party("A", h("shared_secret"), self.source(req), their_pub=bundle)
             self.new_party(req, party)
             return {}
         if op == "handshake":
@@ -412,7 +479,7 @@ class Shim:
             self.check_peer(req)
             try:
                 state = json.loads(h("state").decode("utf-8"))
-                party = Party.restore(state, SeededBytes(h("seed")))
+                party = Party.restore(state, self.source(req))
             except Exception as e:  # noqa: BLE001 - pydantic's, json's, ours: all malformed
                 raise Refusal("malformed", "restore: %s: %s" % (type(e).__name__, e))
             self.new_party(req, party)
@@ -436,6 +503,7 @@ def answer(shim, line):
         print("doubleratchet shim: a request that is not a JSON object", file=sys.stderr)
         return None
     rid = req.get("id")
+    HOST.request = rid
     try:
         return {"id": rid, "ok": shim.handle(req.get("op"), req)}
     except Refusal as r:
@@ -456,6 +524,7 @@ def main():
         if not line.strip():
             continue
         out = answer(shim, line)
+        HOST.request = None
         if out is None:
             continue
         sys.stdout.write(json.dumps(out, separators=(",", ":")) + "\n")

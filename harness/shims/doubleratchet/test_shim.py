@@ -102,7 +102,9 @@ class OverThePipe(unittest.TestCase):
                                           "max_stored_per_chain": None,
                                           "when_full": "evict-oldest", "window": None,
                                           "max_chains": None})
-        self.assertEqual(peer["capabilities"], {"injectable_rng": False, "export_state": True})
+        self.assertEqual(peer["capabilities"], {"injectable_rng": False, "export_state": True,
+                                                "host_rng": False},
+                         "a bench that does not offer host_rng: keys from the seed")
 
     def test_both_ways_out_of_order(self):
         a, b, bundle = self.s.pair()
@@ -236,17 +238,13 @@ class Scripted:
         self.data, self.at = data, 0
 
     def __call__(self, n):
-        # Past the recording: zeros (a refused message's draw is rewound; what is left
-        # drawn at the end is compared with the recording's length).
-        out = (self.data[self.at:self.at + n] + bytes(n))[:n]
+        # Strict: a party that draws for a message it refuses, or more than the reference
+        # drew, runs past the recording.
+        if self.at + n > len(self.data):
+            raise AssertionError("the shim drew more randomness than the vector holds")
+        out = self.data[self.at:self.at + n]
         self.at += n
         return out
-
-    def mark(self):
-        return self.at
-
-    def rewind(self, mark):
-        self.at = mark
 
 
 def flip(data, bit):

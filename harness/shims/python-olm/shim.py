@@ -90,6 +90,43 @@ class SeededBytes:
         return out
 
 
+class HostBytes:
+    """The party's random bytes asked from the bench (the protocol's host_rng feature):
+    while a request is under way, `{"id": <request id>, "random": n}` on stdout, and the
+    bench's `{"id": <request id>, "random": "<hex>"}` read from stdin, drawn from the
+    generator of the party the request is about. python-olm takes every random byte libolm
+    uses from its URANDOM (account, one-time keys, outbound session, each encrypt's ratchet
+    key, outbound group session), asking exactly libolm's *_random_length() bytes at the
+    same calls as the in-process libolm peer; so with these bytes the keys and messages
+    are the other injectable peers' byte for byte."""
+
+    def __init__(self):
+        self.offered = False
+        self.request = None
+
+    def __call__(self, n):
+        if n == 0:
+            return b""
+        if self.request is None:
+            raise Refusal("other", "python-olm asked for %d random bytes outside a request" % n)
+        out = b""
+        while len(out) < n:  # asks of at most 4096 bytes
+            k = min(n - len(out), 4096)
+            sys.stdout.write(json.dumps({"id": self.request, "random": k}) + "\n")
+            sys.stdout.flush()
+            answer = json.loads(sys.stdin.readline())
+            if answer.get("id") != self.request or not isinstance(answer.get("random"), str):
+                raise RuntimeError("the bench answered an ask with %r" % (answer,))
+            chunk = bytes.fromhex(answer["random"])
+            if len(chunk) != k:
+                raise RuntimeError("asked for %d random bytes, got %d" % (k, len(chunk)))
+            out += chunk
+        return out
+
+
+HOST = HostBytes()
+
+
 def _no_randomness(n):
     raise Refusal("other", "python-olm asked for %d random bytes outside a party's call" % n)
 
@@ -701,6 +738,7 @@ class Shim:
         if req.get("protocol") != PROTOCOL:
             raise Refusal("other", "this shim speaks protocol %d, asked for %r"
                           % (PROTOCOL, req.get("protocol")))
+        HOST.offered = "host_rng" in (req.get("features") or [])
         version = library_version()
         return {
             "protocol": PROTOCOL,
@@ -710,11 +748,12 @@ class Shim:
                 {
                     "family": p.family,
                     "limits": p.limits,
-                    # injectable_rng: every byte is drawn from the seed, but the bench's
-                    # other peers draw from the party's RNG stream, which a 32-byte seed
-                    # taken from it cannot reproduce: same bytes every run, not the same
+                    # With host_rng every random byte comes from the party's own stream, as
+                    # the other peers' do: byte for byte comparable. Without it (an older
+                    # bench) bytes come from the seed: same bytes every run, not the same
                     # bytes as they (see README.md).
-                    "capabilities": {"injectable_rng": False, "export_state": True},
+                    "capabilities": {"injectable_rng": HOST.offered, "export_state": True,
+                                     "host_rng": HOST.offered},
                     "weakened": [],
                 }
                 for p in PEERS
@@ -739,16 +778,20 @@ class Shim:
             raise Refusal("other", "party %r is not a new party number" % (number,))
         self.parties[number] = party
 
+    def source(self, req):
+        """A new party's random bytes: the bench's (host_rng), else the seed's."""
+        return HOST if HOST.offered else SeededBytes(bytes.fromhex(req["seed"]))
+
     def handle(self, op, req):
         h = lambda k: bytes.fromhex(req[k])  # noqa: E731
         if op == "hello":
             return self.hello(req)
         if op == "respond":
-            party, bundle = self.peer(req).respond(SeededBytes(h("seed")))
+            party, bundle = self.peer(req).respond(self.source(req))
             self.new_party(req, party)
             return {"bundle": bundle.hex()}
         if op == "initiate":
-            party = self.peer(req).initiate(h("bundle"), SeededBytes(h("seed")))
+            party = self.peer(req).initiate(h("bundle"), self.source(req))
             self.new_party(req, party)
             return {}
         if op == "handshake":
@@ -774,7 +817,7 @@ class Shim:
                 state = json.loads(h("state").decode("utf-8"))
                 if not isinstance(state, dict) or state.get("family") != peer.family:
                     raise ValueError("not a %s state of this shim" % peer.family)
-                party = peer.restore(state, SeededBytes(h("seed")))
+                party = peer.restore(state, self.source(req))
             except OLM_ERRORS as e:
                 raise refusal("restore", e)
             except (ValueError, KeyError, TypeError, AttributeError) as e:
@@ -796,6 +839,7 @@ def answer(shim, line):
         print("python-olm shim: a request that is not JSON: %s" % e, file=sys.stderr)
         return None
     rid = req.get("id") if isinstance(req, dict) else None
+    HOST.request = rid
     try:
         return {"id": rid, "ok": shim.handle(req.get("op"), req)}
     except Refusal as r:
@@ -817,6 +861,7 @@ def main():
         if not line.strip():
             continue
         out = answer(shim, line)
+        HOST.request = None
         if out is None:
             continue
         sys.stdout.write(json.dumps(out, separators=(",", ":")) + "\n")

@@ -34,11 +34,23 @@ class Proc:
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.next_id = 0
         self.next_party = 1
+        # host_rng: party number -> where the answers to its asks come from.
+        self.sources = {}
+        self.asked = []
 
-    def raw(self, line):
+    def raw(self, line, party=None):
         self.p.stdin.write(line + "\n")
         self.p.stdin.flush()
-        return json.loads(self.p.stdout.readline())
+        while True:
+            answer = json.loads(self.p.stdout.readline())
+            if "random" not in answer:
+                return answer
+            # An ask for random bytes of the request's party, as the bench answers it.
+            n = answer["random"]
+            self.asked.append((party, n))
+            data = self.sources[party](n)
+            self.p.stdin.write(json.dumps({"id": answer["id"], "random": data.hex()}) + "\n")
+            self.p.stdin.flush()
 
     def call(self, op, **fields):
         rid = self.next_id
@@ -46,7 +58,7 @@ class Proc:
         req = {"id": rid, "op": op}
         for k, v in fields.items():
             req[k] = v.hex() if isinstance(v, (bytes, bytearray)) else v
-        answer = self.raw(json.dumps(req))
+        answer = self.raw(json.dumps(req), fields.get("party"))
         assert answer["id"] == rid, answer
         return answer
 
@@ -107,7 +119,9 @@ class OverThePipe(unittest.TestCase):
                                               "max_chains": 5})
         self.assertEqual(megolm_peer["limits"]["max_skip"], 2**31 - 2)
         for p in h["peers"]:
-            self.assertEqual(p["capabilities"], {"injectable_rng": False, "export_state": True})
+            self.assertEqual(p["capabilities"], {"injectable_rng": False, "export_state": True,
+                                                 "host_rng": False},
+                             "a bench that does not offer host_rng: bytes from the seed")
 
     def test_other_protocol_version_is_refused(self):
         a = self.s.call("hello", protocol=2)
@@ -262,6 +276,58 @@ class OverThePipe(unittest.TestCase):
         self.assertIn("unimplemented", self.s.call("frobnicate"))
         a = self.s.call("decrypt", party=12345, ad=b"", wire=b"")
         self.assertEqual(a["err"]["class"], "other")
+
+
+class HostRng(unittest.TestCase):
+    """The host_rng feature over the pipe: the shim asks for each party's bytes while it
+    handles a request, and with the same bytes it makes what the in-process parties make
+    from them (which the vector replay below ties to the reference's bytes)."""
+
+    def setUp(self):
+        self.s = Proc()
+        self.hello = self.s.ok("hello", protocol=1, features=["host_rng"])
+
+    def tearDown(self):
+        self.assertEqual(self.s.close(), 0)
+
+    def test_hello_declares_host_rng_when_offered(self):
+        for p in self.hello["peers"]:
+            self.assertEqual(p["capabilities"], {"injectable_rng": True, "export_state": True,
+                                                 "host_rng": True})
+
+    def test_asked_bytes_make_the_same_session_as_in_process(self):
+        for peer, in_process in ((0, shim.OlmPeer()), (1, shim.MegolmPeer())):
+            stream = {"A": hashlib.sha256(b"A%d" % peer).digest() * 20,
+                      "B": hashlib.sha256(b"B%d" % peer).digest() * 20}
+            a, b = self.s.party(), self.s.party()
+            self.s.sources = {a: Scripted(stream["A"]), b: Scripted(stream["B"])}
+            self.s.asked = []
+            bundle = bytes.fromhex(self.s.ok("respond", peer=peer, party=b,
+                                             shared_secret=b"\0" * 32)["bundle"])
+            self.s.ok("initiate", peer=peer, party=a, shared_secret=b"\0" * 32, bundle=bundle)
+            hs = self.s.ok("handshake", party=a)["handshake"]
+            if hs is not None:
+                self.s.ok("join", party=b, handshake=bytes.fromhex(hs))
+            m0 = self.s.send(a, b"one")
+            self.assertEqual(self.s.recv(b, m0), b"one")
+            r0 = self.s.send(b, b"two")
+
+            ib, ibundle = in_process.respond(Scripted(stream["B"]))
+            ia = in_process.initiate(ibundle, Scripted(stream["A"]))
+            if isinstance(ia, shim.MegolmParty):
+                ib.join(ia.handshake())
+            self.assertEqual(bundle, ibundle)
+            self.assertEqual(m0, ia.encrypt(AD, b"one"))
+            ib.decrypt(AD, m0)
+            self.assertEqual(r0, ib.encrypt(AD, b"two"))
+            if peer == 0:
+                # libolm's *_random_length(): B's account (two 32-byte keys) and one-time
+                # key, A's account and outbound session (base and ratchet key), nothing for
+                # A's first message, a new ratchet key for B's first.
+                self.assertEqual(self.s.asked, [(b, 64), (b, 32), (a, 64), (a, 64), (b, 32)])
+            else:
+                # An outbound group session each (ratchet 128 and Ed25519 key 32).
+                self.assertEqual(self.s.asked, [(b, 160), (a, 160)])
 
 
 class Scripted:

@@ -8,6 +8,15 @@ requests, the table of parties, the mapping of errors -- is done here and needs 
     python3 shim.py           the skeleton: a valid hello, every request `unimplemented`
     python3 shim.py --echo    a stand-in with no cryptography at all, used only by the
                               bench's own tests and its benchmark of the shim host (below)
+    python3 shim.py --echo --host-rng
+                              the same, drawing its session ids and nonces from the bench
+                              (the protocol's optional host_rng feature, below)
+
+Randomness: if your library lets you pass it random bytes, declare `host_rng` (set
+`HOST_RNG = True`) and take every random byte from `random(n)` while handling a request: the
+bench answers from the party's own generator, so your bytes can be compared with the other
+peers' byte for byte and the bench's vectors replay on your shim. Otherwise take them from
+the `seed` (or the OS) and leave `HOST_RNG = False`.
 
 Check your shim with:
 
@@ -86,10 +95,14 @@ class Implementation:
         "max_chains": None,           # receiving chains kept (None: unbounded)
     }
     CAPABILITIES = {"injectable_rng": False, "export_state": False}
+    # True if every random byte of a party comes from `random(n)` (below), in the order and
+    # amounts your library consumes them. Declared only when the bench offers the feature.
+    HOST_RNG = False
     WEAKENED = []
 
     def respond(self, shared_secret, seed):
-        """Build the responder (Bob); return (party, bundle)."""
+        """Build the responder (Bob); return (party, bundle). `seed` is None when the bench
+        gives the random bytes through `random(n)` instead."""
         raise Unimplemented("respond: connect your library here")
 
     def initiate(self, shared_secret, bundle, seed):
@@ -144,12 +157,21 @@ class Echo(Implementation):
     WEAKENED = ["echo mode: no encryption and no authentication (a public checksum); "
                 "only for the bench's own tests and benchmark"]
 
+    def __init__(self, host_rng=False):
+        # --host-rng: session ids and a 4-byte nonce per message come from the bench.
+        self.HOST_RNG = host_rng
+        if host_rng:
+            self.VERSION = "1 (no cryptography, host randomness)"
+
     @staticmethod
     def _tag(session, ad, body):
         return hashlib.sha256(session + len(ad).to_bytes(4, "big") + ad + body).digest()[:8]
 
     def respond(self, shared_secret, seed):
-        session = hashlib.sha256(b"echo session" + seed).digest()[:16]
+        if seed is None:
+            session = random(16)
+        else:
+            session = hashlib.sha256(b"echo session" + seed).digest()[:16]
         return {"session": session, "sent": 0, "seen": set()}, session
 
     def initiate(self, shared_secret, bundle, seed):
@@ -158,7 +180,9 @@ class Echo(Implementation):
         return {"session": bytes(bundle), "sent": 0, "seen": set()}
 
     def encrypt(self, party, ad, plaintext):
-        body = b"ECHO" + party["sent"].to_bytes(4, "big") + plaintext
+        # With host randomness a 4-byte nonce follows the plaintext.
+        nonce = random(4) if self.HOST_RNG else b""
+        body = b"ECHO" + party["sent"].to_bytes(4, "big") + plaintext + nonce
         party["sent"] += 1
         return body + self._tag(party["session"], ad, body)
 
@@ -172,7 +196,7 @@ class Echo(Implementation):
         if n in party["seen"]:
             raise Refused("replay", f"counter {n} already received")
         party["seen"].add(n)
-        return body[8:]
+        return body[8:-4] if self.HOST_RNG else body[8:]
 
     def export(self, party):
         return json.dumps({"session": party["session"].hex(), "sent": party["sent"],
@@ -202,12 +226,52 @@ def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
+class HostRandom:
+    """`random(n)` while a request is under way: asks the bench for n random bytes of the
+    party the request is about (`{"id": <request id>, "random": n}`, n from 1 to 4096, at
+    most 65536 in one request) and reads its answer (`{"id": <request id>, "random": hex}`)
+    from stdin before going on. Only for a peer that declared `host_rng`."""
+
+    def __init__(self):
+        self.stdin = self.stdout = None
+        self.request = None
+
+    def __call__(self, n):
+        if n == 0:
+            return b""
+        if self.request is None:
+            raise RuntimeError("random(%d) outside a request" % n)
+        out = b""
+        while len(out) < n:  # asks of at most 4096 bytes
+            k = min(n - len(out), 4096)
+            line = json.dumps({"id": self.request, "random": k}, separators=(",", ":"))
+            self.stdout.write(line.encode() + b"\n")
+            self.stdout.flush()
+            answer = json.loads(self.stdin.readline())
+            if answer.get("id") != self.request or not isinstance(answer.get("random"), str):
+                raise RuntimeError("the bench answered an ask with %r" % (answer,))
+            chunk = bytes.fromhex(answer["random"])
+            if len(chunk) != k:
+                raise RuntimeError("asked for %d random bytes, got %d" % (k, len(chunk)))
+            out += chunk
+        return out
+
+
+random = HostRandom()
+
+
 def b(fields, key):
     """A byte-string field of a request (lowercase hex on the wire)."""
     try:
         return bytes.fromhex(fields[key])
     except (KeyError, TypeError, ValueError):
         raise Refused("malformed", f"request field {key!r} is missing or not hex")
+
+
+def seed_of(req):
+    """The `seed` of a request building a party: None when the bench sends none (it gives
+    the bytes through `random(n)` to a peer that declared host_rng)."""
+    return b(req, "seed") if "seed" in req else None
 
 
 class Shim:
@@ -218,13 +282,20 @@ class Shim:
     def hello(self, req):
         if req.get("protocol") != PROTOCOL:
             log(f"the bench speaks protocol {req.get('protocol')}, this shim {PROTOCOL}")
+        offered = "host_rng" in (req.get("features") or [])
+        for p in self.peers:
+            if p.HOST_RNG and not offered:
+                # An older bench: no asks; take randomness from the seed instead.
+                log("the bench does not offer host_rng: drawing from the seed")
+                p.HOST_RNG = False
         first = self.peers[0]
         return {
             "protocol": PROTOCOL,
             "implementation": first.IMPLEMENTATION,
             "version": first.VERSION,
             "peers": [{"family": p.FAMILY, "limits": p.LIMITS,
-                       "capabilities": p.CAPABILITIES, "weakened": p.WEAKENED}
+                       "capabilities": dict(p.CAPABILITIES, host_rng=p.HOST_RNG),
+                       "weakened": p.WEAKENED}
                       for p in self.peers],
         }
 
@@ -247,17 +318,17 @@ class Shim:
             return self.hello(req)
         if op == "respond":
             impl = self.peer(req)
-            party, bundle = impl.respond(b(req, "shared_secret"), b(req, "seed"))
+            party, bundle = impl.respond(b(req, "shared_secret"), seed_of(req))
             self.parties[req["party"]] = (impl, party)
             return {"bundle": bundle.hex()}
         if op == "initiate":
             impl = self.peer(req)
-            party = impl.initiate(b(req, "shared_secret"), b(req, "bundle"), b(req, "seed"))
+            party = impl.initiate(b(req, "shared_secret"), b(req, "bundle"), seed_of(req))
             self.parties[req["party"]] = (impl, party)
             return {}
         if op == "restore":
             impl = self.peer(req)
-            self.parties[req["party"]] = (impl, impl.restore(b(req, "state"), b(req, "seed")))
+            self.parties[req["party"]] = (impl, impl.restore(b(req, "state"), seed_of(req)))
             return {}
         if op == "layout":
             return self.peer(req).layout(b(req, "wire"))
@@ -286,6 +357,7 @@ class Shim:
             # The bench never sends this; answer something it can show rather than die.
             return {"id": -1, "err": {"class": "other", "detail": f"request not JSON: {e}"}}
         rid = req.get("id")
+        random.request = rid
         try:
             return {"id": rid, "ok": self.dispatch(req)}
         except Refused as e:
@@ -297,16 +369,19 @@ class Shim:
             return {"id": rid, "err": {"class": r.klass, "detail": r.detail}}
 
     def serve(self, stdin, stdout):
+        random.stdin, random.stdout = stdin, stdout
         for line in stdin:
             if not line.strip():
                 continue
-            stdout.write(json.dumps(self.answer(line), separators=(",", ":")).encode())
+            answer = self.answer(line)
+            random.request = None
+            stdout.write(json.dumps(answer, separators=(",", ":")).encode())
             stdout.write(b"\n")
             stdout.flush()
 
 
 def main(argv):
-    impl = Echo() if "--echo" in argv else Implementation()
+    impl = Echo("--host-rng" in argv) if "--echo" in argv else Implementation()
     Shim([impl]).serve(sys.stdin.buffer, sys.stdout.buffer)
     return 0  # stdin closed: the bench is done
 

@@ -7,6 +7,11 @@ use serde_json::{Map, Value};
 /// The protocol version this bench speaks.
 pub const PROTOCOL: u64 = 1;
 
+/// The optional feature of protocol 1 that lets a shim ask the bench for each party's
+/// random bytes while it handles a request; the hello request lists it in `features`, and
+/// a peer that uses it declares `capabilities.host_rng`.
+pub const HOST_RNG: &str = "host_rng";
+
 /// One peer a shim serves, as its hello declares it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Declared {
@@ -14,8 +19,11 @@ pub struct Declared {
     pub family: Family,
     /// The out-of-order limits the oracle holds it to.
     pub limits: Limits,
-    /// What it lets the bench control.
+    /// What it lets the bench control; `injectable_rng` is true when it declared
+    /// `host_rng`.
     pub capabilities: Capabilities,
+    /// It asks the bench for its parties' random bytes (optional, `false` when absent).
+    pub host_rng: bool,
     /// Checks it runs without.
     pub weakened: Vec<String>,
 }
@@ -135,11 +143,19 @@ fn declared(value: &Value, i: usize) -> Result<Declared, String> {
             ))
         }
     };
+    let host_rng = match caps.get(HOST_RNG) {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| format!("field \"{caps_path}{HOST_RNG}\": expected true or false"))?,
+    };
     Ok(Declared {
         family,
+        host_rng,
         limits: limits(object(map, &path, "limits")?, &path)?,
         capabilities: Capabilities {
-            injectable_rng: flag(caps, &caps_path, "injectable_rng")?,
+            // Drawing from the party's own stream is what makes bytes comparable.
+            injectable_rng: flag(caps, &caps_path, "injectable_rng")? || host_rng,
             export_state: flag(caps, &caps_path, "export_state")?,
         },
         weakened,
@@ -221,6 +237,20 @@ mod tests {
             }
         );
         assert!(p.capabilities.export_state && !p.capabilities.injectable_rng);
+        assert!(!p.host_rng, "host_rng is optional and false when absent");
+    }
+
+    #[test]
+    fn host_rng_makes_a_peer_injectable() {
+        let mut v = example();
+        v["peers"][0]["capabilities"]["host_rng"] = json!(true);
+        let p = &check(&v).unwrap().peers[0];
+        assert!(p.host_rng && p.capabilities.injectable_rng);
+        v["peers"][0]["capabilities"]["host_rng"] = json!("yes");
+        assert_eq!(
+            check(&v).unwrap_err(),
+            "field \"peers[0].capabilities.host_rng\": expected true or false"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::peer::{
 };
 use hello::Hello;
 use process::{Answer, FailureKind, Process};
+pub use process::{Randomness, MAX_RANDOM_ASK, MAX_RANDOM_PER_REQUEST};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -154,6 +155,7 @@ impl Shared {
         &self,
         op: &str,
         fields: Map<String, Value>,
+        randomness: Randomness<'_>,
         read: impl FnOnce(&Map<String, Value>) -> Result<T, String>,
     ) -> Result<T, Reject> {
         let mut process = self.process.lock().map_err(|_| {
@@ -162,7 +164,7 @@ impl Shared {
                 "the shim's lock was poisoned by an earlier panic",
             )
         })?;
-        let (id, answer) = process.request(op, fields, self.timeout)?;
+        let (id, answer) = process.request(op, fields, self.timeout, randomness)?;
         match answer {
             Answer::Ok(ok) => {
                 read(&ok).map_err(|problem| process.fail(FailureKind::BadAnswer, id, op, problem))
@@ -203,11 +205,20 @@ fn hex_field(ok: &Map<String, Value>, key: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-fn seed(rng: &mut BoxRng) -> Value {
+/// The `seed` field of a request that builds a party, for a peer without `host_rng`. A
+/// peer with it gets none: drawing the seed would shift the party's stream, whose bytes
+/// the shim asks for instead.
+fn seed(rng: &mut BoxRng, host_rng: bool) -> Option<(&'static str, Value)> {
+    if host_rng {
+        return None;
+    }
     let mut seed = [0u8; 32];
     rng.fill_bytes(&mut seed);
-    hex_value(&seed)
+    Some(("seed", hex_value(&seed)))
 }
+
+/// Why a request about no party's randomness may not ask for random bytes.
+const NO_PARTY: &str = "the request draws on no party's randomness";
 
 fn fields<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
@@ -218,6 +229,8 @@ pub struct ShimPeer {
     info: PeerInfo,
     /// Its index in the hello's `peers`, which requests name it by.
     index: usize,
+    /// Its hello declared `host_rng`: its parties ask for their random bytes.
+    host_rng: bool,
     shared: Arc<Shared>,
     /// Set once the shim answered `layout` with `unimplemented`: not asked again.
     no_layout: AtomicBool,
@@ -239,8 +252,16 @@ pub fn start(spec: &ShimSpec, opts: &ShimOptions) -> Result<Vec<Box<dyn Peer>>, 
     let label = format!("shim {:?} ({})", spec.name, spec.command);
     let argv = command::split(&spec.command).map_err(|e| format!("{label}: {e}"))?;
     let mut process = Process::spawn(label.clone(), &argv)?;
-    let fields = fields([("protocol", Value::from(hello::PROTOCOL))]);
-    let hello: Hello = match process.request("hello", fields, opts.hello_timeout) {
+    let fields = fields([
+        ("protocol", Value::from(hello::PROTOCOL)),
+        ("features", Value::from(vec![hello::HOST_RNG])),
+    ]);
+    let hello: Hello = match process.request(
+        "hello",
+        fields,
+        opts.hello_timeout,
+        Randomness::Refused(NO_PARTY),
+    ) {
         Ok((_, Answer::Ok(ok))) => {
             hello::parse(&ok).map_err(|e| format!("{label}: refused: its hello is wrong: {e}"))?
         }
@@ -284,6 +305,7 @@ pub fn start(spec: &ShimSpec, opts: &ShimOptions) -> Result<Vec<Box<dyn Peer>>, 
                     weakened: d.weakened.clone(),
                 },
                 index,
+                host_rng: d.host_rng,
                 shared: Arc::clone(&shared),
                 no_layout: AtomicBool::new(false),
             }) as Box<dyn Peer>
@@ -292,12 +314,23 @@ pub fn start(spec: &ShimSpec, opts: &ShimOptions) -> Result<Vec<Box<dyn Peer>>, 
 }
 
 impl ShimPeer {
-    fn party(&self, number: u64) -> Box<dyn Party> {
+    /// The party `number`, keeping `rng` for its later asks when the peer has `host_rng`.
+    fn party(&self, number: u64, rng: BoxRng) -> Box<dyn Party> {
         Box::new(ShimParty {
             number,
             shared: Arc::clone(&self.shared),
             capabilities: self.info.capabilities,
+            rng: self.host_rng.then_some(rng),
         })
+    }
+
+    /// Where a request building a party takes the random bytes its shim asks for.
+    fn randomness<'a>(&self, rng: &'a mut BoxRng) -> Randomness<'a> {
+        if self.host_rng {
+            Randomness::Party(rng)
+        } else {
+            Randomness::Refused(NOT_DECLARED)
+        }
     }
 }
 
@@ -316,16 +349,18 @@ impl Peer for ShimPeer {
         mut rng: BoxRng,
     ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
         let number = self.shared.new_party()?;
-        let request = fields([
+        let mut request = fields([
             ("peer", Value::from(self.index)),
             ("party", Value::from(number)),
             ("shared_secret", hex_value(&init.shared_secret)),
-            ("seed", seed(&mut rng)),
         ]);
+        request.extend(seed(&mut rng, self.host_rng).map(|(k, v)| (k.to_string(), v)));
         let bundle = self
             .shared
-            .call("respond", request, |ok| hex_field(ok, "bundle"))?;
-        Ok((self.party(number), bundle))
+            .call("respond", request, self.randomness(&mut rng), |ok| {
+                hex_field(ok, "bundle")
+            })?;
+        Ok((self.party(number, rng), bundle))
     }
 
     fn initiate(
@@ -335,15 +370,16 @@ impl Peer for ShimPeer {
         mut rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
         let number = self.shared.new_party()?;
-        let request = fields([
+        let mut request = fields([
             ("peer", Value::from(self.index)),
             ("party", Value::from(number)),
             ("shared_secret", hex_value(&init.shared_secret)),
             ("bundle", hex_value(bundle)),
-            ("seed", seed(&mut rng)),
         ]);
-        self.shared.call("initiate", request, |_| Ok(()))?;
-        Ok(self.party(number))
+        request.extend(seed(&mut rng, self.host_rng).map(|(k, v)| (k.to_string(), v)));
+        self.shared
+            .call("initiate", request, self.randomness(&mut rng), |_| Ok(()))?;
+        Ok(self.party(number, rng))
     }
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
@@ -379,14 +415,16 @@ impl Peer for ShimPeer {
                 _ => Err(bad()),
             }
         };
-        let answer = self.shared.call("layout", request, |ok| {
-            Ok(WireLayout {
-                header: range(ok, "header")?.unwrap_or_default(),
-                body: range(ok, "body")?.unwrap_or_default(),
-                mac: range(ok, "mac")?.unwrap_or_default(),
-                ratchet_key: range(ok, "ratchet_key")?,
-            })
-        });
+        let answer = self
+            .shared
+            .call("layout", request, Randomness::Refused(NO_PARTY), |ok| {
+                Ok(WireLayout {
+                    header: range(ok, "header")?.unwrap_or_default(),
+                    body: range(ok, "body")?.unwrap_or_default(),
+                    mac: range(ok, "mac")?.unwrap_or_default(),
+                    ratchet_key: range(ok, "ratchet_key")?,
+                })
+            });
         match answer {
             Ok(layout) => layout,
             Err(r) => {
@@ -400,16 +438,16 @@ impl Peer for ShimPeer {
 
     fn restore(&self, state: &[u8], mut rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
         let number = self.shared.new_party()?;
-        let request = fields([
+        let mut request = fields([
             ("peer", Value::from(self.index)),
             ("party", Value::from(number)),
             ("state", hex_value(state)),
-            ("seed", seed(&mut rng)),
         ]);
+        request.extend(seed(&mut rng, self.host_rng).map(|(k, v)| (k.to_string(), v)));
         self.shared
-            .call("restore", request, |_| Ok(()))
+            .call("restore", request, self.randomness(&mut rng), |_| Ok(()))
             .map_err(|r| disagree(r, self.info.capabilities))?;
-        Ok(self.party(number))
+        Ok(self.party(number, rng))
     }
 }
 
@@ -429,11 +467,17 @@ fn disagree(reject: Reject, caps: Capabilities) -> Reject {
     }
 }
 
+/// Why a peer whose hello did not declare `host_rng` may not ask for random bytes.
+const NOT_DECLARED: &str = "its hello did not declare host_rng for this peer";
+
 /// One party living in a shim process, named there by its number.
 pub struct ShimParty {
     number: u64,
     shared: Arc<Shared>,
     capabilities: Capabilities,
+    /// The party's generator, kept for its whole life when its peer has `host_rng`: the
+    /// bytes the shim asks for while handling a request about this party come from it.
+    rng: Option<BoxRng>,
 }
 
 impl std::fmt::Debug for ShimParty {
@@ -450,6 +494,14 @@ impl ShimParty {
         fields.extend(more);
         fields
     }
+
+    /// Where a request about this party takes the random bytes its shim asks for.
+    fn randomness(rng: &mut Option<BoxRng>) -> Randomness<'_> {
+        match rng {
+            Some(rng) => Randomness::Party(rng),
+            None => Randomness::Refused(NOT_DECLARED),
+        }
+    }
 }
 
 impl Party for ShimParty {
@@ -458,34 +510,45 @@ impl Party for ShimParty {
             ("ad", hex_value(ad)),
             ("plaintext", hex_value(plaintext)),
         ]));
+        let randomness = Self::randomness(&mut self.rng);
         self.shared
-            .call("encrypt", request, |ok| hex_field(ok, "wire"))
+            .call("encrypt", request, randomness, |ok| hex_field(ok, "wire"))
     }
 
     fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
         let request = self.with(fields([("ad", hex_value(ad)), ("wire", hex_value(wire))]));
-        self.shared
-            .call("decrypt", request, |ok| hex_field(ok, "plaintext"))
+        let randomness = Self::randomness(&mut self.rng);
+        self.shared.call("decrypt", request, randomness, |ok| {
+            hex_field(ok, "plaintext")
+        })
     }
 
     fn handshake(&mut self) -> Result<Option<Vec<u8>>, Reject> {
         let request = self.with(Map::new());
-        self.shared
-            .call("handshake", request, |ok| match ok.get("handshake") {
+        let randomness = Self::randomness(&mut self.rng);
+        self.shared.call("handshake", request, randomness, |ok| {
+            match ok.get("handshake") {
                 None | Some(Value::Null) => Ok(None),
                 Some(_) => hex_field(ok, "handshake").map(Some),
-            })
+            }
+        })
     }
 
     fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
         let request = self.with(fields([("handshake", hex_value(handshake))]));
-        self.shared.call("join", request, |_| Ok(()))
+        let randomness = Self::randomness(&mut self.rng);
+        self.shared.call("join", request, randomness, |_| Ok(()))
     }
 
     fn export_state(&self) -> Result<Vec<u8>, Reject> {
         let request = self.with(Map::new());
         self.shared
-            .call("export", request, |ok| hex_field(ok, "state"))
+            .call(
+                "export",
+                request,
+                Randomness::Refused("exporting a state draws no randomness"),
+                |ok| hex_field(ok, "state"),
+            )
             .map_err(|r| disagree(r, self.capabilities))
     }
 }
@@ -499,7 +562,9 @@ impl Drop for ShimParty {
             }
         }
         let request = self.with(Map::new());
-        let _ = self.shared.call("drop", request, |_| Ok(()));
+        let _ = self
+            .shared
+            .call("drop", request, Randomness::Refused(NO_PARTY), |_| Ok(()));
     }
 }
 

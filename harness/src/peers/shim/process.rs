@@ -26,6 +26,12 @@ pub const TAIL_LINES: usize = 40;
 /// Longer stderr lines are cut to this many bytes in the tail.
 const TAIL_LINE_BYTES: usize = 2000;
 
+/// The most random bytes one ask may request (`{"id": ..., "random": n}`).
+pub const MAX_RANDOM_ASK: u64 = 4096;
+
+/// The most random bytes the asks of one request may take in all.
+pub const MAX_RANDOM_PER_REQUEST: u64 = 65536;
+
 /// The start of the detail of every [`Reject`] a failed shim returns; what follows up to the
 /// next `:` is the [`FailureKind`]. The campaign turns such a refusal into one
 /// `shim-failed` finding instead of judging it as the peer's answer.
@@ -48,6 +54,9 @@ pub enum FailureKind {
     BadAnswer,
     /// Its pipes failed in another way.
     Io,
+    /// It asked for random bytes it may not have: without `host_rng`, during a request
+    /// about no party, or more than [`MAX_RANDOM_ASK`] / [`MAX_RANDOM_PER_REQUEST`].
+    BadRandom,
 }
 
 impl FailureKind {
@@ -61,6 +70,7 @@ impl FailureKind {
             FailureKind::Oversized => "oversized",
             FailureKind::BadAnswer => "bad-answer",
             FailureKind::Io => "io",
+            FailureKind::BadRandom => "bad-random",
         }
     }
 }
@@ -73,6 +83,24 @@ pub enum Answer {
     Refused(Reject),
     /// `unimplemented`: the shim does not do this; its reason.
     Unimplemented(String),
+}
+
+/// Where the random bytes a shim asks for during one request come from (protocol feature
+/// `host_rng`).
+pub enum Randomness<'a> {
+    /// From this party's generator: the party the request is about, of a peer whose hello
+    /// declared `host_rng`.
+    Party(&'a mut dyn rand_core::RngCore),
+    /// The shim may not ask during this request; why not, for the failure's message.
+    Refused(&'static str),
+}
+
+/// One line a shim wrote while a request was under way.
+enum Line {
+    /// The request's answer.
+    Answer(Answer),
+    /// An ask for random bytes: the count as written (checked by the caller).
+    Ask(Value),
 }
 
 /// The watchdog's view of the request under way: when it started (nanoseconds after
@@ -307,14 +335,16 @@ impl Process {
         self.failed.as_ref()
     }
 
-    /// Sends request `op` with `fields` and waits up to `budget` for its answer. A broken
-    /// protocol stops the shim: this and every later call return the same refusal, whose
-    /// detail starts with [`FAILED_PREFIX`].
+    /// Sends request `op` with `fields` and waits up to `budget` for its answer, giving the
+    /// shim the random bytes it asks for on the way from `randomness` (the budget covers
+    /// the asks too). A broken protocol stops the shim: this and every later call return
+    /// the same refusal, whose detail starts with [`FAILED_PREFIX`].
     pub fn request(
         &mut self,
         op: &str,
         fields: Map<String, Value>,
         budget: Duration,
+        mut randomness: Randomness<'_>,
     ) -> Result<(u64, Answer), Reject> {
         if let Some(failed) = &self.failed {
             return Err(failed.clone());
@@ -325,70 +355,124 @@ impl Process {
         request.insert("id".into(), Value::from(id));
         request.insert("op".into(), Value::from(op));
         request.extend(fields);
-        let mut line = match serde_json::to_vec(&Value::Object(request)) {
+        let line = match serde_json::to_vec(&Value::Object(request)) {
             Ok(l) => l,
             Err(e) => {
                 return Err(self.fail(FailureKind::Io, id, op, format!("cannot encode: {e}")))
             }
         };
-        line.push(b'\n');
         self.watch.begin(budget);
-        let written = match self.stdin.as_mut() {
-            Some(w) => w.write_all(&line).and_then(|()| w.flush()),
-            None => Err(io::Error::new(io::ErrorKind::BrokenPipe, "stdin closed")),
-        };
-        let read = match written {
-            Ok(()) => read_bounded(&mut self.stdout, &mut self.line, MAX_LINE, true),
-            Err(e) => Err(e),
-        };
-        let hung = self.watch.end();
-        if hung || self.watch.fired.load(Ordering::SeqCst) {
-            return Err(self.fail(
-                FailureKind::Hang,
-                id,
-                op,
-                format!("no answer within {} ms; it was stopped", budget.as_millis()),
-            ));
+        let mut drawn = 0u64;
+        let mut outgoing = line;
+        loop {
+            let read = self.send_and_read(&mut outgoing);
+            let line = match self.check_read(read, id, op, budget) {
+                Ok(()) => std::mem::take(&mut self.line),
+                Err(reject) => {
+                    self.watch.end();
+                    return Err(reject);
+                }
+            };
+            let parsed = parse_line(&line, id);
+            self.line = line;
+            match parsed {
+                Ok(Line::Answer(answer)) => {
+                    if self.watch.end() || self.watch.fired.load(Ordering::SeqCst) {
+                        return Err(self.hang(id, op, budget));
+                    }
+                    return Ok((id, answer));
+                }
+                Ok(Line::Ask(count)) => match ask(&count, &mut drawn, &mut randomness, op) {
+                    Ok(bytes) => {
+                        let mut answer = Map::with_capacity(2);
+                        answer.insert("id".into(), Value::from(id));
+                        answer.insert("random".into(), Value::String(hex::encode(bytes)));
+                        outgoing = match serde_json::to_vec(&Value::Object(answer)) {
+                            Ok(l) => l,
+                            Err(e) => {
+                                self.watch.end();
+                                let problem = format!("cannot encode: {e}");
+                                return Err(self.fail(FailureKind::Io, id, op, problem));
+                            }
+                        };
+                    }
+                    Err(problem) => {
+                        self.watch.end();
+                        return Err(self.fail(FailureKind::BadRandom, id, op, problem));
+                    }
+                },
+                Err((kind, problem)) => {
+                    self.watch.end();
+                    return Err(self.fail(kind, id, op, problem));
+                }
+            }
+        }
+    }
+
+    /// Writes `line` (and a newline) to the shim unless it is empty, then reads its next
+    /// line into `self.line`.
+    fn send_and_read(&mut self, line: &mut Vec<u8>) -> io::Result<Option<bool>> {
+        if !line.is_empty() {
+            line.push(b'\n');
+            let written = match self.stdin.as_mut() {
+                Some(w) => w.write_all(line).and_then(|()| w.flush()),
+                None => Err(io::Error::new(io::ErrorKind::BrokenPipe, "stdin closed")),
+            };
+            line.clear();
+            written?;
+        }
+        read_bounded(&mut self.stdout, &mut self.line, MAX_LINE, true)
+    }
+
+    /// The failure a read of request `id` (`op`) shows, if any: a hang (the watchdog
+    /// fired), an oversized line, the shim's exit, a broken pipe.
+    fn check_read(
+        &mut self,
+        read: io::Result<Option<bool>>,
+        id: u64,
+        op: &str,
+        budget: Duration,
+    ) -> Result<(), Reject> {
+        if self.watch.fired.load(Ordering::SeqCst) {
+            return Err(self.hang(id, op, budget));
         }
         match read {
-            Ok(Some(false)) => {}
-            Ok(Some(true)) => {
-                return Err(self.fail(
-                    FailureKind::Oversized,
-                    id,
-                    op,
-                    format!("it wrote a line longer than {MAX_LINE} bytes"),
-                ))
-            }
+            Ok(Some(false)) => Ok(()),
+            Ok(Some(true)) => Err(self.fail(
+                FailureKind::Oversized,
+                id,
+                op,
+                format!("it wrote a line longer than {MAX_LINE} bytes"),
+            )),
             Ok(None) => {
                 let status = self.exit_status(Duration::from_millis(1000));
-                return Err(self.fail(
+                Err(self.fail(
                     FailureKind::Exited,
                     id,
                     op,
                     format!("it exited ({status}) without answering"),
-                ));
+                ))
             }
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
                 let status = self.exit_status(Duration::from_millis(1000));
-                return Err(self.fail(
+                Err(self.fail(
                     FailureKind::Exited,
                     id,
                     op,
                     format!("it exited ({status}) before taking the request"),
-                ));
+                ))
             }
-            Err(e) => {
-                return Err(self.fail(FailureKind::Io, id, op, format!("cannot talk to it: {e}")))
-            }
+            Err(e) => Err(self.fail(FailureKind::Io, id, op, format!("cannot talk to it: {e}"))),
         }
-        let bytes = std::mem::take(&mut self.line);
-        let answer = parse_answer(&bytes, id);
-        self.line = bytes;
-        match answer {
-            Ok(answer) => Ok((id, answer)),
-            Err((kind, problem)) => Err(self.fail(kind, id, op, problem)),
-        }
+    }
+
+    fn hang(&mut self, id: u64, op: &str, budget: Duration) -> Reject {
+        self.fail(
+            FailureKind::Hang,
+            id,
+            op,
+            format!("no answer within {} ms; it was stopped", budget.as_millis()),
+        )
     }
 
     /// Stops the shim for good because request `id` (`op`) went wrong; the refusal every
@@ -456,23 +540,104 @@ impl Drop for Process {
     }
 }
 
-/// The answer in `bytes` to request `id`, or what is wrong with it.
-fn parse_answer(bytes: &[u8], id: u64) -> Result<Answer, (FailureKind, String)> {
-    let preview = || {
-        let text = String::from_utf8_lossy(bytes);
-        let cut: String = text.chars().take(120).collect();
-        if cut.len() < text.len() {
-            format!("{cut:?}... ({} bytes)", bytes.len())
-        } else {
-            format!("{cut:?}")
+/// The bytes for one ask of `count` random bytes during request `op`, `drawn` bytes having
+/// been given already; or why the ask breaks the protocol.
+fn ask(
+    count: &Value,
+    drawn: &mut u64,
+    randomness: &mut Randomness<'_>,
+    op: &str,
+) -> Result<Vec<u8>, String> {
+    let n = count
+        .as_u64()
+        .filter(|n| (1..=MAX_RANDOM_ASK).contains(n))
+        .ok_or_else(|| {
+            format!(
+                "it asked for {count} random bytes, expected an integer from 1 to {MAX_RANDOM_ASK}"
+            )
+        })?;
+    let rng = match randomness {
+        Randomness::Party(rng) => rng,
+        Randomness::Refused(why) => {
+            return Err(format!(
+                "it asked for {n} random bytes during {op}, which may not ask: {why}"
+            ))
         }
     };
+    if *drawn + n > MAX_RANDOM_PER_REQUEST {
+        return Err(format!(
+            "it asked for {n} random bytes after {drawn} in the same request, more than the {MAX_RANDOM_PER_REQUEST} one request may take"
+        ));
+    }
+    *drawn += n;
+    let mut bytes = vec![0u8; usize::try_from(n).map_err(|e| e.to_string())?];
+    rng.fill_bytes(&mut bytes);
+    Ok(bytes)
+}
+
+/// The line in `bytes` written during request `id`: its answer, or an ask for random bytes
+/// (an object with `"random"` and none of the answer shapes); or what is wrong with it.
+fn parse_line(bytes: &[u8], id: u64) -> Result<Line, (FailureKind, String)> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         (
             FailureKind::Garbage,
-            format!("it wrote a line that is not JSON ({e}): {}", preview()),
+            format!("it wrote a line that is not JSON ({e}): {}", preview(bytes)),
         )
     })?;
+    let ask = match &value {
+        Value::Object(map) => map
+            .get("random")
+            .filter(|_| {
+                !["ok", "err", "unimplemented"]
+                    .iter()
+                    .any(|k| map.contains_key(*k))
+            })
+            .map(|n| (map.get("id").cloned(), n.clone())),
+        _ => None,
+    };
+    match ask {
+        Some((Some(got), count)) if got.as_u64() == Some(id) => Ok(Line::Ask(count)),
+        Some((Some(got), _)) => Err((
+            FailureKind::WrongId,
+            format!("it asked for random bytes with id {got}, expected {id}"),
+        )),
+        Some((None, _)) => Err((
+            FailureKind::WrongId,
+            format!(
+                "its ask for random bytes has no \"id\" (expected {id}): {}",
+                preview(bytes)
+            ),
+        )),
+        None => answer_of(value, bytes, id).map(Line::Answer),
+    }
+}
+
+/// The start of a line, for messages.
+fn preview(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let cut: String = text.chars().take(120).collect();
+    if cut.len() < text.len() {
+        format!("{cut:?}... ({} bytes)", bytes.len())
+    } else {
+        format!("{cut:?}")
+    }
+}
+
+/// The answer in `bytes` to request `id`, or what is wrong with it.
+#[cfg(test)]
+fn parse_answer(bytes: &[u8], id: u64) -> Result<Answer, (FailureKind, String)> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        (
+            FailureKind::Garbage,
+            format!("it wrote a line that is not JSON ({e}): {}", preview(bytes)),
+        )
+    })?;
+    answer_of(value, bytes, id)
+}
+
+/// The answer `value` (the line `bytes`) to request `id`, or what is wrong with it.
+fn answer_of(value: Value, bytes: &[u8], id: u64) -> Result<Answer, (FailureKind, String)> {
+    let preview = || preview(bytes);
     let Value::Object(mut answer) = value else {
         return Err((
             FailureKind::BadAnswer,
