@@ -133,7 +133,8 @@ fn kind(mode: &str) -> &'static str {
     match mode {
         "hang-encrypt" => "hang",
         "garbage" => "garbage",
-        "wrong-id" => "wrong-id",
+        "wrong-id" | "random-wrong-id" => "wrong-id",
+        "random-undeclared" | "random-too-much" | "random-over-total" => "bad-random",
         "oversized" => "oversized",
         _ => "exited",
     }
@@ -170,6 +171,100 @@ fn garbage_wrong_ids_and_oversized_lines_stop_the_shim() {
         "oversized",
         "it wrote a line longer than 16777216 bytes",
     );
+}
+
+#[test]
+fn asks_for_random_bytes_that_break_the_protocol_stop_the_shim() {
+    let undeclared = first_encrypt_fails("random-undeclared");
+    assert_names(
+        &undeclared,
+        "random-undeclared",
+        "it asked for 16 random bytes during encrypt, which may not ask: its hello did not declare host_rng for this peer",
+    );
+    assert!(
+        undeclared.ends_with("broken shim: asking for random bytes"),
+        "the stderr tail is shown: {undeclared}"
+    );
+    assert_names(
+        &first_encrypt_fails("random-wrong-id"),
+        "random-wrong-id",
+        "it asked for random bytes with id 4, expected 3",
+    );
+    assert_names(
+        &first_encrypt_fails("random-too-much"),
+        "random-too-much",
+        "it asked for 4097 random bytes, expected an integer from 1 to 4096",
+    );
+    assert_names(
+        &first_encrypt_fails("random-over-total"),
+        "random-over-total",
+        "it asked for 4096 random bytes after 65536 in the same request, more than the 65536 one request may take",
+    );
+}
+
+#[test]
+fn an_ask_during_a_request_about_no_partys_randomness_stops_the_shim() {
+    let peer = start_broken("random-export");
+    let [mut a, b] = session(peer.as_ref());
+    a.encrypt(b"ad", b"fine")
+        .expect("asks during encrypt are allowed");
+    let err = b.export_state().expect_err("an ask during export fails");
+    assert_eq!(
+        shim::failure_kind(&err),
+        Some("bad-random"),
+        "{}",
+        err.detail
+    );
+    assert!(
+        err.detail.contains(
+            "request 4 (export): it asked for 8 random bytes during export, which may not ask: exporting a state draws no randomness"
+        ),
+        "{}",
+        err.detail
+    );
+}
+
+/// The bytes `n` of a fresh stream after `skip`: what a party's generator gives.
+fn stream_bytes(label: &str, skip: usize, n: usize) -> Vec<u8> {
+    use rand_core::RngCore;
+    let mut all = vec![0u8; skip + n];
+    rng::stream(1, label).fill_bytes(&mut all);
+    all.split_off(skip)
+}
+
+#[test]
+fn host_randomness_comes_from_each_partys_own_generator() {
+    let command = format!("{} --host-rng", echo_command());
+    let peers = start("echo-rng", command).unwrap();
+    let peer = peers[0].as_ref();
+    assert!(
+        peer.info().capabilities.injectable_rng,
+        "a peer with host_rng is byte-comparable"
+    );
+    // The responder's session id is the first 16 bytes of its generator (no seed drawn
+    // before); each message carries a 4-byte nonce drawn by its sender.
+    let [mut a, mut b] = session(peer);
+    let m0 = a.encrypt(b"ad", b"x").unwrap();
+    let m1 = a.encrypt(b"ad", b"y").unwrap();
+    assert_eq!(&m0[9..13], stream_bytes("A", 0, 4).as_slice());
+    assert_eq!(&m1[9..13], stream_bytes("A", 4, 4).as_slice());
+    assert_eq!(b.decrypt(b"ad", &m1).unwrap(), b"y");
+    let r0 = b.encrypt(b"ad", b"z").unwrap();
+    assert_eq!(&r0[9..13], stream_bytes("B", 16, 4).as_slice());
+    let state = b.export_state().unwrap();
+    let mut copy = peer.restore(&state, Box::new(rng::stream(1, "C"))).unwrap();
+    let c0 = copy.encrypt(b"ad", b"w").unwrap();
+    assert_eq!(&c0[9..13], stream_bytes("C", 0, 4).as_slice());
+    assert_eq!(a.decrypt(b"ad", &r0).unwrap(), b"z");
+    assert_eq!(
+        peer.layout(&m0).header,
+        0..8,
+        "layout asks for nothing and still works"
+    );
+    let (_, bundle) = peer
+        .respond(&init(), Box::new(rng::stream(1, "B")))
+        .unwrap();
+    assert_eq!(bundle, stream_bytes("B", 0, 16));
 }
 
 #[test]

@@ -17,7 +17,15 @@ the one fault MODE names:
     lie-limits      declares a peer without limits
     stderr-noise    writes 5000 lines to stderr while working, then crashes at the 5th
                     encrypt (the bench must keep draining stderr and show only its tail)
+    random-undeclared  asks for random bytes at the first encrypt without declaring host_rng
+    random-wrong-id    declares host_rng, asks at the first encrypt with the next request's id
+    random-too-much    declares host_rng, asks for 4097 bytes at the first encrypt
+    random-over-total  declares host_rng, asks 17 times for 4096 bytes at the first encrypt
+    random-export      declares host_rng, asks for 8 bytes while exporting
     fine            no fault
+
+The random-* modes other than random-undeclared run the echo shim with host randomness
+(`--echo --host-rng`), so their respond asks for its session id as it should.
 
 Standard library only.
 """
@@ -32,14 +40,40 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "shims", "template"))
 import shim  # noqa: E402  (the template)
 
 
+def ask(out, rid, n):
+    """Writes an ask for n random bytes and reads the bench's answer (None if it stopped
+    the shim instead)."""
+    out.write(json.dumps({"id": rid, "random": n}).encode() + b"\n")
+    out.flush()
+    answer = sys.stdin.buffer.readline()
+    return json.loads(answer) if answer else None
+
+
 def main(mode):
-    base = shim.Shim([shim.Echo()])
+    host_rng = mode.startswith("random-") and mode != "random-undeclared"
+    base = shim.Shim([shim.Echo(host_rng)])
     encrypts = 0
     out = sys.stdout.buffer
+    shim.random.stdin, shim.random.stdout = sys.stdin.buffer, out
     for line in sys.stdin.buffer:
         req = json.loads(line)
         op = req.get("op")
+        if op == "encrypt" and encrypts == 0 and mode.startswith("random-"):
+            print("broken shim: asking for random bytes", file=sys.stderr, flush=True)
+            if mode == "random-undeclared":
+                ask(out, req["id"], 16)
+            elif mode == "random-wrong-id":
+                ask(out, req["id"] + 1, 16)
+            elif mode == "random-too-much":
+                ask(out, req["id"], 4097)
+            elif mode == "random-over-total":
+                for _ in range(17):
+                    if ask(out, req["id"], 4096) is None:
+                        break
+        if op == "export" and mode == "random-export":
+            ask(out, req["id"], 8)
         answer = base.answer(line)
+        shim.random.request = None
         if mode == "stderr-noise":
             for i in range(50):
                 shim.log(f"noise {req['id']}.{i}: " + "x" * 100)
