@@ -208,7 +208,7 @@ mod tests {
               "family": "olm",
               "limits": {"max_skip": 2000, "max_stored": 40, "max_stored_per_chain": null,
                          "when_full": "evict-oldest", "window": null, "max_chains": 5},
-              "capabilities": {"injectable_rng": false, "export_state": true},
+              "capabilities": {"injectable_rng": true, "export_state": true, "host_rng": true},
               "weakened": []
           }]
         })
@@ -236,16 +236,24 @@ mod tests {
                 max_chains: Some(5),
             }
         );
-        assert!(p.capabilities.export_state && !p.capabilities.injectable_rng);
-        assert!(!p.host_rng, "host_rng is optional and false when absent");
+        assert!(p.capabilities.export_state && p.capabilities.injectable_rng && p.host_rng);
     }
 
     #[test]
-    fn host_rng_makes_a_peer_injectable() {
+    fn host_rng_is_optional_and_makes_a_peer_injectable() {
         let mut v = example();
-        v["peers"][0]["capabilities"]["host_rng"] = json!(true);
+        v["peers"][0]["capabilities"]["injectable_rng"] = json!(false);
         let p = &check(&v).unwrap().peers[0];
         assert!(p.host_rng && p.capabilities.injectable_rng);
+        v["peers"][0]["capabilities"]
+            .as_object_mut()
+            .unwrap()
+            .remove("host_rng");
+        let p = &check(&v).unwrap().peers[0];
+        assert!(
+            !p.host_rng && !p.capabilities.injectable_rng,
+            "a version-1 hello without host_rng is read as before"
+        );
         v["peers"][0]["capabilities"]["host_rng"] = json!("yes");
         assert_eq!(
             check(&v).unwrap_err(),

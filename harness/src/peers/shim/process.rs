@@ -753,6 +753,52 @@ mod tests {
     }
 
     #[test]
+    fn asks_are_told_from_answers_and_bounded() {
+        assert!(matches!(
+            parse_line(br#"{"id":3,"random":32}"#, 3),
+            Ok(Line::Ask(n)) if n == 32
+        ));
+        assert!(matches!(
+            parse_line(br#"{"id":3,"ok":{}}"#, 3),
+            Ok(Line::Answer(Answer::Ok(_)))
+        ));
+        let wrong = parse_line(br#"{"id":2,"random":32}"#, 3).err().unwrap();
+        assert_eq!(
+            wrong,
+            (
+                FailureKind::WrongId,
+                "it asked for random bytes with id 2, expected 3".into()
+            )
+        );
+        let mut rng = crate::rng::stream(1, "ask");
+        let mut drawn = 0;
+        let mut from = Randomness::Party(&mut rng);
+        assert_eq!(
+            ask(&Value::from(4096), &mut drawn, &mut from, "encrypt")
+                .unwrap()
+                .len(),
+            4096
+        );
+        assert!(ask(&Value::from(0), &mut drawn, &mut from, "encrypt")
+            .unwrap_err()
+            .contains("expected an integer from 1 to 4096"));
+        assert!(ask(&Value::from(-1), &mut drawn, &mut from, "encrypt").is_err());
+        assert!(ask(&Value::from("32"), &mut drawn, &mut from, "encrypt").is_err());
+        for _ in 1..16 {
+            ask(&Value::from(4096), &mut drawn, &mut from, "encrypt").unwrap();
+        }
+        assert_eq!(drawn, MAX_RANDOM_PER_REQUEST);
+        assert!(ask(&Value::from(1), &mut drawn, &mut from, "encrypt")
+            .unwrap_err()
+            .contains("more than the 65536"));
+        let mut refused = Randomness::Refused("no party");
+        assert_eq!(
+            ask(&Value::from(1), &mut 0, &mut refused, "layout").unwrap_err(),
+            "it asked for 1 random bytes during layout, which may not ask: no party"
+        );
+    }
+
+    #[test]
     fn answers_are_checked_against_the_protocol() {
         let ok = |s: &str| parse_answer(s.as_bytes(), 3);
         assert!(matches!(
