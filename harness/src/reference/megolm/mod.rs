@@ -6,7 +6,8 @@
 //! imports one (checking its signature) and decrypts any index from the first it knows on,
 //! keeping that first ratchet so that every later index stays decryptable (megolm.md, "Partial
 //! Forward Secrecy"). Messages are signed with Ed25519 and MACed with HMAC-SHA-256 truncated
-//! to 8 bytes, with keys from HKDF(0, R_i, "MEGOLM_KEYS", 80).
+//! to 8 bytes, with keys from HKDF(0, R_i, "MEGOLM_KEYS", 80). [`state`] encodes a party's
+//! whole state as bytes for the security oracles.
 //!
 //! Randomness: [`OutboundSession::new`] draws 160 bytes in one go
 //! (`olm_init_outbound_group_session_random_length`): bytes 0..128 are R_0 (R_{0,0} ..

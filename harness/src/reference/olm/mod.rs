@@ -5,7 +5,9 @@
 //! One file per concept, named after olm.md: [`Account`] (identity and one-time keys),
 //! [`RootKey`] / [`ChainKey`] / [`MessageKey`] (the KDF chain), [`Ratchet`] (sender and
 //! receiver chains, skipped keys), [`Session`] (pre-key wrapping), `message` (the encodings),
-//! [`cipher`] (AES-256-CBC + truncated HMAC-SHA-256).
+//! [`cipher`] (AES-256-CBC + truncated HMAC-SHA-256), [`state`] (a party's whole state as
+//! bytes, for the security oracles). [`ChainKey::advance`] counts its steps per thread
+//! ([`chain_key_advances_on_this_thread`]) for the bounded-work oracle.
 //!
 //! Randomness: every byte comes from the caller's RNG, drawn exactly when and as libolm's C
 //! API asks for it (its `*_random_length` functions), in this order:
