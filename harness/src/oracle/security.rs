@@ -54,7 +54,8 @@ use crate::report::{Finding, FindingKind};
 use crate::rng;
 use crate::scenario::{MsgId, Side, Transcript};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Accepted messages a compromise's forward-secrecy probe tries, newest first.
 const FS_TRIES: usize = 16;
@@ -109,6 +110,85 @@ struct Accepted {
     plaintext: Vec<u8>,
 }
 
+/// Byte strings seen so far (a side's headers, or its bodies), for the reuse checks: kept
+/// in one buffer and found through a fast 64-bit hash of the bytes, then compared in full, so
+/// that the thousands of sends of a jump cost no allocation or keyed hash each and a match is
+/// exact.
+#[derive(Default)]
+struct SeenBytes {
+    /// Every string, one after another.
+    arena: Vec<u8>,
+    /// The first string with each hash: where it sits in `arena`.
+    first: HashMap<u64, (usize, usize), BuildHasherDefault<WordHasher>>,
+    /// Later strings whose hash an earlier, different one already has (rare).
+    clashes: Vec<(u64, usize, usize)>,
+}
+
+impl SeenBytes {
+    /// Records `bytes`; false if they were seen before.
+    fn insert(&mut self, bytes: &[u8]) -> bool {
+        self.insert_hashed(word_hash(bytes), bytes)
+    }
+
+    fn insert_hashed(&mut self, hash: u64, bytes: &[u8]) -> bool {
+        let same = |at: (usize, usize)| self.arena.get(at.0..at.0 + at.1) == Some(bytes);
+        if let Some(&at) = self.first.get(&hash) {
+            if same(at)
+                || self
+                    .clashes
+                    .iter()
+                    .any(|&(h, start, len)| h == hash && same((start, len)))
+            {
+                return false;
+            }
+            self.clashes.push((hash, self.arena.len(), bytes.len()));
+        } else {
+            self.first.insert(hash, (self.arena.len(), bytes.len()));
+        }
+        self.arena.extend_from_slice(bytes);
+        true
+    }
+}
+
+/// A fast, unkeyed hash of `bytes` eight at a time (the bytes are a peer's ciphertext and
+/// headers, not chosen by whoever feeds the bench, and every match is compared in full).
+fn word_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = bytes.len() as u64;
+    for chunk in bytes.chunks(8) {
+        let mut word = [0u8; 8];
+        for (w, b) in word.iter_mut().zip(chunk) {
+            *w = *b;
+        }
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    // A multiplication mixes only upwards; fold the high bits down so that the low bits a
+    // hash table indexes by depend on every byte too.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+/// Hashes a `u64` key as itself (it is already a hash).
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// An attacker's copy of party `of`'s state, followed for healing.
 struct Copy {
     of: Side,
@@ -131,8 +211,8 @@ pub struct Attacker {
     accepted: [Vec<Accepted>; 2],
     accepted_count: u64,
     copies: Vec<Copy>,
-    headers: [HashSet<Vec<u8>>; 2],
-    bodies: [HashSet<Vec<u8>>; 2],
+    headers: [SeenBytes; 2],
+    bodies: [SeenBytes; 2],
     current_key: [Option<Vec<u8>>; 2],
     used_keys: HashSet<Vec<u8>>,
     heard_keys: [HashSet<Vec<u8>>; 2],
@@ -224,11 +304,12 @@ impl Attacker {
             self.sent = self.sent.max(msg.map_or(0, |m| m.0 + 1));
         }
         let layout = peer.layout(wire);
-        let slice = |r: std::ops::Range<usize>| wire.get(r).unwrap_or_default().to_vec();
+        let slice = |r: std::ops::Range<usize>| wire.get(r).unwrap_or_default();
         let header = slice(layout.header.clone());
         let body = slice(layout.body.clone());
         let i = from.index();
-        let shown = msg.map_or_else(|| "a lost message of a jump".to_string(), |m| m.to_string());
+        let shown =
+            || msg.map_or_else(|| "a lost message of a jump".to_string(), |m| m.to_string());
         if !header.is_empty() && !self.headers[i].insert(header) {
             self.probe(
                 step,
@@ -239,8 +320,9 @@ impl Attacker {
                 true,
                 Some("header"),
                 format!(
-                    "{shown} of {from} carries the header of an earlier send of {from}: the \
-                     same ratchet key and counter, so the same message key and nonce"
+                    "{} of {from} carries the header of an earlier send of {from}: the \
+                     same ratchet key and counter, so the same message key and nonce",
+                    shown()
                 ),
             );
         }
@@ -254,21 +336,21 @@ impl Attacker {
                 true,
                 Some("body"),
                 format!(
-                    "{shown} of {from} carries the ciphertext of an earlier send of {from}: \
-                     one key and IV encrypted twice"
+                    "{} of {from} carries the ciphertext of an earlier send of {from}: \
+                     one key and IV encrypted twice",
+                    shown()
                 ),
             );
         }
         let key = layout
             .ratchet_key
             .filter(|_| self.family.ratchets_per_turn())
-            .and_then(|r| wire.get(r))
-            .map(<[u8]>::to_vec);
+            .and_then(|r| wire.get(r));
         let Some(key) = key else {
             return;
         };
-        if self.current_key[i].as_ref() != Some(&key) {
-            if self.used_keys.contains(&key) {
+        if self.current_key[i].as_deref() != Some(key) {
+            if self.used_keys.contains(key) {
                 self.probe(
                     step,
                     "send",
@@ -278,13 +360,14 @@ impl Attacker {
                     true,
                     Some("ratchet-key"),
                     format!(
-                        "{shown} of {from} starts a chain with a ratchet public key already \
-                         used in this session"
+                        "{} of {from} starts a chain with a ratchet public key already \
+                         used in this session",
+                        shown()
                     ),
                 );
             }
-            self.used_keys.insert(key.clone());
-            self.current_key[i] = Some(key.clone());
+            self.used_keys.insert(key.to_vec());
+            self.current_key[i] = Some(key.to_vec());
             self.must_turn[i] = false;
         } else if self.must_turn[i] {
             self.must_turn[i] = false;
@@ -297,14 +380,17 @@ impl Attacker {
                 true,
                 Some("stale-ratchet-key"),
                 format!(
-                    "{shown} of {from} goes on with its old ratchet key after {from} accepted a \
+                    "{} of {from} goes on with its old ratchet key after {from} accepted a \
                      new one from {}: no new DH ratchet step",
+                    shown(),
                     from.other()
                 ),
             );
         }
         for c in self.copies.iter_mut().filter(|c| c.of == from && c.turned) {
-            c.fresh.insert(key.clone());
+            if !c.fresh.contains(key) {
+                c.fresh.insert(key.to_vec());
+            }
         }
     }
 
@@ -617,4 +703,27 @@ pub fn findings(t: &Transcript) -> Vec<Finding> {
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seen_bytes_match_exactly_even_when_hashes_clash() {
+        let mut seen = SeenBytes::default();
+        assert!(seen.insert(b"header one"));
+        assert!(seen.insert(b"header two"));
+        assert!(!seen.insert(b"header one"));
+        assert!(seen.insert(b""));
+        assert!(!seen.insert(b""));
+        // Three different strings forced onto one hash: each is new once, then seen.
+        assert!(seen.insert_hashed(7, b"a"));
+        assert!(seen.insert_hashed(7, b"b"));
+        assert!(seen.insert_hashed(7, b"c"));
+        assert!(!seen.insert_hashed(7, b"b"));
+        assert!(!seen.insert_hashed(7, b"c"));
+        assert!(!seen.insert_hashed(7, b"a"));
+        assert!(seen.insert_hashed(7, b"ab"));
+    }
 }
