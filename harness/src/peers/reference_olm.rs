@@ -45,10 +45,10 @@
 //! 40 of a long gap and evicts the oldest.
 //!
 //! Megolm does not count work ([`Party::work`] is `None`): its receiver derives no chain
-//! keys and stores no keys; reaching index i from j is [`MegolmRatchet::advance_to`]'s at
-//! most 255 steps of each of the four parts (about a thousand HMACs, whatever the gap), a
-//! bound by construction, and the oracle's bound from its `max_skip` (`u32::MAX`) could
-//! never fire.
+//! keys and stores no keys; one decryption is one [`MegolmRatchet::advance_to`] from the
+//! latest or the initial ratchet, at most 256 steps of each of the four parts plus their
+//! reseeds (at most 1,027 HMACs, whatever the gap), a bound by construction, and the
+//! oracle's bound from its `max_skip` (`u32::MAX`) could never fire.
 //!
 //! [`MegolmRatchet::advance_to`]: crate::reference::megolm::MegolmRatchet::advance_to
 

@@ -45,6 +45,8 @@ impl MegolmRatchet {
 
     /// R_{to} = H_to(R_{from}), for `from <= to`.
     fn rehash(&mut self, from: usize, to: usize) {
+        #[cfg(test)]
+        tests::REHASHES.with(|n| n.set(n.get() + 1));
         self.parts[to] = hmac_sha256(&self.parts[from], &[to as u8]);
     }
 
@@ -119,6 +121,41 @@ mod tests {
 
     /// libolm olm/tests/test_megolm.cpp: the ratchet is initialised with the 128 ASCII bytes
     /// "0123456789ABCDEF" repeated eight times.
+    thread_local! {
+        /// HMACs of the ratchet taken on this thread (the test build counts them).
+        pub(super) static REHASHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    #[test]
+    fn reaching_any_index_costs_at_most_1027_hmacs() {
+        // megolm.md: part j steps every 2^(8(3-j)) indices and reseeds the parts after it.
+        // Reaching an index steps each part at most once per value of its byte of the
+        // index (255, or 256 for R_0 when the index wraps past 2^32), each step of R_j is
+        // one HMAC and its last also reseeds the 3 - j parts after it: at most
+        // 256 + 3 + 255 + 2 + 255 + 1 + 255 = 1027 HMACs, whatever the distance. This is the
+        // work bound the Megolm peers rely on instead of counting.
+        let mut worst = 0;
+        for (from, to) in [
+            (0u32, u32::MAX),
+            (0x00ff_ffff, 0x00ff_fffe),
+            (1, 0),
+            (0x8000_0000, 0x7fff_ffff),
+            (12_345, 12_346),
+            (0, 0x0101_0101),
+        ] {
+            let mut r = libolm_test_ratchet(from);
+            let before = REHASHES.with(std::cell::Cell::get);
+            r.advance_to(to);
+            let spent = REHASHES.with(std::cell::Cell::get) - before;
+            assert!(spent <= 1027, "{from} to {to}: {spent} HMACs");
+            worst = worst.max(spent);
+        }
+        assert_eq!(
+            worst, 1026,
+            "0 to 2^32 - 1 takes 255 steps of each part and the reseeds"
+        );
+    }
+
     fn libolm_test_ratchet(counter: u32) -> MegolmRatchet {
         let mut bytes = [0u8; RATCHET_LEN];
         for chunk in bytes.chunks_exact_mut(16) {
