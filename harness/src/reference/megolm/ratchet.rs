@@ -119,8 +119,6 @@ impl fmt::Debug for MegolmRatchet {
 mod tests {
     use super::*;
 
-    /// libolm olm/tests/test_megolm.cpp: the ratchet is initialised with the 128 ASCII bytes
-    /// "0123456789ABCDEF" repeated eight times.
     thread_local! {
         /// HMACs of the ratchet taken on this thread (the test build counts them).
         pub(super) static REHASHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -156,6 +154,8 @@ mod tests {
         );
     }
 
+    /// libolm olm/tests/test_megolm.cpp: the ratchet is initialised with the 128 ASCII bytes
+    /// "0123456789ABCDEF" repeated eight times.
     fn libolm_test_ratchet(counter: u32) -> MegolmRatchet {
         let mut bytes = [0u8; RATCHET_LEN];
         for chunk in bytes.chunks_exact_mut(16) {
