@@ -44,8 +44,9 @@
 //! - **Bounded work** (`unbounded-work`), peers that count their work ([`Party::work`]):
 //!   one decryption, genuine or forged, derives at most `2 * max_skip + 1` chain keys (the
 //!   declared MAX_SKIP in each of the two chains a message can touch, the rest of the old
-//!   receiving chain and the new one, plus the message's own key) and leaves at most the
-//!   declared `max_stored` keys stored. Derivations are counted, never timed, so the check
+//!   receiving chain and the new one, plus the message's own key; `max_skip + 1` for Olm,
+//!   whose messages carry no previous-chain length and touch one chain) and leaves at most
+//!   the declared `max_stored` keys stored. Derivations are counted, never timed, so the check
 //!   is the same on any machine.
 
 use crate::peer::{BoxRng, Family, Limits, Party, Peer, Work};
@@ -643,7 +644,14 @@ impl Attacker {
             return;
         };
         let spent = after.derivations.saturating_sub(before.derivations);
-        let bound = 2 * u64::from(self.limits.max_skip) + 1;
+        // Without a previous-chain length in the header (Olm) the old receiving chain is
+        // kept as it is when a new ratchet key arrives: one message touches one chain.
+        let chains = if self.family.headers_carry_previous_length() {
+            2
+        } else {
+            1
+        };
+        let bound = chains * u64::from(self.limits.max_skip) + 1;
         if spent > bound {
             self.probe(
                 step,
@@ -708,6 +716,35 @@ pub fn findings(t: &Transcript) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A breach only past the family's bound: `2 * max_skip + 1` for the Double Ratchet,
+    /// `max_skip + 1` for Olm (one chain per message).
+    #[test]
+    fn the_work_bound_counts_the_chains_a_message_can_touch() {
+        let limits = Limits {
+            max_skip: 2000,
+            max_stored: None,
+            max_stored_per_chain: None,
+            when_full: crate::peer::WhenFull::Refuse,
+            window: None,
+            max_chains: None,
+        };
+        let breaches = |family: Family, spent: u64| {
+            let mut a = Attacker::new(family, limits, false, Vec::new());
+            let work = |derivations| {
+                Some(Work {
+                    derivations,
+                    stored_keys: 0,
+                })
+            };
+            a.on_work(0, "deliver", Side::B, None, work(10), work(10 + spent));
+            a.into_probes().iter().filter(|p| p.breach).count()
+        };
+        assert_eq!(breaches(Family::SignalDr, 4001), 0);
+        assert_eq!(breaches(Family::SignalDr, 4002), 1);
+        assert_eq!(breaches(Family::Olm, 2001), 0);
+        assert_eq!(breaches(Family::Olm, 2002), 1);
+    }
 
     #[test]
     fn seen_bytes_match_exactly_even_when_hashes_clash() {

@@ -33,14 +33,11 @@
 //!
 //! Work (for the bounded-work oracle): an Olm party counts its chain-key steps
 //! (C_{i,j} to C_{i,j+1}, [`olm::chain_key_advances_on_this_thread`]), refused messages
-//! included, and reports its stored skipped keys. Olm's structure bounds one decryption
-//! tighter than the oracle does: a header carries no previous-chain length, so a message
-//! touches exactly one receiver chain (an old one it names, or the new one it starts) and
-//! costs at most `MAX_MESSAGE_GAP + 1` = 2001 steps (2000 skipped, then its own key's
-//! step), where the oracle allows `2 * max_skip + 1` = 4001 for the Double Ratchet's two
-//! chains. The oracle's bound therefore holds for every correct Olm receiver and catches a
-//! derivation loop that does not check the gap first, but not one deriving up to twice the
-//! gap; a family-specific bound of `max_skip + 1` for Olm would be exact. Stored keys stay
+//! included, and reports its stored skipped keys. A header carries no previous-chain length,
+//! so a message touches exactly one receiver chain (an old one it names, or the new one it
+//! starts) and costs at most `MAX_MESSAGE_GAP + 1` = 2001 steps (2000 skipped, then its own
+//! key's step): the oracle's bound for Olm, `max_skip + 1`, exactly (the Double Ratchet
+//! families get `2 * max_skip + 1` for their two chains). Stored keys stay
 //! within `MAX_SKIPPED_MESSAGE_KEYS` (40) after every call: the ratchet keeps only the newest
 //! 40 of a long gap and evicts the oldest.
 //!
