@@ -9,6 +9,13 @@
 //! - a direct in-process call of an echo party through the `Party` trait.
 //!
 //! Needs `python3` on the PATH.
+//!
+//! Then one library both ways: libolm in process (the `libolm-olm` peer, libolm's C++ built
+//! into the bench) against the same libolm through python-olm's shim
+//! (`harness/shims/python-olm`, set up by `ci/setup-shims`; left out with a message when its
+//! environment is missing): a 1 KiB message one way (A encrypts, B decrypts: a chain step),
+//! and a ping-pong (A to B, then B to A: each message starts a new ratchet chain), on an
+//! established session.
 
 // criterion_group! defines an undocumented `pub fn`.
 #![allow(missing_docs)]
@@ -16,8 +23,9 @@
 #![allow(clippy::expect_used)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use ratchet_bench::peer::{Party, Reject, SessionInit};
+use ratchet_bench::peer::{Party, Peer, Reject, SessionInit};
 use ratchet_bench::peers::shim::{self, ShimOptions, ShimSpec};
+use ratchet_bench::peers::LibolmOlm;
 use ratchet_bench::rng;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -118,6 +126,80 @@ fn requests(c: &mut Criterion) {
     let _ = child.wait();
 }
 
+/// The python-olm shim's Olm peer, if its environment is set up.
+fn python_olm() -> Option<Box<dyn Peer>> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join("harness/shims/python-olm/.venv/bin/python");
+    if !python.exists() {
+        eprintln!(
+            "olm_round_trip: python-olm's shim is not set up ({} missing): run ci/setup-shims; \
+             only the in-process libolm is measured",
+            python.display()
+        );
+        return None;
+    }
+    let spec = ShimSpec {
+        name: "python-olm".into(),
+        command: format!(
+            "'{}' '{}'",
+            python.display(),
+            root.join("harness/shims/python-olm/shim.py").display()
+        ),
+    };
+    let peers = shim::start(&spec, &ShimOptions::default()).expect("python-olm's shim starts");
+    peers
+        .into_iter()
+        .find(|p| p.info().family == ratchet_bench::peer::Family::Olm)
+}
+
+/// An Olm session of `peer` with one message each way already exchanged (so both sides
+/// hold a sending and a receiving chain).
+fn olm_session(peer: &dyn Peer) -> (Box<dyn Party>, Box<dyn Party>) {
+    let init = SessionInit {
+        shared_secret: [3; 32],
+    };
+    let (mut b, bundle) = peer
+        .respond(&init, Box::new(rng::stream(2, "B")))
+        .expect("responds");
+    let mut a = peer
+        .initiate(&init, &bundle, Box::new(rng::stream(2, "A")))
+        .expect("initiates");
+    let wire = a.encrypt(AD, b"hello").expect("A encrypts");
+    b.decrypt(AD, &wire)
+        .expect("B decrypts the pre-key message");
+    let wire = b.encrypt(AD, b"hi").expect("B encrypts");
+    a.decrypt(AD, &wire).expect("A decrypts");
+    (a, b)
+}
+
+fn olm_round_trip(c: &mut Criterion) {
+    let message = vec![0x5a; 1024];
+    let mut group = c.benchmark_group("olm_round_trip");
+    group.throughput(Throughput::Elements(1));
+    let mut peers: Vec<(&str, Box<dyn Peer>)> = vec![("libolm_in_process", Box::new(LibolmOlm))];
+    if let Some(p) = python_olm() {
+        peers.push(("python_olm_shim", p));
+    }
+    for (name, peer) in &peers {
+        let (mut a, mut b) = olm_session(peer.as_ref());
+        group.bench_function(format!("{name}/one_way"), |bench| {
+            bench.iter(|| {
+                let wire = a.encrypt(AD, &message).expect("A encrypts");
+                black_box(b.decrypt(AD, &wire).expect("B decrypts"))
+            });
+        });
+        group.bench_function(format!("{name}/ping_pong"), |bench| {
+            bench.iter(|| {
+                let wire = a.encrypt(AD, &message).expect("A encrypts");
+                b.decrypt(AD, &wire).expect("B decrypts");
+                let wire = b.encrypt(AD, &message).expect("B encrypts");
+                black_box(a.decrypt(AD, &wire).expect("A decrypts"))
+            });
+        });
+    }
+    group.finish();
+}
+
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -127,6 +209,6 @@ criterion_group! {
     config = Criterion::default()
         .sample_size(30)
         .measurement_time(Duration::from_secs(4));
-    targets = requests
+    targets = requests, olm_round_trip
 }
 criterion_main!(benches);
