@@ -57,15 +57,29 @@ fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// Adds the CPU time since `started` to `spent` when dropped: also when the call panics
+/// (double-ratchet-2 panics on every message it refuses, and that is its own work).
+struct Timing<'a> {
+    spent: &'a Spent,
+    started: Duration,
+}
+
+impl Drop for Timing<'_> {
+    fn drop(&mut self) {
+        let took = thread_cpu().saturating_sub(self.started);
+        self.spent
+            .nanos
+            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+        self.spent.calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 fn timed<T>(spent: &Spent, f: impl FnOnce() -> T) -> T {
-    let started = thread_cpu();
-    let out = f();
-    let took = thread_cpu().saturating_sub(started);
-    spent
-        .nanos
-        .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
-    spent.calls.fetch_add(1, Ordering::Relaxed);
-    out
+    let _timing = Timing {
+        spent,
+        started: thread_cpu(),
+    };
+    f()
 }
 
 struct TimedPeer(Box<dyn Peer>, Spent);

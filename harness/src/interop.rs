@@ -303,7 +303,10 @@ pub fn sightings(matrices: &[Matrix], seed: u64) -> Vec<Seen> {
             } else {
                 vec![c.initiator.clone(), c.responder.clone()]
             };
-            let peer_args: String = peers.iter().map(|p| format!(" --peer {p}")).collect();
+            let peer_args: String = peers
+                .iter()
+                .map(|p| crate::peers::shim::peer_arg(p))
+                .collect();
             Some(Seen {
                 signature: format!(
                     "{}+{}/{}/{step_kind}/{class}",

@@ -596,7 +596,7 @@ fn minimize_command(
         .finding
         .peers
         .iter()
-        .map(|p| format!(" --peer {p}"))
+        .map(|p| peers::shim::peer_arg(p))
         .collect();
     let replay = format!(
         "ratchet-bench replay '{}'{peers_flags} --seed {}",

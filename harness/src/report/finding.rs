@@ -186,7 +186,7 @@ impl Seen {
         let peers: String = finding
             .peers
             .iter()
-            .map(|p| format!(" --peer {p}"))
+            .map(|p| crate::peers::shim::peer_arg(p))
             .collect();
         self.detail = finding.detail.clone();
         self.reproducer = format!(

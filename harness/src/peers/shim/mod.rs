@@ -568,6 +568,26 @@ impl Drop for ShimParty {
     }
 }
 
+/// Peers started from a `shim:NAME=COMMAND` argument in this process, with that argument:
+/// their name alone would not find them again in a reproducer (they are in no peers file).
+static AD_HOC: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// The `--peer` argument that selects the peer named `name` again in a reproducer command:
+/// ` --peer NAME`, or for a peer started from `shim:NAME=COMMAND` that argument, quoted for a
+/// POSIX shell.
+pub fn peer_arg(name: &str) -> String {
+    let ad_hoc = AD_HOC.lock().ok().and_then(|ad_hoc| {
+        ad_hoc
+            .iter()
+            .find(|(peer, _)| peer == name)
+            .map(|(_, arg)| arg.clone())
+    });
+    match ad_hoc {
+        Some(arg) => format!(" --peer '{}'", arg.replace('\'', "'\\''")),
+        None => format!(" --peer {name}"),
+    }
+}
+
 /// The shims' peers started for a list of names, and the names left for the bundled peers.
 pub type Selected = (Vec<Box<dyn Peer>>, Vec<String>);
 
@@ -603,7 +623,11 @@ pub fn select(names: &[String], opts: &ShimOptions) -> Result<Selected, String> 
                 started.extend(from_file(&spec)?);
             }
         } else if let Some(spec) = name.strip_prefix("shim:") {
-            started.extend(start(&ShimSpec::parse(spec)?, opts)?);
+            let peers = start(&ShimSpec::parse(spec)?, opts)?;
+            if let Ok(mut ad_hoc) = AD_HOC.lock() {
+                ad_hoc.extend(peers.iter().map(|p| (p.info().name, name.clone())));
+            }
+            started.extend(peers);
         } else if crate::peers::known().iter().any(|p| p.info().name == *name) {
             rest.push(name.clone());
         } else {
@@ -651,6 +675,29 @@ pub fn select(names: &[String], opts: &ShimOptions) -> Result<Selected, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reproducer_names_an_ad_hoc_shim_by_its_argument() {
+        assert_eq!(peer_arg("reference"), " --peer reference");
+        AD_HOC
+            .lock()
+            .unwrap()
+            .push(("mine-olm".into(), "shim:mine=python3 'my shim.py'".into()));
+        assert_eq!(
+            peer_arg("mine-olm"),
+            r#" --peer 'shim:mine=python3 '\''my shim.py'\'''"#
+        );
+        // What a POSIX shell makes of it: the argument back, whole.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s\\n'{}", peer_arg("mine-olm")))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "--peer\nshim:mine=python3 'my shim.py'\n"
+        );
+    }
 
     #[test]
     fn specs_parse_and_name_their_errors() {
