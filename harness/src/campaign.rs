@@ -8,6 +8,7 @@ use crate::peer::{Family, Peer};
 use crate::report::{conformance, divergence, Finding, Seen};
 use crate::rng;
 use crate::scenario::{execute, Scenario, Setup, Transcript};
+use crate::supervise;
 use arbitrary::{Arbitrary, Unstructured};
 use rand_core::RngCore;
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,9 +39,23 @@ pub fn check_scenario(
     scenario: &Scenario,
     session_seed: u64,
 ) -> (Vec<Transcript>, Vec<Finding>) {
+    check_scenario_told(peers, scenario, session_seed, &|_| ())
+}
+
+/// [`check_scenario`], calling `turn` with each peer's name before its turn (the campaign
+/// writes the supervisor's journal there).
+fn check_scenario_told(
+    peers: &[&dyn Peer],
+    scenario: &Scenario,
+    session_seed: u64,
+    turn: &dyn Fn(&str),
+) -> (Vec<Transcript>, Vec<Finding>) {
     let transcripts: Vec<Transcript> = peers
         .iter()
-        .map(|p| execute(*p, scenario, Setup::seeded(session_seed)))
+        .map(|p| {
+            turn(&p.info().name);
+            execute(*p, scenario, Setup::seeded(session_seed))
+        })
         .collect();
     let mut findings: Vec<Finding> = transcripts.iter().flat_map(conformance).collect();
     findings.extend(divergence(&transcripts));
@@ -160,7 +175,15 @@ fn run_refs(
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
-    let workers = workers.max(1);
+    let workers = if supervise::one_thread() {
+        1
+    } else {
+        workers.max(1)
+    };
+    let family = peers
+        .first()
+        .map_or_else(String::new, |p| p.info().family.name().to_string());
+    let family = family.as_str();
     let first_drawn = pinned.len() as u64;
     let pinned_jobs = if with_pinned { 0..first_drawn } else { 0..0 };
     let jobs: Vec<u64> = pinned_jobs
@@ -177,7 +200,17 @@ fn run_refs(
                             Some((s, session)) => (s.clone(), *session),
                             None => scenario_for(seed, index - first_drawn),
                         };
-                        let (ts, findings) = check_scenario(peers, &scenario, session);
+                        if let Some(skip) = supervise::skipped(family, index) {
+                            part.absorb(index, &scenario, session, &[], &[skip.finding()]);
+                            progress();
+                            continue;
+                        }
+                        supervise::started(family, index);
+                        let (ts, findings) =
+                            check_scenario_told(peers, &scenario, session, &|peer| {
+                                supervise::peer_turn(family, index, peer)
+                            });
+                        supervise::ended(family, index);
                         part.absorb(index, &scenario, session, &ts, &findings);
                         progress();
                     }

@@ -17,4 +17,5 @@ pub mod rng;
 pub mod scenario;
 pub mod selftest;
 pub mod shrink;
+pub mod supervise;
 pub mod vectors;

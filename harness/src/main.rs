@@ -369,6 +369,11 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 fn run(args: RunArgs) -> ExitCode {
+    // A supervisor: the run happens in a child, started again past any scenario during
+    // which a peer aborted the process.
+    if let Some(code) = ratchet_bench::supervise::supervise() {
+        return code;
+    }
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

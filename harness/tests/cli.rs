@@ -327,3 +327,71 @@ fn mls_suites_read_the_flag_then_the_environment_and_are_not_run_without_either(
     );
     std::fs::remove_dir_all(&empty).unwrap();
 }
+
+/// A peer that aborts the process (as a C library's `abort()` would) loses nothing: the
+/// supervisor runs again with that scenario skipped and reported as `<peer>/abort/scenario`,
+/// and every other result is the same as in a run without the abort (runs are
+/// deterministic). The abort is injected with the supervisor's fault hook.
+#[test]
+fn a_peer_that_aborts_is_reported_and_the_rest_of_the_run_kept() {
+    let args = [
+        "run",
+        "--peer",
+        "reference",
+        "--peer",
+        "ksi-double-ratchet",
+        "--scenarios",
+        "30",
+        "--no-vectors",
+        "--no-regressions",
+        "--no-expectations",
+        "--json",
+    ];
+    let clean = bench(&args);
+    let aborted = Command::new(env!("CARGO_BIN_EXE_ratchet-bench"))
+        .current_dir(root())
+        .args(args)
+        .env(
+            ratchet_bench::supervise::FAULT_ENV,
+            "abort:ksi-double-ratchet:signal-dr:12",
+        )
+        .output()
+        .unwrap();
+    let err = stderr(&aborted);
+    assert!(
+        err.contains("ended by signal 6") && err.contains("signal-dr scenario 12"),
+        "{err}"
+    );
+    assert_eq!(aborted.status.code(), Some(1), "{err}");
+    let report = |o: &Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
+    let (clean, aborted) = (report(&clean), report(&aborted));
+    let signatures = |r: &serde_json::Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["signature"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let abort: Vec<&serde_json::Value> = aborted["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["signature"] == "ksi-double-ratchet/abort/scenario")
+        .collect();
+    assert_eq!(abort.len(), 1, "{:?}", signatures(&aborted));
+    let reproducer = abort[0]["reproducer"].as_str().unwrap();
+    assert!(
+        reproducer.contains("--peer ksi-double-ratchet") && reproducer.contains("--seed"),
+        "{reproducer}"
+    );
+    // Every other finding of the clean run is there: only scenario 12 was not run.
+    for s in signatures(&clean) {
+        assert!(
+            signatures(&aborted).contains(&s),
+            "{s} lost: {:?}",
+            signatures(&aborted)
+        );
+    }
+    assert_eq!(clean["scenarios"], aborted["scenarios"]);
+}

@@ -58,6 +58,9 @@ pub enum FindingKind {
     /// A shim process broke the protocol (exited, hung past its budget, wrote garbage, a
     /// wrong id or an oversized line) and was stopped; the detail holds its stderr tail.
     ShimFailed,
+    /// The process was ended by a signal during a peer's turn in a scenario (an abort no
+    /// panic guard catches); the supervisor ran the rest without it ([`crate::supervise`]).
+    Abort,
 }
 
 impl FindingKind {
@@ -84,6 +87,7 @@ impl FindingKind {
             FindingKind::KeyReuse => "key-reuse",
             FindingKind::UnboundedWork => "unbounded-work",
             FindingKind::ShimFailed => "shim-failed",
+            FindingKind::Abort => "abort",
         }
     }
 
