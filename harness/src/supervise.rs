@@ -200,10 +200,11 @@ pub fn in_flight(journal: &str) -> Vec<(String, u64, Option<String>)> {
 /// own, skipping each scenario during which it was ended by a signal. `None` in the child
 /// itself, or when supervision is off (the caller then does the run in this process).
 pub fn supervise() -> Option<ExitCode> {
-    if std::env::var_os(JOURNAL_ENV).is_some()
-        || std::env::var(SUPERVISE_ENV).is_ok_and(|v| v == "0")
-        || !cfg!(unix)
-    {
+    if std::env::var_os(JOURNAL_ENV).is_some() {
+        follow_parent();
+        return None;
+    }
+    if std::env::var(SUPERVISE_ENV).is_ok_and(|v| v == "0") || !cfg!(unix) {
         return None;
     }
     let exe = std::env::current_exe().ok()?;
@@ -241,6 +242,12 @@ pub fn supervise() -> Option<ExitCode> {
                     .unwrap_or(1),
             ));
         };
+        if STOPPED_FROM_OUTSIDE.contains(&signal) {
+            // Someone stopped the run (Ctrl-C, a timeout): not a peer's abort.
+            let _ = std::fs::remove_file(&journal_path);
+            eprintln!("ratchet-bench: the run was stopped by signal {signal}");
+            return Some(ExitCode::from(128 + signal as u8));
+        }
         let journal = std::fs::read_to_string(&journal_path).unwrap_or_default();
         let running = in_flight(&journal);
         match running.as_slice() {
@@ -283,6 +290,27 @@ pub fn supervise() -> Option<ExitCode> {
     eprintln!("ratchet-bench: the run was ended by a signal {MAX_RESTARTS} times; giving up");
     let _ = std::fs::remove_file(&journal_path);
     Some(ExitCode::FAILURE)
+}
+
+/// Signals that stop a run from outside (hang-up, Ctrl-C, quit, terminate): never a peer's.
+const STOPPED_FROM_OUTSIDE: [i32; 4] = [1, 2, 3, 15];
+
+/// In the child: ends this process when the supervisor is gone (killed by a timeout, say),
+/// so that no run goes on unseen.
+fn follow_parent() {
+    #[cfg(unix)]
+    {
+        let parent = std::os::unix::process::parent_id();
+        let _ = std::thread::Builder::new()
+            .name("ratchet-bench parent watch".into())
+            .spawn(move || loop {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                if std::os::unix::process::parent_id() != parent {
+                    eprintln!("ratchet-bench: the supervising process is gone; stopping");
+                    std::process::exit(1);
+                }
+            });
+    }
 }
 
 fn journal_path() -> PathBuf {
