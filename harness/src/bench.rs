@@ -217,6 +217,21 @@ pub fn run_on(
     let matrices = interop::run(&peers, &[], opts.seed);
     findings.extend(interop::sightings(&matrices, opts.seed));
     findings.extend(vector_sightings(&vector_reports));
+    findings.extend(
+        crate::supervise::skips()
+            .iter()
+            .filter(|s| s.family.starts_with("vectors/"))
+            .map(|s| {
+                let mut finding = s.finding();
+                finding.signature = format!("{}/abort/vectors", s.peer);
+                let mut seen = Seen::first(&finding, String::new(), opts.seed);
+                seen.reproducer = format!(
+                    "ratchet-bench vectors replay{}",
+                    crate::peers::shim::peer_arg(&s.peer)
+                );
+                seen
+            }),
+    );
     let sampled = |p: &dyn Peer| p.out_of_process() && opts.shim_scenarios < count(p.info().family);
     let ran: Vec<String> = peers
         .iter()

@@ -15,6 +15,7 @@ use crate::peer::{Family, Party, Peer, Reject, SessionInit};
 use crate::peers::guarded;
 use crate::report::{FindingKind, Seen};
 use crate::rng;
+use crate::supervise;
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -269,9 +270,34 @@ pub fn run(peers: &[Box<dyn Peer>], families: &[Family], seed: u64) -> Vec<Matri
             if members.is_empty() {
                 return None;
             }
+            let key = format!("interop/{}", family.name());
             let cells = members
                 .iter()
-                .flat_map(|&a| members.iter().map(move |&b| cell(a, b, seed)))
+                .flat_map(|&a| members.iter().map(move |&b| (a, b)))
+                .enumerate()
+                .map(|(i, (a, b))| {
+                    let (ia, ib) = (a.info().name, b.info().name);
+                    let label = format!("{ia}+{ib}");
+                    supervise::unit(&key, i as u64, &label, || cell(a, b, seed)).unwrap_or_else(
+                        || {
+                            let signal = supervise::skipped(&key, i as u64).map_or(0, |s| s.signal);
+                            Cell {
+                                initiator: ia,
+                                responder: ib,
+                                result: CellResult::Fail {
+                                    step: "the whole exchange".into(),
+                                    step_kind: "abort".into(),
+                                    class: format!("signal-{signal}"),
+                                    detail: format!(
+                                        "the process was ended by signal {signal} during this \
+                                         cell (an abort no panic guard catches); the run was \
+                                         started again with the cell skipped"
+                                    ),
+                                },
+                            }
+                        },
+                    )
+                })
                 .collect();
             Some(Matrix {
                 family,

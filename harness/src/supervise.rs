@@ -11,8 +11,11 @@
 //! deterministic, so the new child recomputes every other result exactly; nothing is lost,
 //! at the cost of running again. If more than one scenario was running (several campaign
 //! threads), the run is started again on one thread first, so that the one that aborts is
-//! known. An abort outside the campaign (vector replay, interop matrix) cannot be skipped
-//! this way: the supervisor says so and fails.
+//! known. The interop matrix's cells and the vector files' peers are journaled the same way
+//! ([`unit`]): an aborted cell fails as `initiator+responder/interop/abort/signal-N`, an
+//! aborted vector file is not run on that peer and reported as `<peer>/abort/vectors`. An
+//! abort anywhere else (loading files, starting shims) cannot be skipped: the supervisor says
+//! so and fails.
 
 use crate::report::{Finding, FindingKind};
 use std::collections::BTreeSet;
@@ -128,6 +131,17 @@ impl Skip {
         })
     }
 
+    /// What was skipped, for a person.
+    pub fn unit(&self) -> String {
+        if let Some(file) = self.family.strip_prefix("vectors/") {
+            format!("the vector file {file}")
+        } else if let Some(family) = self.family.strip_prefix("interop/") {
+            format!("cell {} of the {family} interop matrix", self.index)
+        } else {
+            format!("{} scenario {}", self.family, self.index)
+        }
+    }
+
     /// The finding the skipped scenario stands for.
     pub fn finding(&self) -> Finding {
         Finding::new(
@@ -137,26 +151,46 @@ impl Skip {
             "scenario",
             None,
             format!(
-                "the process was ended by signal {} during {}'s turn in {} scenario {} (an \
-                 abort no panic guard catches); the run was started again with this scenario \
-                 skipped",
-                self.signal, self.peer, self.family, self.index
+                "the process was ended by signal {} during {}'s turn in {} (an abort no panic \
+                 guard catches); the run was started again with it skipped",
+                self.signal,
+                self.peer,
+                self.unit()
             ),
         )
     }
 }
 
-/// The skip for scenario `index` of `family`, if the supervisor asked for one.
-pub fn skipped(family: &str, index: u64) -> Option<&'static Skip> {
+/// Every skip the supervisor asked for.
+pub fn skips() -> &'static [Skip] {
     static SKIPS: OnceLock<Vec<Skip>> = OnceLock::new();
-    SKIPS
-        .get_or_init(|| {
-            std::env::var(SKIP_ENV)
-                .map(|t| t.split(';').filter_map(Skip::decode).collect())
-                .unwrap_or_default()
-        })
+    SKIPS.get_or_init(|| {
+        std::env::var(SKIP_ENV)
+            .map(|t| t.split(';').filter_map(Skip::decode).collect())
+            .unwrap_or_default()
+    })
+}
+
+/// The skip for unit `index` of `family`, if the supervisor asked for one.
+pub fn skipped(family: &str, index: u64) -> Option<&'static Skip> {
+    skips()
         .iter()
         .find(|s| s.family == family && s.index == index)
+}
+
+/// Runs `f` as unit `index` of `key` (an interop matrix, `interop/<family>`, or a vector
+/// file, `vectors/<path>`) on behalf of `label` (the peer, or `initiator+responder`),
+/// journaled like a campaign scenario, so that an abort inside it is skipped on the next
+/// run; `None` (and `f` not run) when the supervisor asked to skip it.
+pub fn unit<T>(key: &str, index: u64, label: &str, f: impl FnOnce() -> T) -> Option<T> {
+    if skipped(key, index).is_some() {
+        return None;
+    }
+    started(key, index);
+    peer_turn(key, index, label);
+    let out = f();
+    ended(key, index);
+    Some(out)
 }
 
 /// Whether the supervisor asked for one campaign thread.
@@ -253,25 +287,27 @@ pub fn supervise() -> Option<ExitCode> {
         match running.as_slice() {
             [] => {
                 eprintln!(
-                    "ratchet-bench: the run was ended by signal {signal} outside the campaign \
-                     (vector replay or the interop matrix); its results are lost"
+                    "ratchet-bench: the run was ended by signal {signal} outside any scenario, \
+                     interop cell or vector file; its results are lost"
                 );
                 let _ = std::fs::remove_file(&journal_path);
                 return Some(ExitCode::FAILURE);
             }
             [(family, index, peer)] => {
                 let peer = peer.clone().unwrap_or_else(|| "a peer".into());
-                eprintln!(
-                    "ratchet-bench: the run was ended by signal {signal} during {peer}'s turn \
-                     in {family} scenario {index}; running again with that scenario skipped \
-                     and reported"
-                );
-                skips.insert(Skip {
+                let skip = Skip {
                     family: family.clone(),
                     index: *index,
                     peer,
                     signal,
-                });
+                };
+                eprintln!(
+                    "ratchet-bench: the run was ended by signal {signal} during {}'s turn in \
+                     {}; running again with it skipped and reported",
+                    skip.peer,
+                    skip.unit()
+                );
+                skips.insert(skip);
             }
             several => {
                 if one_thread {

@@ -395,3 +395,91 @@ fn a_peer_that_aborts_is_reported_and_the_rest_of_the_run_kept() {
     }
     assert_eq!(clean["scenarios"], aborted["scenarios"]);
 }
+
+/// The interop matrix's cells and the vector files' peers are journaled like scenarios: an
+/// abort in one is reported (`a+b/interop/abort/signal-6`, `<peer>/abort/vectors`) and the
+/// rest of the run kept.
+#[test]
+fn aborts_in_the_interop_matrix_and_the_vectors_are_reported_too() {
+    let run = |fault: &str| -> (Output, serde_json::Value) {
+        let out = Command::new(env!("CARGO_BIN_EXE_ratchet-bench"))
+            .current_dir(root())
+            .args([
+                "run",
+                "--peer",
+                "reference",
+                "--peer",
+                "ksi-double-ratchet",
+                "--scenarios",
+                "5",
+                "--suite",
+                "signal-dr-honest",
+                "--no-regressions",
+                "--no-expectations",
+                "--json",
+            ])
+            .env(ratchet_bench::supervise::FAULT_ENV, fault)
+            .output()
+            .unwrap();
+        let report = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (out, report)
+    };
+    let signatures = |r: &serde_json::Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .map(|fs| {
+                fs.iter()
+                    .map(|f| f["signature"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    // Cell 1 of the signal-dr matrix: reference initiates, ksi-double-ratchet responds.
+    let (out, report) = run("abort:reference+ksi-double-ratchet:interop/signal-dr:1");
+    let err = stderr(&out);
+    assert!(
+        err.contains("cell 1 of the signal-dr interop matrix"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let found = signatures(&report);
+    assert!(
+        found.contains(&"reference+ksi-double-ratchet/interop/abort/signal-6".to_string()),
+        "{found:?}"
+    );
+    let cells = report["interop"][0]["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4, "every cell is in the matrix");
+    assert_eq!(
+        cells.iter().filter(|c| c["result"] == "pass").count(),
+        3,
+        "the three other cells ran: {cells:?}"
+    );
+
+    // The reference's turn on signal-dr/honest.json.
+    let (out, report) = run("abort:reference:vectors/signal-dr/honest.json:0");
+    let err = stderr(&out);
+    assert!(
+        err.contains("the vector file signal-dr/honest.json"),
+        "{err}"
+    );
+    let found = signatures(&report);
+    assert!(
+        found.contains(&"reference/abort/vectors".to_string()),
+        "{found:?}"
+    );
+    let vectors = report["vectors"].as_array().unwrap();
+    let on = |peer: &str| {
+        vectors
+            .iter()
+            .find(|v| v["peer"] == peer && v["file"] == "signal-dr/honest.json")
+            .unwrap()
+            .clone()
+    };
+    assert!(on("reference")["not_run"]
+        .as_str()
+        .unwrap()
+        .contains("abort"));
+    // The campaign ran whole.
+    assert!(report["outcomes"]["reference"].is_object(), "{report}");
+}

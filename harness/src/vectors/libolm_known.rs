@@ -250,15 +250,18 @@ pub fn run_pinned(
     let (path, text) = file.read(dir, accept_changed)?;
     let parsed = check(&path, &parse_json::<KnownFile>(&path, &text)?)?;
     let mut reports = Vec::new();
-    for p in peers
+    let key = format!("vectors/{}", file.path);
+    for (i, p) in peers
         .iter()
         .filter(|p| p.info().family.name() == suite.family)
+        .enumerate()
     {
         let name = p.info().name;
-        reports.push(match backend_for(&name) {
+        let replayed = crate::supervise::unit(&key, i as u64, &name, || match backend_for(&name) {
             Ok(b) => run_file(&suite.name, &file.path, &name, &parsed, b.as_ref()),
             Err(why) => SuiteReport::not_run(&suite.name, &file.path, &name, why),
         });
+        reports.push(replayed.unwrap_or_else(|| super::aborted(&suite.name, &file.path, &name)));
     }
     for (name, why) in crate::peers::not_built() {
         if name.ends_with(&format!("-{}", suite.family)) {

@@ -139,6 +139,19 @@ fn index_of(part: &str, name: &str) -> Option<usize> {
         .ok()
 }
 
+/// The report of a vector file skipped on `peer` because the peer aborted the process on it
+/// in an earlier run (see [`crate::supervise`]); the abort itself is a finding of its own.
+pub fn aborted(suite: &str, file: &str, peer: &str) -> SuiteReport {
+    SuiteReport::not_run(
+        suite,
+        file,
+        peer,
+        "not run: the peer ended the process on this file in an earlier run (an abort), \
+         reported as its abort finding"
+            .into(),
+    )
+}
+
 /// Replays every suite of the manifest in `dir` (or only `only`, by name): a
 /// `ratchet-session` suite on every peer of its family that takes injected randomness, a
 /// `wycheproof` suite on every primitive backend, an MLS suite on the reference, reading
@@ -235,14 +248,16 @@ pub fn run_suites(
                 continue;
             }
             let (path, text) = file.read(dir, accept_changed)?;
-            for p in &runners {
-                reports.push(replay_file(
-                    &path,
-                    &file.path,
-                    &suite.name,
-                    &text,
-                    p.as_ref(),
-                )?);
+            let key = format!("vectors/{}", file.path);
+            for (i, p) in runners.iter().enumerate() {
+                let name = p.info().name;
+                let replayed = crate::supervise::unit(&key, i as u64, &name, || {
+                    replay_file(&path, &file.path, &suite.name, &text, p.as_ref())
+                });
+                reports.push(match replayed {
+                    Some(report) => report?,
+                    None => aborted(&suite.name, &file.path, &name),
+                });
             }
         }
     }
