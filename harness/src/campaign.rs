@@ -42,18 +42,18 @@ pub fn check_scenario(
     check_scenario_told(peers, scenario, session_seed, &|_| ())
 }
 
-/// [`check_scenario`], calling `turn` with each peer's name before its turn (the campaign
-/// writes the supervisor's journal there).
+/// [`check_scenario`], calling `turn` with each peer before its turn (the campaign writes
+/// the supervisor's journal there).
 fn check_scenario_told(
     peers: &[&dyn Peer],
     scenario: &Scenario,
     session_seed: u64,
-    turn: &dyn Fn(&str),
+    turn: &dyn Fn(&dyn Peer),
 ) -> (Vec<Transcript>, Vec<Finding>) {
     let transcripts: Vec<Transcript> = peers
         .iter()
         .map(|p| {
-            turn(&p.info().name);
+            turn(*p);
             execute(*p, scenario, Setup::seeded(session_seed))
         })
         .collect();
@@ -205,12 +205,19 @@ fn run_refs(
                             progress();
                             continue;
                         }
-                        supervise::started(family, index);
+                        let journaled = supervise::active();
+                        if journaled {
+                            supervise::started(family, index);
+                        }
                         let (ts, findings) =
                             check_scenario_told(peers, &scenario, session, &|peer| {
-                                supervise::peer_turn(family, index, peer)
+                                if journaled {
+                                    supervise::peer_turn(family, index, &peer.info().name);
+                                }
                             });
-                        supervise::ended(family, index);
+                        if journaled {
+                            supervise::ended(family, index);
+                        }
                         part.absorb(index, &scenario, session, &ts, &findings);
                         progress();
                     }

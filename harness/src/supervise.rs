@@ -65,6 +65,12 @@ fn write_line(line: &str) {
     }
 }
 
+/// Whether this process writes a journal or has a fault to inject: callers skip the work of
+/// naming what runs when it does not.
+pub fn active() -> bool {
+    journal().is_some() || fault().is_some()
+}
+
 /// Scenario `index` of `family` starts (in the child; nothing otherwise).
 pub fn started(family: &str, index: u64) {
     write_line(&format!("start {family} {index}\n"));

@@ -291,6 +291,28 @@ impl Attacker {
         }
     }
 
+    /// A breach of the no-reuse property seen at a send (`what`: header, body, ratchet-key,
+    /// stale-ratchet-key).
+    fn reuse(
+        &mut self,
+        step: usize,
+        from: Side,
+        msg: Option<MsgId>,
+        what: &'static str,
+        detail: String,
+    ) {
+        self.probe(
+            step,
+            "send",
+            Property::NoReuse,
+            from,
+            msg,
+            true,
+            Some(what),
+            detail,
+        );
+    }
+
     /// An honest send by `from` (`msg` is `None` for a jump's lost messages): the reuse
     /// checks, and the ratchet keys a compromised side sends with after turning.
     pub fn on_sent(
@@ -312,14 +334,11 @@ impl Attacker {
         let shown =
             || msg.map_or_else(|| "a lost message of a jump".to_string(), |m| m.to_string());
         if !header.is_empty() && !self.headers[i].insert(header) {
-            self.probe(
+            self.reuse(
                 step,
-                "send",
-                Property::NoReuse,
                 from,
                 msg,
-                true,
-                Some("header"),
+                "header",
                 format!(
                     "{} of {from} carries the header of an earlier send of {from}: the \
                      same ratchet key and counter, so the same message key and nonce",
@@ -328,14 +347,11 @@ impl Attacker {
             );
         }
         if !body.is_empty() && !self.bodies[i].insert(body) {
-            self.probe(
+            self.reuse(
                 step,
-                "send",
-                Property::NoReuse,
                 from,
                 msg,
-                true,
-                Some("body"),
+                "body",
                 format!(
                     "{} of {from} carries the ciphertext of an earlier send of {from}: \
                      one key and IV encrypted twice",
@@ -352,14 +368,11 @@ impl Attacker {
         };
         if self.current_key[i].as_deref() != Some(key) {
             if self.used_keys.contains(key) {
-                self.probe(
+                self.reuse(
                     step,
-                    "send",
-                    Property::NoReuse,
                     from,
                     msg,
-                    true,
-                    Some("ratchet-key"),
+                    "ratchet-key",
                     format!(
                         "{} of {from} starts a chain with a ratchet public key already \
                          used in this session",
@@ -372,14 +385,11 @@ impl Attacker {
             self.must_turn[i] = false;
         } else if self.must_turn[i] {
             self.must_turn[i] = false;
-            self.probe(
+            self.reuse(
                 step,
-                "send",
-                Property::NoReuse,
                 from,
                 msg,
-                true,
-                Some("stale-ratchet-key"),
+                "stale-ratchet-key",
                 format!(
                     "{} of {from} goes on with its old ratchet key after {from} accepted a \
                      new one from {}: no new DH ratchet step",

@@ -214,15 +214,7 @@ impl Peer for KsiDoubleRatchet {
         bundle: &[u8],
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        let bob: [u8; 32] = bundle.try_into().map_err(|_| {
-            Reject::new(
-                RejectClass::Malformed,
-                format!(
-                    "expected a 32-byte ratchet public key, got {} bytes",
-                    bundle.len()
-                ),
-            )
-        })?;
+        let bob = super::signal_dr_bundle(bundle)?;
         let mut rng = Rng04(rng);
         let ratchet = Ratchet::new_alice(&Key(init.shared_secret), PublicKey(bob), None, &mut rng);
         Ok(Box::new(KsiParty { ratchet, rng }))

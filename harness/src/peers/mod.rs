@@ -107,3 +107,17 @@ pub fn select_with(
     selected.extend(started);
     Ok(selected)
 }
+
+/// The responder's ratchet public key from a signal-dr bundle (32 bytes), as the signal-dr
+/// peers' `initiate` takes it.
+pub(crate) fn signal_dr_bundle(bundle: &[u8]) -> Result<[u8; 32], crate::peer::Reject> {
+    bundle.try_into().map_err(|_| {
+        crate::peer::Reject::new(
+            crate::peer::RejectClass::Malformed,
+            format!(
+                "expected a 32-byte ratchet public key, got {} bytes",
+                bundle.len()
+            ),
+        )
+    })
+}

@@ -6,7 +6,7 @@
 //! randomness is injected the same way, so that wherever the flaw does not act it produces
 //! the reference's wire bytes. It is never bundled: only `selftest` and the tests build one.
 
-use crate::peer::{BoxRng, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit, WireLayout};
+use crate::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
 use crate::peers::reference::ReferenceParty;
 use crate::peers::ReferenceSignalDr;
 use crate::reference::signal_dr::{DoubleRatchet, Flaw, KeyPair, RootKey};
@@ -69,15 +69,7 @@ impl Peer for MutantReference {
         bundle: &[u8],
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        let bob: [u8; 32] = bundle.try_into().map_err(|_| {
-            Reject::new(
-                RejectClass::Malformed,
-                format!(
-                    "expected a 32-byte ratchet public key, got {} bytes",
-                    bundle.len()
-                ),
-            )
-        })?;
+        let bob = super::signal_dr_bundle(bundle)?;
         let party = DoubleRatchet::init_alice_with_flaw_for_testing_only(
             RootKey::from_bytes(init.shared_secret),
             bob,

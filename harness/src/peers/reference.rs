@@ -1,8 +1,8 @@
 //! The bundled reference as a peer.
 
 use crate::peer::{
-    BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
-    WhenFull, WireLayout, Work,
+    BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, SessionInit, WhenFull,
+    WireLayout, Work,
 };
 use crate::reference::signal_dr::{self, DoubleRatchet, KeyPair, RootKey, HEADER_LEN, MAC_LEN};
 
@@ -48,15 +48,7 @@ impl Peer for ReferenceSignalDr {
         bundle: &[u8],
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        let bob: [u8; 32] = bundle.try_into().map_err(|_| {
-            Reject::new(
-                RejectClass::Malformed,
-                format!(
-                    "expected a 32-byte ratchet public key, got {} bytes",
-                    bundle.len()
-                ),
-            )
-        })?;
+        let bob = super::signal_dr_bundle(bundle)?;
         Ok(Box::new(ReferenceParty::new(DoubleRatchet::init_alice(
             RootKey::from_bytes(init.shared_secret),
             bob,
