@@ -159,7 +159,7 @@ impl Peer for TimedPeer {
 
 fn fuzz_overhead(c: &mut Criterion) {
     // As the targets run: every call on this thread, under the watchdog.
-    peers::abort_on_hang();
+    ratchet_bench::guard::abort_on_hang();
     let scenarios = scenarios();
     let spent: Spent = Arc::new(Counter::default());
     // What `timed` records around a call that does nothing (part of the two clock readings),

@@ -64,7 +64,7 @@ fn olm_ping_pong(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3))
         .throughput(Throughput::Bytes(2 * MESSAGE as u64));
     let plaintext = vec![0x5a; MESSAGE];
-    for peer in peers_of(Family::Olm) {
+    for peer in peers_of(Family::OLM) {
         let name = peer.info().name;
         // One long-lived session: the first exchange leaves the pre-key stage (B has
         // answered, so A sends normal messages), and from then on ping-pong is a steady state
@@ -86,7 +86,7 @@ fn megolm_encrypt(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3))
         .throughput(Throughput::Bytes(MESSAGE as u64));
     let plaintext = vec![0x5a; MESSAGE];
-    for peer in peers_of(Family::Megolm) {
+    for peer in peers_of(Family::MEGOLM) {
         let name = peer.info().name;
         // Megolm's sender advances one hash-ratchet step per message; its cost does not
         // depend on the index (the ratchet is re-seeded at most every 2^24 steps).
@@ -106,7 +106,7 @@ fn megolm_decrypt(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3))
         .throughput(Throughput::Bytes(MESSAGE as u64));
     let plaintext = vec![0x5a; MESSAGE];
-    for peer in peers_of(Family::Megolm) {
+    for peer in peers_of(Family::MEGOLM) {
         let name = peer.info().name;
         // The messages are made in setup, in order, and each is decrypted once: B always
         // receives the next index, one hash step past the last, as in a live room.

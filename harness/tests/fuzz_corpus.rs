@@ -29,8 +29,8 @@ fn seed(dir: &Path, name: &str, bytes: &[u8]) {
 /// The differential targets and the families each runs.
 const DIFF_TARGETS: [(&str, &[Family]); 3] = [
     ("diff_session", fuzzing::SESSION_FAMILIES),
-    ("diff_olm", &[Family::Olm]),
-    ("diff_megolm", &[Family::Megolm]),
+    ("diff_olm", &[Family::OLM]),
+    ("diff_megolm", &[Family::MEGOLM]),
 ];
 
 #[test]

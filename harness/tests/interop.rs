@@ -39,8 +39,8 @@ fn the_matrix_of_every_known_peer_is_stable() {
 /// Whether a matrix is the same twice from one seed (outcomes; the report holds no bytes).
 #[test]
 fn one_seed_gives_the_same_matrix() {
-    let a = interop::run(&peers::known(), &[Family::SignalDr], 9);
-    let b = interop::run(&peers::known(), &[Family::SignalDr], 9);
+    let a = interop::run(&peers::known(), &[Family::SIGNAL_DR], 9);
+    let b = interop::run(&peers::known(), &[Family::SIGNAL_DR], 9);
     assert_eq!(a, b);
     assert_eq!(a.len(), 1, "only the family asked for runs");
 }

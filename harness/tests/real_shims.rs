@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The real shims of harness/shims/ (libsignal through Node, python-olm, python
+//! The real shims of shims/ (libsignal through Node, python-olm, python
 //! doubleratchet) through the bench: hello, the interop matrices beside the in-process peers,
 //! and honest scenarios. They need `ci/setup-shims` to have run (ci/test runs it first); a
 //! shim that cannot start fails these tests with the message naming it and the set-up
@@ -51,10 +51,10 @@ fn every_shim_of_the_peers_file_says_hello() {
     assert_eq!(
         seen,
         vec![
-            ("doubleratchet".to_string(), Family::SignalDr),
-            ("libsignal".to_string(), Family::Libsignal),
-            ("python-olm-megolm".to_string(), Family::Megolm),
-            ("python-olm-olm".to_string(), Family::Olm),
+            ("doubleratchet".to_string(), Family::SIGNAL_DR),
+            ("libsignal".to_string(), Family::LIBSIGNAL),
+            ("python-olm-megolm".to_string(), Family::MEGOLM),
+            ("python-olm-olm".to_string(), Family::OLM),
         ]
     );
     for p in shims() {
@@ -67,10 +67,10 @@ fn every_shim_of_the_peers_file_says_hello() {
 #[test]
 fn shims_pass_the_interop_matrices_of_their_families() {
     let families = [
-        Family::SignalDr,
-        Family::Olm,
-        Family::Megolm,
-        Family::Libsignal,
+        Family::SIGNAL_DR,
+        Family::OLM,
+        Family::MEGOLM,
+        Family::LIBSIGNAL,
     ];
     let matrices = interop::run(all_peers(), &families, 7);
     let mut shim_cells = 0;

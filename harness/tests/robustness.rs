@@ -9,7 +9,7 @@
 
 use ratchet_bench::campaign::check_scenario;
 use ratchet_bench::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
-use ratchet_bench::peers::{self, ReferenceSignalDr};
+use ratchet_bench::peers::ReferenceSignalDr;
 use ratchet_bench::report::FindingKind;
 use ratchet_bench::scenario::{Outcome, Scenario};
 use std::time::{Duration, Instant};
@@ -86,7 +86,7 @@ const SCENARIO: &str =
 fn a_hanging_call_is_stopped_reported_and_the_rest_kept() {
     // Tests in this file share the process-wide budget; this one is the only test that
     // hangs, and a short budget keeps it quick.
-    peers::set_call_budget(Duration::from_millis(300));
+    ratchet_bench::guard::set_call_budget(Duration::from_millis(300));
     let scenario: Scenario = SCENARIO.parse().unwrap();
     let hangs = Faulty(Fault::Hang);
     let started = Instant::now();
@@ -170,13 +170,23 @@ fn a_panicking_call_is_reported_and_the_party_goes_on() {
 
 #[test]
 fn a_guarded_closure_reports_its_hang_and_its_panic() {
-    let hung = peers::guarded_within(Duration::from_millis(100), || loop {
+    let hung = ratchet_bench::guard::guarded_within(Duration::from_millis(100), || loop {
         std::thread::sleep(Duration::from_secs(3600));
     });
-    assert!(matches!(hung, Err(peers::Stopped::Hung { .. })), "{hung:?}");
-    let panicked = peers::guarded_within(Duration::from_secs(5), || -> u8 { panic!("boom") });
-    assert_eq!(panicked, Err(peers::Stopped::Panicked("boom".into())));
-    assert_eq!(peers::guarded_within(Duration::from_secs(5), || 7), Ok(7));
+    assert!(
+        matches!(hung, Err(ratchet_bench::guard::Stopped::Hung { .. })),
+        "{hung:?}"
+    );
+    let panicked =
+        ratchet_bench::guard::guarded_within(Duration::from_secs(5), || -> u8 { panic!("boom") });
+    assert_eq!(
+        panicked,
+        Err(ratchet_bench::guard::Stopped::Panicked("boom".into()))
+    );
+    assert_eq!(
+        ratchet_bench::guard::guarded_within(Duration::from_secs(5), || 7),
+        Ok(7)
+    );
 }
 
 /// Set in the child process of [`the_watchdog_ends_a_fuzz_target_on_a_hang`].
@@ -198,7 +208,7 @@ fn the_watchdog_ends_a_fuzz_target_on_a_hang() {
             "--nocapture",
         ])
         .env(WATCHDOG_CHILD, "1")
-        .env(peers::CALL_BUDGET_ENV, "300")
+        .env(ratchet_bench::guard::CALL_BUDGET_ENV, "300")
         .output()
         .unwrap();
     let took = started.elapsed();
@@ -229,7 +239,7 @@ fn watchdog_child() {
         Ok("1"),
         "run only as the child of the_watchdog_ends_a_fuzz_target_on_a_hang"
     );
-    peers::abort_on_hang();
+    ratchet_bench::guard::abort_on_hang();
     let scenario: Scenario = SCENARIO.parse().unwrap();
     let hangs = Faulty(Fault::Hang);
     let _ = check_scenario(&[&hangs], &scenario, 3);

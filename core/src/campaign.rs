@@ -1,0 +1,330 @@
+//! The seeded differential campaign: scenarios drawn from one seed, each run on every peer,
+//! every transcript checked against the oracle and against the other peers.
+//!
+//! Memory stays flat with the number of scenarios: a scenario's transcripts are dropped once
+//! checked, and only one [`Seen`] per signature and the outcome counts are kept.
+
+use crate::journal;
+use crate::peer::{Family, Peer};
+use crate::report::{conformance, divergence, Finding, Seen};
+use crate::rng;
+use crate::scenario::{execute, Scenario, Setup, Transcript};
+use arbitrary::{Arbitrary, Unstructured};
+use rand_core::RngCore;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Bytes drawn per scenario; with the event weights this gives scenarios of up to
+/// [`crate::scenario::event::MAX_EVENTS`] steps.
+const SCENARIO_BYTES: usize = 384;
+
+/// The bytes scenario `index` of the campaign under `seed` is drawn from; as a fuzz input
+/// they decode to the same scenario.
+pub fn scenario_bytes(seed: u64, index: u64) -> Vec<u8> {
+    let mut bytes = vec![0u8; SCENARIO_BYTES];
+    rng::stream(seed, &format!("scenario {index}")).fill_bytes(&mut bytes);
+    bytes
+}
+
+/// Scenario `index` of the campaign under `seed`, and the seed of its session.
+pub fn scenario_for(seed: u64, index: u64) -> (Scenario, u64) {
+    let bytes = scenario_bytes(seed, index);
+    let scenario = Scenario::arbitrary_take_rest(Unstructured::new(&bytes)).unwrap_or_default();
+    let session = rng::stream(seed, &format!("session {index}")).next_u64();
+    (scenario, session)
+}
+
+/// Runs `scenario` under `session_seed` on every peer and checks the transcripts.
+pub fn check_scenario(
+    peers: &[&dyn Peer],
+    scenario: &Scenario,
+    session_seed: u64,
+) -> (Vec<Transcript>, Vec<Finding>) {
+    check_scenario_told(peers, scenario, session_seed, &|_| ())
+}
+
+/// [`check_scenario`], calling `turn` with each peer before its turn (the campaign writes
+/// the supervisor's journal there).
+fn check_scenario_told(
+    peers: &[&dyn Peer],
+    scenario: &Scenario,
+    session_seed: u64,
+    turn: &dyn Fn(&dyn Peer),
+) -> (Vec<Transcript>, Vec<Finding>) {
+    let transcripts: Vec<Transcript> = peers
+        .iter()
+        .map(|p| {
+            turn(*p);
+            execute(*p, scenario, Setup::seeded(session_seed))
+        })
+        .collect();
+    let mut findings: Vec<Finding> = transcripts.iter().flat_map(conformance).collect();
+    findings.extend(divergence(&transcripts));
+    (transcripts, findings)
+}
+
+/// What a campaign saw.
+#[derive(Clone, Debug, Default)]
+pub struct CampaignResult {
+    /// Scenarios run.
+    pub scenarios: u64,
+    /// Every signature seen, with its first (lowest-numbered) scenario.
+    pub seen: BTreeMap<String, (u64, Seen)>,
+    /// Per peer, how many inputs ended in each outcome.
+    pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl CampaignResult {
+    fn absorb(
+        &mut self,
+        index: u64,
+        scenario: &Scenario,
+        seed: u64,
+        ts: &[Transcript],
+        findings: &[Finding],
+    ) {
+        self.scenarios += 1;
+        for t in ts {
+            let counts = self.outcomes.entry(t.peer.name.clone()).or_default();
+            for r in &t.records {
+                let kind = r.outcome.kind();
+                match counts.get_mut(kind) {
+                    Some(n) => *n += 1,
+                    None => {
+                        counts.insert(kind.into(), 1);
+                    }
+                }
+            }
+            if t.setup_failure.is_some() {
+                *counts.entry("setup-failed".into()).or_default() += 1;
+            }
+        }
+        let mut once = BTreeSet::new();
+        for f in findings {
+            if !once.insert(f.signature.clone()) {
+                continue;
+            }
+            match self.seen.get_mut(&f.signature) {
+                Some((_, s)) => s.count += 1,
+                None => {
+                    let text = scenario.prefix(f.step).to_string();
+                    self.seen
+                        .insert(f.signature.clone(), (index, Seen::first(f, text, seed)));
+                }
+            }
+        }
+    }
+
+    /// Adds the counts and sightings of `other` (a campaign of other peers, or another part).
+    pub fn merge(&mut self, other: CampaignResult) {
+        self.scenarios += other.scenarios;
+        for (peer, counts) in other.outcomes {
+            let mine = self.outcomes.entry(peer).or_default();
+            for (label, n) in counts {
+                *mine.entry(label).or_default() += n;
+            }
+        }
+        for (sig, (index, seen)) in other.seen {
+            match self.seen.get_mut(&sig) {
+                Some((mine_index, mine)) => {
+                    let count = mine.count + seen.count;
+                    if index < *mine_index {
+                        *mine_index = index;
+                        *mine = seen;
+                    }
+                    mine.count = count;
+                }
+                None => {
+                    self.seen.insert(sig, (index, seen));
+                }
+            }
+        }
+    }
+
+    /// The sightings in signature order.
+    pub fn sightings(&self) -> Vec<Seen> {
+        self.seen.values().map(|(_, s)| s.clone()).collect()
+    }
+}
+
+/// Runs the `pinned` scenarios, then `count` scenarios drawn under `seed`, on `peers`, on
+/// `workers` threads. The result does not depend on the number of workers; pinned scenarios
+/// come first, so their (short) reproducers are the ones reported. `progress` is called once
+/// per finished scenario.
+pub fn run(
+    peers: &[Box<dyn Peer>],
+    pinned: &[(Scenario, u64)],
+    seed: u64,
+    count: u64,
+    workers: usize,
+    progress: &(dyn Fn() + Sync),
+) -> CampaignResult {
+    let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
+    run_refs(&peers, pinned, true, seed, 0..count, workers, progress)
+}
+
+/// Runs the `pinned` scenarios (if `with_pinned`), then the drawn scenarios numbered
+/// `drawn` under `seed`. Indices (which decide the reported reproducer when a signature shows
+/// several times) count the pinned ones first, then drawn scenario `i` as
+/// `pinned.len() + i`, whichever part a call covers, so split parts merge as one run.
+fn run_refs(
+    peers: &[&dyn Peer],
+    pinned: &[(Scenario, u64)],
+    with_pinned: bool,
+    seed: u64,
+    drawn: std::ops::Range<u64>,
+    workers: usize,
+    progress: &(dyn Fn() + Sync),
+) -> CampaignResult {
+    let workers = if journal::one_thread() {
+        1
+    } else {
+        workers.max(1)
+    };
+    let family = peers
+        .first()
+        .map_or_else(String::new, |p| p.info().family.name().to_string());
+    let family = family.as_str();
+    let first_drawn = pinned.len() as u64;
+    let pinned_jobs = if with_pinned { 0..first_drawn } else { 0..0 };
+    let jobs: Vec<u64> = pinned_jobs
+        .chain(first_drawn + drawn.start..first_drawn + drawn.end)
+        .collect();
+    let jobs = &jobs;
+    let parts: Vec<CampaignResult> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                scope.spawn(move || {
+                    let mut part = CampaignResult::default();
+                    for &index in jobs.iter().skip(w).step_by(workers) {
+                        let (scenario, session) = match pinned.get(index as usize) {
+                            Some((s, session)) => (s.clone(), *session),
+                            None => scenario_for(seed, index - first_drawn),
+                        };
+                        if let Some(skip) = journal::skipped(family, index) {
+                            part.absorb(index, &scenario, session, &[], &[skip.finding()]);
+                            progress();
+                            continue;
+                        }
+                        let journaled = journal::active();
+                        if journaled {
+                            journal::started(family, index);
+                        }
+                        let (ts, findings) =
+                            check_scenario_told(peers, &scenario, session, &|peer| {
+                                if journaled {
+                                    journal::peer_turn(family, index, &peer.info().name);
+                                }
+                            });
+                        if journaled {
+                            journal::ended(family, index);
+                        }
+                        part.absorb(index, &scenario, session, &ts, &findings);
+                        progress();
+                    }
+                    part
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut result = CampaignResult::default();
+    for part in parts {
+        result.merge(part);
+    }
+    result
+}
+
+/// Runs a campaign per family: the peers of each family in `peers` get the `pinned`
+/// scenarios, then `count(family)` drawn ones. Peers of different families are never
+/// compared with each other, so splitting changes no finding; it lets a costly family (a
+/// group set-up per MLS scenario, thousands of signed Megolm messages per jump) run fewer
+/// scenarios than the cheap ones.
+///
+/// Peers out of process ([`Peer::out_of_process`]: shims) take part in the pinned scenarios
+/// and the first `sample` drawn ones only, beside the in-process peers of their family (so
+/// they are compared on the same inputs); the in-process peers run the rest alone.
+pub fn run_by_family(
+    peers: &[Box<dyn Peer>],
+    pinned: &[(Scenario, u64)],
+    seed: u64,
+    count: &dyn Fn(Family) -> u64,
+    sample: u64,
+    workers: usize,
+    progress: &(dyn Fn() + Sync),
+) -> CampaignResult {
+    let mut result = CampaignResult::default();
+    for family in Family::BUILT_IN {
+        let group: Vec<&dyn Peer> = peers
+            .iter()
+            .map(|p| p.as_ref())
+            .filter(|p| p.info().family == family)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let count = count(family);
+        let local: Vec<&dyn Peer> = group
+            .iter()
+            .copied()
+            .filter(|p| !p.out_of_process())
+            .collect();
+        if local.len() == group.len() || sample >= count {
+            result.merge(run_refs(
+                &group,
+                pinned,
+                true,
+                seed,
+                0..count,
+                workers,
+                progress,
+            ));
+        } else {
+            result.merge(run_refs(
+                &group,
+                pinned,
+                true,
+                seed,
+                0..sample,
+                workers,
+                progress,
+            ));
+            if !local.is_empty() {
+                result.merge(run_refs(
+                    &local,
+                    pinned,
+                    false,
+                    seed,
+                    sample..count,
+                    workers,
+                    progress,
+                ));
+            }
+        }
+    }
+    result
+}
+
+/// Reads pinned scenarios: one per line, the session seed then the scenario text; blank
+/// lines and `#` comments are skipped. Errors name the line.
+pub fn parse_pinned(text: &str) -> Result<Vec<(Scenario, u64)>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|(i, line)| {
+            let (seed, scenario) = line
+                .trim()
+                .split_once(char::is_whitespace)
+                .ok_or_else(|| format!("line {}: expected a seed and a scenario", i + 1))?;
+            let seed: u64 = seed
+                .parse()
+                .map_err(|_| format!("line {}: expected a seed, got {seed:?}", i + 1))?;
+            let scenario: Scenario = scenario
+                .parse()
+                .map_err(|e| format!("line {}: {e}", i + 1))?;
+            Ok((scenario, seed))
+        })
+        .collect()
+}

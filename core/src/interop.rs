@@ -1,0 +1,404 @@
+//! The interop matrix: for each family, every ordered pair (initiator, responder) of its
+//! peers sets up a session the way the protocol does and runs one fixed exchange.
+//!
+//! The exchange: three turns, each a batch from the initiator then one from the responder,
+//! delivered out of order and with messages that never arrive (gaps), all well inside every
+//! peer's declared limits, so that a conformant pair passes every step. A cell is `pass` or
+//! the first step that failed, with the peer's own error text. The diagonal (a peer with
+//! itself) is the baseline the off-diagonal cells are read against: an off-diagonal failure
+//! with a passing diagonal is an interop bug of one of the two.
+//!
+//! Both parties draw from seeded streams, so a cell of peers with injectable randomness is
+//! reproducible byte for byte; every cell's outcome is reproducible on any peer.
+
+use crate::guard::guarded;
+use crate::journal;
+use crate::peer::{Family, Party, Peer, Reject, SessionInit};
+use crate::report::{FindingKind, Seen};
+use crate::rng;
+use rand_core::RngCore;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// The associated data of every message of the exchange.
+const AD: &[u8] = b"ratchet-bench interop";
+
+/// One turn of the script: how many messages a side sends, and the order in which the other
+/// side receives them (indices into the batch; a missing index is a message never delivered).
+struct Batch {
+    sent: u8,
+    delivered: &'static [u8],
+}
+
+/// The fixed exchange: `(initiator's batch, responder's batch)` per turn.
+const SCRIPT: [(Batch, Batch); 3] = [
+    (
+        Batch {
+            sent: 4,
+            delivered: &[0, 3, 1, 2],
+        },
+        Batch {
+            sent: 3,
+            delivered: &[2, 0, 1],
+        },
+    ),
+    (
+        Batch {
+            sent: 5,
+            delivered: &[4, 0, 2],
+        },
+        Batch {
+            sent: 2,
+            delivered: &[1],
+        },
+    ),
+    (
+        Batch {
+            sent: 3,
+            delivered: &[1, 2, 0],
+        },
+        Batch {
+            sent: 4,
+            delivered: &[3, 2, 1, 0],
+        },
+    ),
+];
+
+/// The result of one cell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum CellResult {
+    /// Every step of the exchange worked.
+    Pass {
+        /// How many messages were delivered and decrypted.
+        delivered: u32,
+    },
+    /// A step failed.
+    Fail {
+        /// Which step, e.g. `turn 2: responder decrypts A4`.
+        step: String,
+        /// The kind of step, for the finding's signature (e.g. `decrypt`).
+        step_kind: String,
+        /// The refusal's class, or `panic`, or `wrong-plaintext`.
+        class: String,
+        /// What happened, with the peer's own text.
+        detail: String,
+    },
+}
+
+/// One cell: the initiator (row), the responder (column) and the result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    /// The peer that initiates the session (and sends first).
+    pub initiator: String,
+    /// The peer that responds (publishes the bundle).
+    pub responder: String,
+    /// Pass, or the first failing step.
+    #[serde(flatten)]
+    pub result: CellResult,
+}
+
+/// The matrix of one family.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Matrix {
+    /// The family.
+    pub family: Family,
+    /// Its peers, in report order: rows (initiators) and columns (responders).
+    pub peers: Vec<String>,
+    /// Every ordered pair, row by row.
+    pub cells: Vec<Cell>,
+}
+
+impl Matrix {
+    /// The cells that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &Cell> {
+        self.cells
+            .iter()
+            .filter(|c| matches!(c.result, CellResult::Fail { .. }))
+    }
+}
+
+/// A failed step of the exchange.
+struct Failed {
+    step: String,
+    step_kind: &'static str,
+    class: String,
+    detail: String,
+}
+
+impl Failed {
+    fn refused(step: String, step_kind: &'static str, e: &Reject) -> Self {
+        Failed {
+            step,
+            step_kind,
+            class: e.class.name().into(),
+            detail: e.detail.clone(),
+        }
+    }
+}
+
+/// Calls `f`, turning a refusal or a panic into the failure of `step`.
+fn attempt<T>(
+    step: &str,
+    step_kind: &'static str,
+    f: impl FnOnce() -> Result<T, Reject>,
+) -> Result<T, Failed> {
+    match guarded(f) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Failed::refused(step.into(), step_kind, &e)),
+        Err(p) => Err(Failed {
+            step: step.into(),
+            step_kind,
+            class: "panic".into(),
+            detail: format!("panicked: {}", p.0),
+        }),
+    }
+}
+
+/// Sets up the session: the responder's bundle, the initiator's party, the handshake.
+fn establish(
+    initiator: &dyn Peer,
+    responder: &dyn Peer,
+    seed: u64,
+) -> Result<[Box<dyn Party>; 2], Failed> {
+    let mut shared_secret = [0; 32];
+    rng::stream(seed, "interop shared secret").fill_bytes(&mut shared_secret);
+    let init = SessionInit { shared_secret };
+    let (mut b, bundle) = attempt("responder makes its bundle", "respond", || {
+        responder.respond(&init, Box::new(rng::stream(seed, "interop responder")))
+    })?;
+    let mut a = attempt("initiator takes the bundle", "initiate", || {
+        initiator.initiate(
+            &init,
+            &bundle,
+            Box::new(rng::stream(seed, "interop initiator")),
+        )
+    })?;
+    let handshake = attempt("initiator's handshake", "handshake", || a.handshake())?;
+    if let Some(h) = handshake {
+        attempt("responder joins", "join", || b.join(&h))?;
+    }
+    Ok([a, b])
+}
+
+/// Sends `batch` from `parties[from]` and delivers it to the other side as scripted.
+fn batch(
+    parties: &mut [Box<dyn Party>; 2],
+    from: usize,
+    turn: usize,
+    batch: &Batch,
+) -> Result<u32, Failed> {
+    let (side, other) = if from == 0 {
+        ("initiator", "responder")
+    } else {
+        ("responder", "initiator")
+    };
+    let letter = if from == 0 { 'A' } else { 'B' };
+    let mut sent = Vec::with_capacity(usize::from(batch.sent));
+    for i in 0..batch.sent {
+        let plaintext = format!("turn {turn} {letter}{i}").into_bytes();
+        let party = &mut parties[from];
+        let wire = attempt(
+            &format!("turn {turn}: {side} encrypts {letter}{i}"),
+            "encrypt",
+            || party.encrypt(AD, &plaintext),
+        )?;
+        sent.push((plaintext, wire));
+    }
+    for &i in batch.delivered {
+        let Some((plaintext, wire)) = sent.get(usize::from(i)) else {
+            continue;
+        };
+        let step = format!("turn {turn}: {other} decrypts {letter}{i}");
+        let party = &mut parties[1 - from];
+        let got = attempt(&step, "decrypt", || party.decrypt(AD, wire))?;
+        if &got != plaintext {
+            return Err(Failed {
+                step,
+                step_kind: "decrypt",
+                class: "wrong-plaintext".into(),
+                detail: format!(
+                    "expected {}, got {}",
+                    hex::encode(plaintext),
+                    hex::encode(&got)
+                ),
+            });
+        }
+    }
+    Ok(batch.delivered.len() as u32)
+}
+
+/// Runs the exchange between `initiator` and `responder`.
+pub fn cell(initiator: &dyn Peer, responder: &dyn Peer, seed: u64) -> Cell {
+    let run = || -> Result<u32, Failed> {
+        let mut parties = establish(initiator, responder, seed)?;
+        let mut delivered = 0;
+        for (turn, (from_a, from_b)) in SCRIPT.iter().enumerate() {
+            delivered += batch(&mut parties, 0, turn + 1, from_a)?;
+            delivered += batch(&mut parties, 1, turn + 1, from_b)?;
+        }
+        Ok(delivered)
+    };
+    let result = match run() {
+        Ok(delivered) => CellResult::Pass { delivered },
+        Err(f) => CellResult::Fail {
+            step: f.step,
+            step_kind: f.step_kind.into(),
+            class: f.class,
+            detail: f.detail,
+        },
+    };
+    Cell {
+        initiator: initiator.info().name,
+        responder: responder.info().name,
+        result,
+    }
+}
+
+/// The matrices of every family among `peers` (only `families` if not empty), in family
+/// order.
+pub fn run(peers: &[Box<dyn Peer>], families: &[Family], seed: u64) -> Vec<Matrix> {
+    Family::BUILT_IN
+        .into_iter()
+        .filter(|f| families.is_empty() || families.contains(f))
+        .filter_map(|family| {
+            let members: Vec<&dyn Peer> = peers
+                .iter()
+                .map(|p| p.as_ref())
+                .filter(|p| p.info().family == family)
+                .collect();
+            if members.is_empty() {
+                return None;
+            }
+            let key = format!("interop/{}", family.name());
+            let cells = members
+                .iter()
+                .flat_map(|&a| members.iter().map(move |&b| (a, b)))
+                .enumerate()
+                .map(|(i, (a, b))| {
+                    let (ia, ib) = (a.info().name, b.info().name);
+                    let label = format!("{ia}+{ib}");
+                    journal::unit(&key, i as u64, &label, || cell(a, b, seed)).unwrap_or_else(
+                        || {
+                            let signal = journal::skipped(&key, i as u64).map_or(0, |s| s.signal);
+                            Cell {
+                                initiator: ia,
+                                responder: ib,
+                                result: CellResult::Fail {
+                                    step: "the whole exchange".into(),
+                                    step_kind: "abort".into(),
+                                    class: format!("signal-{signal}"),
+                                    detail: format!(
+                                        "the process was ended by signal {signal} during this \
+                                         cell (an abort no panic guard catches); the run was \
+                                         started again with the cell skipped"
+                                    ),
+                                },
+                            }
+                        },
+                    )
+                })
+                .collect();
+            Some(Matrix {
+                family,
+                peers: members.iter().map(|p| p.info().name).collect(),
+                cells,
+            })
+        })
+        .collect()
+}
+
+/// The failing cells as findings: signature `initiator+responder/interop/<step>/<class>`,
+/// with the command that runs the cell again.
+pub fn sightings(matrices: &[Matrix], seed: u64) -> Vec<Seen> {
+    matrices
+        .iter()
+        .flat_map(|m| m.failures().map(move |c| (m.family, c)))
+        .filter_map(|(family, c)| {
+            let CellResult::Fail {
+                step,
+                step_kind,
+                class,
+                detail,
+            } = &c.result
+            else {
+                return None;
+            };
+            let peers = if c.initiator == c.responder {
+                vec![c.initiator.clone()]
+            } else {
+                vec![c.initiator.clone(), c.responder.clone()]
+            };
+            let peer_args: String = peers.iter().map(|p| crate::report::peer_arg(p)).collect();
+            Some(Seen {
+                signature: format!(
+                    "{}+{}/{}/{step_kind}/{class}",
+                    c.initiator,
+                    c.responder,
+                    FindingKind::InteropFailed.name()
+                ),
+                kind: FindingKind::InteropFailed,
+                count: 1,
+                detail: format!("{step}: {detail}"),
+                scenario: format!("interop {family}: {} -> {}", c.initiator, c.responder),
+                seed,
+                reproducer: format!(
+                    "ratchet-bench interop --family {family}{peer_args} --seed {seed}"
+                ),
+                expected: None,
+            })
+        })
+        .collect()
+}
+
+/// The matrices as text: a grid per family (initiators as rows, responders as columns), each
+/// cell `pass` or `FAIL n`, and the failures numbered below it.
+pub fn render(matrices: &[Matrix]) -> String {
+    let mut out = String::new();
+    for m in matrices {
+        let _ = writeln!(
+            out,
+            "interop {} (rows initiate, columns respond):",
+            m.family
+        );
+        let width = m.peers.iter().map(String::len).max().unwrap_or(0).max(9);
+        let mut line = format!("  {:width$}", "");
+        for p in &m.peers {
+            let _ = write!(line, "  {p:width$}");
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+        let mut failures = Vec::new();
+        for (row, a) in m.peers.iter().enumerate() {
+            let mut line = format!("  {a:width$}");
+            for c in m.cells.iter().skip(row * m.peers.len()).take(m.peers.len()) {
+                let text = match &c.result {
+                    CellResult::Pass { .. } => "pass".to_string(),
+                    CellResult::Fail { .. } => {
+                        failures.push(c);
+                        format!("FAIL {}", failures.len())
+                    }
+                };
+                let _ = write!(line, "  {text:width$}");
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        for (i, c) in failures.iter().enumerate() {
+            if let CellResult::Fail {
+                step,
+                class,
+                detail,
+                ..
+            } = &c.result
+            {
+                let _ = writeln!(
+                    out,
+                    "  FAIL {}: {} -> {}: {step}: {class}: {detail}",
+                    i + 1,
+                    c.initiator,
+                    c.responder
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,776 @@
+//! The security oracles, beside the delivery oracle: what an attacker who copies a party's
+//! state, or who reads every wire message, must not gain, and what one message may cost.
+//!
+//! The executor drives an [`Attacker`] alongside each session: it tells it every honest
+//! send, every genuine message a party accepted, every `compromise` step and the work each
+//! decryption cost. The attacker restores copies of exported states (only on peers with the
+//! `export_state` capability, and only at compromise steps and at a sample of decryptions,
+//! so a campaign stays cheap) and writes what it saw as [`Probe`]s into the transcript;
+//! [`findings`] turns the breaches among them into findings.
+//!
+//! The four properties, and where each applies:
+//!
+//! - **Forward secrecy** (`forward-secrecy`): after a party decrypted a message, a copy of
+//!   its state taken after that point cannot decrypt that message again, nor any earlier
+//!   one. Checked at every `compromise` step (every message the party accepted before it)
+//!   and after every fourth accepted message (that message). Applies to the families that
+//!   delete a message key once used ([`Family::deletes_used_keys`]): signal-dr, dr2, olm,
+//!   mls, libsignal. Not to Megolm: a receiver keeps the sender's ratchet at the first index
+//!   it knows and decrypts every later index again by design; Megolm's forward secrecy is
+//!   the sharer exporting the session at a later index, which a two-party session never
+//!   does, so there is nothing to check and the probe says so.
+//! - **Post-compromise healing** (`no-healing`): an attacker holding a copy of party X's
+//!   state from step k, and following every message X accepts after k (the strongest
+//!   passive attacker: its copy's receiving state stays the same as X's), must decrypt no
+//!   message the peer Y sent after healing. For the Double Ratchet families (signal-dr,
+//!   dr2, libsignal) and Olm, healing is a full round trip after k: X accepted a message
+//!   with a ratchet key new to X (so X drew a new key pair the copy does not know), X sent
+//!   with that new key, and Y accepted such a message (so Y's next chain comes from a DH
+//!   the copy cannot compute); every message Y sends after that must stay closed to the
+//!   copy. Not applied to Megolm (a sender's ratchet is a hash chain: a copy of it reads
+//!   every later index of the session for ever) nor to MLS without commits (one epoch
+//!   secret for the whole session): neither heals within a session, the probe says so.
+//!   The copy cannot play X's own sends (a party decrypts only what the other side sent),
+//!   so only Y's messages are probed.
+//! - **No reuse** (`key-reuse`), every family, from the wire only: no two honest sends of
+//!   one side carry the same header (for these formats the header holds the ratchet key
+//!   or epoch and the counter, so the same header is the same message key and nonce) or
+//!   the same ciphertext body (with a deterministic cipher the same key and IV give the
+//!   same body for the same plaintext: the empty plaintexts of a jump's lost messages show
+//!   it); and, for the families that turn the DH ratchet, a side's new sending chain never
+//!   carries a ratchet public key already used by either side, and a side that accepted a
+//!   new ratchet key from the other starts a new chain before it sends again (else its
+//!   chain is stale and healing cannot happen).
+//! - **Bounded work** (`unbounded-work`), peers that count their work ([`Party::work`]):
+//!   one decryption, genuine or forged, derives at most `2 * max_skip + 1` chain keys (the
+//!   declared MAX_SKIP in each of the two chains a message can touch, the rest of the old
+//!   receiving chain and the new one, plus the message's own key; `max_skip + 1` for Olm,
+//!   whose messages carry no previous-chain length and touch one chain) and leaves at most
+//!   the declared `max_stored` keys stored. Derivations are counted, never timed, so the check
+//!   is the same on any machine.
+
+use crate::guard::{guarded_call, watch, within_deadline};
+use crate::peer::{BoxRng, Family, Limits, Party, Peer, Work};
+use crate::report::{Finding, FindingKind};
+use crate::rng;
+use crate::scenario::{MsgId, Side, Transcript};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Accepted messages a compromise's forward-secrecy probe tries, newest first.
+const FS_TRIES: usize = 16;
+/// One accepted message in this many is followed by an export-and-retry probe.
+const FS_SAMPLE: u64 = 4;
+/// The most copies followed for healing at once (the oldest is dropped).
+const MAX_COPIES: usize = 4;
+/// The most probes one transcript keeps (a broken peer can breach at every step).
+const MAX_PROBES: usize = 32;
+
+/// Which property a probe is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Property {
+    /// A copy taken after a decryption cannot decrypt that message or an earlier one.
+    ForwardSecrecy,
+    /// A copy from before a full ratchet round trip cannot decrypt what is sent after it.
+    Healing,
+    /// No key and nonce, no ratchet key, used twice.
+    NoReuse,
+    /// One input costs at most the declared derivations and storage.
+    BoundedWork,
+    /// What a compromise step did (exported, or why not).
+    Compromise,
+}
+
+/// What the attacker did at one step and whether a property broke.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    /// Index of the scenario step.
+    pub step: usize,
+    /// The step kind it showed at, for the finding's signature.
+    pub step_kind: &'static str,
+    /// The property.
+    pub property: Property,
+    /// The party whose state or sends are concerned.
+    pub party: Side,
+    /// The message concerned, if one.
+    pub msg: Option<MsgId>,
+    /// Whether the property broke (a finding), or this is a note.
+    pub breach: bool,
+    /// A finer class for the signature (`body`, `header`, `derivations`, ...).
+    pub class: Option<&'static str>,
+    /// What happened, in a sentence (never key material).
+    pub note: String,
+}
+
+/// A genuine message a party accepted.
+struct Accepted {
+    msg: MsgId,
+    wire: Vec<u8>,
+    plaintext: Vec<u8>,
+}
+
+/// Byte strings seen so far (a side's headers, or its bodies), for the reuse checks: kept
+/// in one buffer and found through a fast 64-bit hash of the bytes, then compared in full, so
+/// that the thousands of sends of a jump cost no allocation or keyed hash each and a match is
+/// exact.
+#[derive(Default)]
+struct SeenBytes {
+    /// Every string, one after another.
+    arena: Vec<u8>,
+    /// The first string with each hash: where it sits in `arena`.
+    first: HashMap<u64, (usize, usize), BuildHasherDefault<WordHasher>>,
+    /// Later strings whose hash an earlier, different one already has (rare).
+    clashes: Vec<(u64, usize, usize)>,
+}
+
+impl SeenBytes {
+    /// Records `bytes`; false if they were seen before.
+    fn insert(&mut self, bytes: &[u8]) -> bool {
+        self.insert_hashed(word_hash(bytes), bytes)
+    }
+
+    fn insert_hashed(&mut self, hash: u64, bytes: &[u8]) -> bool {
+        let same = |at: (usize, usize)| self.arena.get(at.0..at.0 + at.1) == Some(bytes);
+        if let Some(&at) = self.first.get(&hash) {
+            if same(at)
+                || self
+                    .clashes
+                    .iter()
+                    .any(|&(h, start, len)| h == hash && same((start, len)))
+            {
+                return false;
+            }
+            self.clashes.push((hash, self.arena.len(), bytes.len()));
+        } else {
+            self.first.insert(hash, (self.arena.len(), bytes.len()));
+        }
+        self.arena.extend_from_slice(bytes);
+        true
+    }
+}
+
+/// A fast, unkeyed hash of `bytes` eight at a time (the bytes are a peer's ciphertext and
+/// headers, not chosen by whoever feeds the bench, and every match is compared in full).
+fn word_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = bytes.len() as u64;
+    for chunk in bytes.chunks(8) {
+        let mut word = [0u8; 8];
+        for (w, b) in word.iter_mut().zip(chunk) {
+            *w = *b;
+        }
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    // A multiplication mixes only upwards; fold the high bits down so that the low bits a
+    // hash table indexes by depend on every byte too.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+/// Hashes a `u64` key as itself (it is already a hash).
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// An attacker's copy of party `of`'s state, followed for healing.
+struct Copy {
+    of: Side,
+    step: usize,
+    party: Box<dyn Party>,
+    /// X accepted a ratchet key new to it after the copy: its later keys are fresh.
+    turned: bool,
+    /// Ratchet keys X sent with after turning.
+    fresh: HashSet<Vec<u8>>,
+    /// Messages numbered from this one were sent after healing.
+    healed_from: Option<u32>,
+}
+
+/// The attacker beside one session: see the module doc.
+pub struct Attacker {
+    family: Family,
+    limits: Limits,
+    can_export: bool,
+    ad: Vec<u8>,
+    accepted: [Vec<Accepted>; 2],
+    accepted_count: u64,
+    copies: Vec<Copy>,
+    headers: [SeenBytes; 2],
+    bodies: [SeenBytes; 2],
+    current_key: [Option<Vec<u8>>; 2],
+    used_keys: HashSet<Vec<u8>>,
+    heard_keys: [HashSet<Vec<u8>>; 2],
+    must_turn: [bool; 2],
+    sent: u32,
+    probes: Vec<Probe>,
+}
+
+/// The result of trying a message on a copy: whether it gave the sent plaintext back.
+fn opens(copy: &mut Box<dyn Party>, ad: &[u8], m: &Accepted) -> bool {
+    matches!(guarded_call(|| copy.decrypt(ad, &m.wire)), Ok(Ok(pt)) if pt == m.plaintext)
+}
+
+impl Attacker {
+    /// The attacker of a session of a peer described by `family`, `limits` and whether it
+    /// exports its state; `ad` is the session's associated data.
+    pub fn new(family: Family, limits: Limits, can_export: bool, ad: Vec<u8>) -> Self {
+        Attacker {
+            family,
+            limits,
+            can_export,
+            ad,
+            accepted: [Vec::new(), Vec::new()],
+            accepted_count: 0,
+            copies: Vec::new(),
+            headers: Default::default(),
+            bodies: Default::default(),
+            current_key: [None, None],
+            used_keys: HashSet::new(),
+            heard_keys: Default::default(),
+            must_turn: [false; 2],
+            sent: 0,
+            probes: Vec::new(),
+        }
+    }
+
+    /// The probes written so far.
+    pub fn into_probes(self) -> Vec<Probe> {
+        self.probes
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn probe(
+        &mut self,
+        step: usize,
+        step_kind: &'static str,
+        property: Property,
+        party: Side,
+        msg: Option<MsgId>,
+        breach: bool,
+        class: Option<&'static str>,
+        note: String,
+    ) {
+        if self.probes.len() < MAX_PROBES {
+            self.probes.push(Probe {
+                step,
+                step_kind,
+                property,
+                party,
+                msg,
+                breach,
+                class,
+                note,
+            });
+        }
+    }
+
+    /// Restores a copy of `state` with randomness of its own (the attacker's device).
+    fn restore(peer: &dyn Peer, state: &[u8], step: usize, what: &str) -> Option<Box<dyn Party>> {
+        let rng: BoxRng = Box::new(rng::stream(step as u64, &format!("attacker {what}")));
+        let name = peer.info().name;
+        match guarded_call(|| within_deadline(&name, "restore", || peer.restore(state, rng))) {
+            Ok(Ok(party)) => Some(watch(party, &name)),
+            _ => None,
+        }
+    }
+
+    /// A breach of the no-reuse property seen at a send (`what`: header, body, ratchet-key,
+    /// stale-ratchet-key).
+    fn reuse(
+        &mut self,
+        step: usize,
+        from: Side,
+        msg: Option<MsgId>,
+        what: &'static str,
+        detail: String,
+    ) {
+        self.probe(
+            step,
+            "send",
+            Property::NoReuse,
+            from,
+            msg,
+            true,
+            Some(what),
+            detail,
+        );
+    }
+
+    /// An honest send by `from` (`msg` is `None` for a jump's lost messages): the reuse
+    /// checks, and the ratchet keys a compromised side sends with after turning.
+    pub fn on_sent(
+        &mut self,
+        peer: &dyn Peer,
+        step: usize,
+        from: Side,
+        msg: Option<MsgId>,
+        wire: &[u8],
+    ) {
+        if msg.is_some() {
+            self.sent = self.sent.max(msg.map_or(0, |m| m.0 + 1));
+        }
+        let layout = peer.layout(wire);
+        let slice = |r: std::ops::Range<usize>| wire.get(r).unwrap_or_default();
+        let header = slice(layout.header.clone());
+        let body = slice(layout.body.clone());
+        let i = from.index();
+        let shown =
+            || msg.map_or_else(|| "a lost message of a jump".to_string(), |m| m.to_string());
+        if !header.is_empty() && !self.headers[i].insert(header) {
+            self.reuse(
+                step,
+                from,
+                msg,
+                "header",
+                format!(
+                    "{} of {from} carries the header of an earlier send of {from}: the \
+                     same ratchet key and counter, so the same message key and nonce",
+                    shown()
+                ),
+            );
+        }
+        if !body.is_empty() && !self.bodies[i].insert(body) {
+            self.reuse(
+                step,
+                from,
+                msg,
+                "body",
+                format!(
+                    "{} of {from} carries the ciphertext of an earlier send of {from}: \
+                     one key and IV encrypted twice",
+                    shown()
+                ),
+            );
+        }
+        let key = layout
+            .ratchet_key
+            .filter(|_| self.family.ratchets_per_turn())
+            .and_then(|r| wire.get(r));
+        let Some(key) = key else {
+            return;
+        };
+        if self.current_key[i].as_deref() != Some(key) {
+            if self.used_keys.contains(key) {
+                self.reuse(
+                    step,
+                    from,
+                    msg,
+                    "ratchet-key",
+                    format!(
+                        "{} of {from} starts a chain with a ratchet public key already \
+                         used in this session",
+                        shown()
+                    ),
+                );
+            }
+            self.used_keys.insert(key.to_vec());
+            self.current_key[i] = Some(key.to_vec());
+            self.must_turn[i] = false;
+        } else if self.must_turn[i] {
+            self.must_turn[i] = false;
+            self.reuse(
+                step,
+                from,
+                msg,
+                "stale-ratchet-key",
+                format!(
+                    "{} of {from} goes on with its old ratchet key after {from} accepted a \
+                     new one from {}: no new DH ratchet step",
+                    shown(),
+                    from.other()
+                ),
+            );
+        }
+        for c in self.copies.iter_mut().filter(|c| c.of == from && c.turned) {
+            if !c.fresh.contains(key) {
+                c.fresh.insert(key.to_vec());
+            }
+        }
+    }
+
+    /// A forged copy (of message `original`, if it copies one) that `to` accepted anyway:
+    /// the party acted on its ratchet key, so that key counts as heard (a later genuine
+    /// message with it makes no new turn). The forgery itself is the delivery oracle's
+    /// finding.
+    pub fn on_forged_accepted(
+        &mut self,
+        peer: &dyn Peer,
+        to: Side,
+        bytes: &[u8],
+        original: Option<&[u8]>,
+    ) {
+        if !self.family.ratchets_per_turn() {
+            return;
+        }
+        let key_of = |wire: &[u8]| {
+            peer.layout(wire)
+                .ratchet_key
+                .and_then(|r| wire.get(r))
+                .map(<[u8]>::to_vec)
+        };
+        let key = key_of(bytes).or_else(|| original.and_then(key_of));
+        if let Some(key) = key {
+            let i = to.index();
+            if self.heard_keys[i].insert(key) {
+                self.must_turn[i] = true;
+            }
+        }
+    }
+
+    /// A genuine message `msg` (sent by the other side) that `to` accepted as `plaintext`:
+    /// the copies of `to` follow it (healing), the turn and healing bookkeeping moves on,
+    /// and one in [`FS_SAMPLE`] is retried on a fresh copy of `to` (forward secrecy).
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_accepted(
+        &mut self,
+        peer: &dyn Peer,
+        step: usize,
+        step_kind: &'static str,
+        to: Side,
+        party: &dyn Party,
+        msg: MsgId,
+        wire: &[u8],
+        plaintext: &[u8],
+    ) {
+        let m = Accepted {
+            msg,
+            wire: wire.to_vec(),
+            plaintext: plaintext.to_vec(),
+        };
+        // Healing: every copy of `to` reads what `to` read.
+        let ad = self.ad.clone();
+        let mut breaches = Vec::new();
+        self.copies.retain_mut(|c| {
+            if c.of != to {
+                return true;
+            }
+            let post_heal = c.healed_from.is_some_and(|h| msg.0 >= h);
+            let opened = opens(&mut c.party, &ad, &m);
+            if post_heal {
+                if opened {
+                    breaches.push(c.step);
+                }
+                // Healed (or shown not to be): this copy has said what it can.
+                return false;
+            }
+            true
+        });
+        for k in breaches {
+            self.probe(
+                step,
+                step_kind,
+                Property::Healing,
+                to,
+                Some(msg),
+                true,
+                None,
+                format!(
+                    "a copy of {to}'s state from step {k}, following what {to} accepted, \
+                     decrypted {msg}, sent by {} after a full ratchet round trip",
+                    to.other()
+                ),
+            );
+        }
+        // Turns: a ratchet key new to `to` makes it draw a new key pair.
+        if let Some(key) = peer
+            .layout(wire)
+            .ratchet_key
+            .filter(|_| self.family.ratchets_per_turn())
+            .and_then(|r| wire.get(r))
+            .map(<[u8]>::to_vec)
+        {
+            let i = to.index();
+            if self.heard_keys[i].insert(key.clone()) {
+                self.must_turn[i] = true;
+                for c in self.copies.iter_mut().filter(|c| c.of == to) {
+                    c.turned = true;
+                }
+            }
+            let next = self.sent;
+            for c in self.copies.iter_mut() {
+                if c.of == to.other() && c.healed_from.is_none() && c.fresh.contains(&key) {
+                    c.healed_from = Some(next);
+                }
+            }
+        }
+        // Forward secrecy, sampled.
+        self.accepted_count += 1;
+        if self.can_export
+            && self.family.deletes_used_keys()
+            && self.accepted_count % FS_SAMPLE == 1
+        {
+            if let Ok(Ok(state)) = guarded_call(|| party.export_state()) {
+                if let Some(mut copy) = Self::restore(peer, &state, step, "sample") {
+                    if opens(&mut copy, &ad, &m) {
+                        self.probe(
+                            step,
+                            step_kind,
+                            Property::ForwardSecrecy,
+                            to,
+                            Some(msg),
+                            true,
+                            Some("after-decrypt"),
+                            format!(
+                                "a copy of {to}'s state exported right after it decrypted \
+                                 {msg} decrypted {msg} again"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        self.accepted[to.index()].push(m);
+    }
+
+    /// `compromise side`: export the party, check forward secrecy on every message it
+    /// accepted before, and keep a copy to follow for healing.
+    pub fn on_compromise(&mut self, peer: &dyn Peer, step: usize, side: Side, party: &dyn Party) {
+        let note = |this: &mut Self, note: String| {
+            this.probe(
+                step,
+                "compromise",
+                Property::Compromise,
+                side,
+                None,
+                false,
+                None,
+                note,
+            )
+        };
+        if !self.can_export {
+            return note(
+                self,
+                "not applied: the peer cannot export a party's state".into(),
+            );
+        }
+        let state = match guarded_call(|| party.export_state()) {
+            Ok(Ok(state)) => state,
+            Ok(Err(reject)) => {
+                return note(
+                    self,
+                    format!("not applied: the export was refused: {reject}"),
+                )
+            }
+            Err(_) => return note(self, "not applied: the export stopped".into()),
+        };
+        let mut said = vec![format!("{side}'s state copied ({} bytes)", state.len())];
+        if self.family.deletes_used_keys() {
+            match Self::restore(peer, &state, step, "forward secrecy") {
+                Some(mut copy) => {
+                    let ad = self.ad.clone();
+                    let tried: Vec<&Accepted> = self.accepted[side.index()]
+                        .iter()
+                        .rev()
+                        .take(FS_TRIES)
+                        .collect();
+                    let opened = tried
+                        .iter()
+                        .find(|m| opens(&mut copy, &ad, m))
+                        .map(|m| m.msg);
+                    said.push(format!(
+                        "forward secrecy: {} earlier messages tried",
+                        tried.len()
+                    ));
+                    if let Some(msg) = opened {
+                        self.probe(
+                            step,
+                            "compromise",
+                            Property::ForwardSecrecy,
+                            side,
+                            Some(msg),
+                            true,
+                            None,
+                            format!(
+                                "a copy of {side}'s state taken at step {step} decrypted {msg}, \
+                                 which {side} had already decrypted"
+                            ),
+                        );
+                    }
+                }
+                None => said.push("forward secrecy: the copy could not be restored".into()),
+            }
+        } else {
+            said.push(format!(
+                "forward secrecy not applied: {} keeps the ratchet at the first known index by \
+                 design",
+                self.family
+            ));
+        }
+        if self.family.ratchets_per_turn() {
+            match Self::restore(peer, &state, step, "healing") {
+                Some(party) => {
+                    if self.copies.len() >= MAX_COPIES {
+                        self.copies.remove(0);
+                    }
+                    self.copies.push(Copy {
+                        of: side,
+                        step,
+                        party,
+                        turned: false,
+                        fresh: HashSet::new(),
+                        healed_from: None,
+                    });
+                    said.push("healing: the copy follows".into());
+                }
+                None => said.push("healing: the copy could not be restored".into()),
+            }
+        } else {
+            said.push(format!(
+                "healing not applied: {} has no DH ratchet and never heals within a session",
+                self.family
+            ));
+        }
+        note(self, said.join("; "));
+    }
+
+    /// The work one decryption by `to` cost, from the party's counts before and after.
+    pub fn on_work(
+        &mut self,
+        step: usize,
+        step_kind: &'static str,
+        to: Side,
+        msg: Option<MsgId>,
+        before: Option<Work>,
+        after: Option<Work>,
+    ) {
+        let (Some(before), Some(after)) = (before, after) else {
+            return;
+        };
+        let spent = after.derivations.saturating_sub(before.derivations);
+        // Without a previous-chain length in the header (Olm) the old receiving chain is
+        // kept as it is when a new ratchet key arrives: one message touches one chain.
+        let chains = if self.family.headers_carry_previous_length() {
+            2
+        } else {
+            1
+        };
+        let bound = chains * u64::from(self.limits.max_skip) + 1;
+        if spent > bound {
+            self.probe(
+                step,
+                step_kind,
+                Property::BoundedWork,
+                to,
+                msg,
+                true,
+                Some("derivations"),
+                format!(
+                    "one decryption by {to} derived {spent} chain keys; the declared MAX_SKIP \
+                     {} allows at most {bound}",
+                    self.limits.max_skip
+                ),
+            );
+        }
+        if let Some(max) = self.limits.max_stored {
+            if after.stored_keys > u64::from(max) {
+                self.probe(
+                    step,
+                    step_kind,
+                    Property::BoundedWork,
+                    to,
+                    msg,
+                    true,
+                    Some("stored-keys"),
+                    format!(
+                        "{to} holds {} skipped keys after one decryption; it declares at most {max}",
+                        after.stored_keys
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The findings of a transcript's security probes: one per breach.
+pub fn findings(t: &Transcript) -> Vec<Finding> {
+    t.probes
+        .iter()
+        .filter(|p| p.breach)
+        .filter_map(|p| {
+            let kind = match p.property {
+                Property::ForwardSecrecy => FindingKind::ForwardSecrecy,
+                Property::Healing => FindingKind::NoHealing,
+                Property::NoReuse => FindingKind::KeyReuse,
+                Property::BoundedWork => FindingKind::UnboundedWork,
+                Property::Compromise => return None,
+            };
+            Some(Finding::new(
+                kind,
+                vec![t.peer.name.clone()],
+                p.step,
+                p.step_kind,
+                p.class,
+                p.note.clone(),
+            ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A breach only past the family's bound: `2 * max_skip + 1` for the Double Ratchet,
+    /// `max_skip + 1` for Olm (one chain per message).
+    #[test]
+    fn the_work_bound_counts_the_chains_a_message_can_touch() {
+        let limits = Limits {
+            max_skip: 2000,
+            max_stored: None,
+            max_stored_per_chain: None,
+            when_full: crate::peer::WhenFull::Refuse,
+            window: None,
+            max_chains: None,
+        };
+        let breaches = |family: Family, spent: u64| {
+            let mut a = Attacker::new(family, limits, false, Vec::new());
+            let work = |derivations| {
+                Some(Work {
+                    derivations,
+                    stored_keys: 0,
+                })
+            };
+            a.on_work(0, "deliver", Side::B, None, work(10), work(10 + spent));
+            a.into_probes().iter().filter(|p| p.breach).count()
+        };
+        assert_eq!(breaches(Family::SIGNAL_DR, 4001), 0);
+        assert_eq!(breaches(Family::SIGNAL_DR, 4002), 1);
+        assert_eq!(breaches(Family::OLM, 2001), 0);
+        assert_eq!(breaches(Family::OLM, 2002), 1);
+    }
+
+    #[test]
+    fn seen_bytes_match_exactly_even_when_hashes_clash() {
+        let mut seen = SeenBytes::default();
+        assert!(seen.insert(b"header one"));
+        assert!(seen.insert(b"header two"));
+        assert!(!seen.insert(b"header one"));
+        assert!(seen.insert(b""));
+        assert!(!seen.insert(b""));
+        // Three different strings forced onto one hash: each is new once, then seen.
+        assert!(seen.insert_hashed(7, b"a"));
+        assert!(seen.insert_hashed(7, b"b"));
+        assert!(seen.insert_hashed(7, b"c"));
+        assert!(!seen.insert_hashed(7, b"b"));
+        assert!(!seen.insert_hashed(7, b"c"));
+        assert!(!seen.insert_hashed(7, b"a"));
+        assert!(seen.insert_hashed(7, b"ab"));
+    }
+}

@@ -1,0 +1,315 @@
+//! Turns transcripts into findings: each against the oracle, and peers against each other.
+
+use super::finding::{Finding, FindingKind};
+use crate::oracle::{Verdict, Why};
+use crate::scenario::{hex_preview, Outcome, Record, Transcript};
+use std::collections::BTreeMap;
+
+/// Where the transcript of one peer disagrees with the oracle.
+pub fn conformance(t: &Transcript) -> Vec<Finding> {
+    let peer = &t.peer.name;
+    let one = |kind, step, step_kind: &str, class: Option<&str>, detail: String| {
+        Finding::new(kind, vec![peer.clone()], step, step_kind, class, detail)
+    };
+    // A shim that broke the protocol was stopped: its refusals are the bench's, not the
+    // implementation's answers, so they make one shim-failed finding, not a verdict.
+    if let Some((what, reject)) = t.setup_failure.as_ref().and_then(shim_failed) {
+        return vec![one(
+            FindingKind::ShimFailed,
+            0,
+            &what,
+            None,
+            reject.detail.clone(),
+        )];
+    }
+    if let Some(failure) = &t.setup_failure {
+        return vec![one(
+            FindingKind::SetupFailed,
+            0,
+            "setup",
+            None,
+            format!("the session could not be set up: {failure:?}"),
+        )];
+    }
+    let mut findings = Vec::new();
+    // Once a peer with weakened checks has accepted a forgery, its later disagreements
+    // (the genuine message's key already used, a counter moved by the forgery) follow from
+    // that acceptance, not from a bug of their own: they are reported as weakened-accept too.
+    let mut after_weakened = false;
+    for r in &t.records {
+        let at = |m: &Record| {
+            m.msg.map_or_else(
+                || format!("{} to {}", m.kind, m.party),
+                |id| format!("{} {id} to {}", m.kind, m.party),
+            )
+        };
+        if let Some((what, reject)) = shim_failed(&r.outcome) {
+            findings.push(one(
+                FindingKind::ShimFailed,
+                r.step,
+                &what,
+                None,
+                reject.detail.clone(),
+            ));
+            break;
+        }
+        let finding = match (&r.verdict, &r.outcome) {
+            (_, Outcome::Hung { call, detail }) => Some(one(
+                FindingKind::Hang,
+                r.step,
+                call,
+                None,
+                format!("{}: {detail}", at(r)),
+            )),
+            (Verdict::MustAccept, Outcome::Panicked(text)) => Some(one(
+                FindingKind::RejectedGenuine,
+                r.step,
+                r.kind,
+                Some("panic"),
+                format!("{}: expected success, the peer panicked: {text}", at(r)),
+            )),
+            (_, Outcome::Panicked(text)) => Some(one(
+                FindingKind::Panic,
+                r.step,
+                r.kind,
+                None,
+                format!("{}: the peer panicked: {text}", at(r)),
+            )),
+            (Verdict::MustAccept, Outcome::Rejected(reject)) => Some(one(
+                FindingKind::RejectedGenuine,
+                r.step,
+                r.kind,
+                Some(reject.class.name()),
+                format!("{}: expected success, got {reject}", at(r)),
+            )),
+            (Verdict::MustAccept, Outcome::Accepted(pt)) if r.expected.as_ref() != Some(pt) => {
+                Some(one(
+                    FindingKind::WrongPlaintext,
+                    r.step,
+                    r.kind,
+                    None,
+                    format!(
+                        "{}: expected plaintext {}, got {}",
+                        at(r),
+                        hex_preview(r.expected.as_deref().unwrap_or_default(), 24),
+                        hex_preview(pt, 24)
+                    ),
+                ))
+            }
+            (Verdict::MustReject(why), Outcome::Accepted(pt)) => {
+                let kind = match why {
+                    Why::Replay => FindingKind::AcceptedReplay,
+                    Why::TooFarAhead => FindingKind::AcceptedTooFarAhead,
+                    // A peer built with its authentication switched off (vodozemac under
+                    // cfg(fuzzing)) accepts forgeries by construction: said in the header,
+                    // counted, never a failing finding.
+                    Why::Foreign | Why::Forged if !t.peer.weakened.is_empty() => {
+                        FindingKind::WeakenedAccept
+                    }
+                    Why::Foreign => FindingKind::AcceptedForeign,
+                    _ if malleated(t, r, pt) => FindingKind::AcceptedMalleated,
+                    _ => FindingKind::AcceptedForgery,
+                };
+                Some(one(
+                    kind,
+                    r.step,
+                    r.kind,
+                    None,
+                    format!(
+                        "{}: expected a rejection ({}), the peer decrypted {}",
+                        at(r),
+                        why.name(),
+                        hex_preview(pt, 24)
+                    ),
+                ))
+            }
+            _ => None,
+        };
+        let finding = finding.map(|mut f| {
+            if after_weakened
+                && f.kind.fails_run()
+                && !matches!(f.kind, FindingKind::Panic | FindingKind::Hang)
+            {
+                f = one(
+                    FindingKind::WeakenedAccept,
+                    f.step,
+                    r.kind,
+                    Some(f.kind.name()),
+                    format!(
+                        "after a forgery accepted with weakened checks: {}",
+                        f.detail
+                    ),
+                );
+            }
+            after_weakened |= f.kind == FindingKind::WeakenedAccept;
+            f
+        });
+        findings.extend(finding);
+    }
+    findings.extend(crate::oracle::security::findings(t));
+    findings
+}
+
+/// Whether `pt` is the plaintext of the message the forged record copied: the plaintext its
+/// send encrypted (so that the ruling does not depend on whether the genuine message is
+/// delivered later, and a reproducer cut after the forged step keeps its signature).
+fn malleated(t: &Transcript, forged: &Record, pt: &[u8]) -> bool {
+    forged.msg.is_some_and(|id| {
+        t.records.iter().any(|r| {
+            r.msg == Some(id)
+                && r.kind != forged.kind
+                && (r.expected.as_deref() == Some(pt)
+                    || (r.delivery.is_none() && r.input.as_slice() == pt))
+        })
+    })
+}
+
+/// Records keyed by (step, ordinal within the step), so that transcripts of peers with
+/// different limits still line up step by step.
+fn by_position(t: &Transcript) -> BTreeMap<(usize, usize), &Record> {
+    let mut out = BTreeMap::new();
+    let mut last = (usize::MAX, 0);
+    for r in &t.records {
+        let ordinal = if last.0 == r.step { last.1 + 1 } else { 0 };
+        last = (r.step, ordinal);
+        out.insert((r.step, ordinal), r);
+    }
+    out
+}
+
+/// Where peers disagree with each other: byte for byte between peers of one family whose
+/// randomness the bench injects, and on outcomes wherever the oracle allowed either.
+pub fn divergence(transcripts: &[Transcript]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let positions: Vec<_> = transcripts.iter().map(by_position).collect();
+    // A stopped shim's transcript says nothing about its implementation (its finding is
+    // shim-failed): it is compared with no one.
+    let stopped: Vec<bool> = transcripts.iter().map(shim_stopped).collect();
+    for i in 0..transcripts.len() {
+        for j in i + 1..transcripts.len() {
+            if stopped[i] || stopped[j] {
+                continue;
+            }
+            let (a, b) = (&transcripts[i], &transcripts[j]);
+            let peers = vec![a.peer.name.clone(), b.peer.name.clone()];
+            let same_bytes = a.peer.family == b.peer.family
+                && a.peer.capabilities.injectable_rng
+                && b.peer.capabilities.injectable_rng;
+            if same_bytes {
+                if let Some(f) = byte_divergence(a, b, &positions[i], &positions[j], &peers) {
+                    findings.push(f);
+                    continue;
+                }
+            }
+            findings.extend(outcome_divergence(&positions[i], &positions[j], &peers));
+        }
+    }
+    findings
+}
+
+/// How the shim behind a peer broke the protocol, if `o` is its stopped shim's refusal.
+fn shim_failed(o: &Outcome) -> Option<(String, &crate::peer::Reject)> {
+    match o {
+        Outcome::Rejected(r) => r.failure_kind().map(|k| (k.to_string(), r)),
+        _ => None,
+    }
+}
+
+/// Whether a shim behind `t`'s peer broke the protocol during the scenario.
+fn shim_stopped(t: &Transcript) -> bool {
+    t.setup_failure.as_ref().and_then(shim_failed).is_some()
+        || t.records.iter().any(|r| shim_failed(&r.outcome).is_some())
+}
+
+fn byte_divergence(
+    a: &Transcript,
+    b: &Transcript,
+    pa: &BTreeMap<(usize, usize), &Record>,
+    pb: &BTreeMap<(usize, usize), &Record>,
+    peers: &[String],
+) -> Option<Finding> {
+    let diverged = |step: usize, kind: &str, detail: String| {
+        Some(Finding::new(
+            FindingKind::DivergenceBytes,
+            peers.to_vec(),
+            step,
+            kind,
+            None,
+            detail,
+        ))
+    };
+    for (key, ra) in pa {
+        let Some(rb) = pb.get(key) else {
+            return diverged(
+                ra.step,
+                ra.kind,
+                format!(
+                    "{} recorded an input at step {} that {} did not",
+                    peers[0], ra.step, peers[1]
+                ),
+            );
+        };
+        let (oa, ob) = (&ra.outcome, &rb.outcome);
+        if oa.succeeded() != ob.succeeded() || oa.bytes() != ob.bytes() {
+            let shown = |o: &crate::scenario::Outcome| {
+                let bytes = o.bytes().map(|b| hex_preview(b, 24)).unwrap_or_default();
+                format!("{} {bytes}", o.label())
+            };
+            return diverged(
+                ra.step,
+                ra.kind,
+                format!(
+                    "step {} ({}): {} gave {}, {} gave {}",
+                    ra.step,
+                    ra.kind,
+                    peers[0],
+                    shown(oa),
+                    peers[1],
+                    shown(ob)
+                ),
+            );
+        }
+    }
+    if pa.len() != pb.len() || a.sent_digest != b.sent_digest {
+        let step = pb.keys().find(|k| !pa.contains_key(k)).map_or(0, |k| k.0);
+        return diverged(
+            step,
+            "send",
+            "the wire bytes of the lost messages of a jump differ, or one peer recorded more inputs"
+                .into(),
+        );
+    }
+    None
+}
+
+fn outcome_divergence(
+    pa: &BTreeMap<(usize, usize), &Record>,
+    pb: &BTreeMap<(usize, usize), &Record>,
+    peers: &[String],
+) -> Option<Finding> {
+    pa.iter().find_map(|(key, ra)| {
+        let rb = pb.get(key)?;
+        let both_may =
+            matches!(ra.verdict, Verdict::May(_)) && matches!(rb.verdict, Verdict::May(_));
+        let skipped =
+            matches!(ra.outcome, Outcome::Skipped(_)) || matches!(rb.outcome, Outcome::Skipped(_));
+        (both_may && !skipped && ra.outcome.succeeded() != rb.outcome.succeeded()).then(|| {
+            Finding::new(
+                FindingKind::DivergenceOutcome,
+                peers.to_vec(),
+                ra.step,
+                ra.kind,
+                None,
+                format!(
+                    "step {} ({}), where either outcome is allowed: {} {}, {} {}",
+                    ra.step,
+                    ra.kind,
+                    peers[0],
+                    ra.outcome.label(),
+                    peers[1],
+                    rb.outcome.label()
+                ),
+            )
+        })
+    })
+}

@@ -1,0 +1,290 @@
+//! The run's report: a table per family, vector results, findings with their signatures and
+//! reproducers; as text for people and as JSON for machines.
+
+use super::expectations::Triage;
+use super::finding::Seen;
+use crate::interop::{self, Matrix};
+use crate::peer::{Family, PeerInfo, WhenFull};
+use crate::vectors::SuiteReport;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Everything a run found. Holds no timings, so one seed gives byte-identical JSON.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// The bench and its version.
+    pub tool: String,
+    /// The campaign's seed.
+    pub seed: u64,
+    /// Per family that ran, the scenarios drawn from the seed and run on each of its peers.
+    pub scenarios: BTreeMap<String, u64>,
+    /// Pinned scenarios run before them.
+    pub pinned: u64,
+    /// The peers that ran.
+    pub peers: Vec<PeerInfo>,
+    /// Peers this build leaves out, each with the reason (e.g. a cargo feature turned off).
+    pub not_built: Vec<NotBuilt>,
+    /// The expectations file used, or why none was.
+    pub expectations: String,
+    /// Vector suites, per file and peer.
+    pub vectors: Vec<SuiteReport>,
+    /// The interop matrix of each family that ran.
+    pub interop: Vec<Matrix>,
+    /// Per peer, how many campaign inputs ended in each outcome.
+    pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Failing-kind findings, expected or new, by signature.
+    pub findings: Vec<Seen>,
+    /// Divergences where the oracle allows either outcome: reported, not failing.
+    pub notes: Vec<Seen>,
+    /// New findings, stale and expired expectations.
+    pub triage: Triage,
+    /// Failed vector cases.
+    pub vector_failures: usize,
+    /// 0 when nothing unexpected happened, 1 otherwise.
+    pub exit_code: i32,
+}
+
+/// A peer this build of the bench does not have, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NotBuilt {
+    /// The peer's name.
+    pub peer: String,
+    /// Why it is absent and how to get it.
+    pub reason: String,
+}
+
+fn limits(p: &PeerInfo) -> String {
+    let l = &p.limits;
+    let mut parts = vec![format!("max-skip {}", l.max_skip)];
+    if let Some(t) = l.max_stored {
+        parts.push(format!("{t} stored"));
+    }
+    if let Some(c) = l.max_stored_per_chain {
+        parts.push(format!("{c} per chain"));
+    }
+    if let Some(w) = l.window {
+        parts.push(format!("keys of the last {w} kept"));
+    }
+    if let Some(c) = l.max_chains {
+        parts.push(format!("{c} receiving chains"));
+    }
+    let bounded = l.max_stored.is_some() || l.max_stored_per_chain.is_some();
+    match l.when_full {
+        WhenFull::Unbounded if l.window.is_none() => parts.push("unbounded store".into()),
+        WhenFull::Refuse if bounded => parts.push("refuse when full".into()),
+        WhenFull::EvictOldest if bounded => parts.push("evict oldest when full".into()),
+        _ => {}
+    }
+    parts.join(", ")
+}
+
+/// The peers table shared by `run` and `list`.
+pub fn peers_table(peers: &[PeerInfo]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  {:<20} {:<10} {:<38} limits",
+        "peer", "family", "version"
+    );
+    for p in peers {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<10} {:<38} {}",
+            p.name,
+            p.family.name(),
+            p.version,
+            limits(p)
+        );
+    }
+    out
+}
+
+/// `  valid V invalid I acceptable A` for a suite whose cases carry an expected result.
+pub fn expected_counts(v: &SuiteReport) -> String {
+    v.expected.map_or_else(String::new, |e| {
+        format!(
+            "  valid {} invalid {} acceptable {}",
+            e.valid, e.invalid, e.acceptable
+        )
+    })
+}
+
+/// The human summary.
+pub fn render_text(r: &RunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}  seed {}  scenarios {} (+{} pinned)",
+        r.tool,
+        r.seed,
+        r.scenarios
+            .iter()
+            .map(|(f, n)| format!("{f} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        r.pinned
+    );
+    let _ = writeln!(out, "\npeers:");
+    out.push_str(&peers_table(&r.peers));
+    for n in &r.not_built {
+        let _ = writeln!(out, "  {:<20} not built: {}", n.peer, n.reason);
+    }
+    let weakened: Vec<String> = r
+        .peers
+        .iter()
+        .flat_map(|p| p.weakened.iter().map(move |w| format!("{}: {w}", p.name)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "weakened checks: {}",
+        if weakened.is_empty() {
+            "none".to_string()
+        } else {
+            weakened.join("; ")
+        }
+    );
+    let _ = writeln!(out, "expectations: {}", r.expectations);
+
+    let _ = writeln!(out, "\nvectors:");
+    if r.vectors.is_empty() {
+        let _ = writeln!(out, "  (no suites run)");
+    } else {
+        let _ = writeln!(
+            out,
+            "  {:<30} {:<28} {:<20} {:>5} {:>5} {:>5}",
+            "suite", "file", "peer", "pass", "fail", "skip"
+        );
+        for v in &r.vectors {
+            match &v.not_run {
+                Some(why) => {
+                    let _ = writeln!(
+                        out,
+                        "  {:<30} {:<28} {:<20} not run: {why}",
+                        v.suite, v.file, v.peer
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "  {:<30} {:<28} {:<20} {:>5} {:>5} {:>5}{}",
+                        v.suite,
+                        v.file,
+                        v.peer,
+                        v.passed,
+                        v.failed,
+                        v.skipped,
+                        expected_counts(v)
+                    );
+                }
+            }
+            for c in v.cases.iter().filter(|c| !c.reason.is_empty()) {
+                let _ = writeln!(out, "    tcId {} {:?}: {}", c.tc_id, c.status, c.reason);
+            }
+        }
+    }
+
+    let _ = writeln!(out);
+    if r.interop.is_empty() {
+        let _ = writeln!(out, "interop: (not run)");
+    } else {
+        out.push_str(&interop::render(&r.interop));
+    }
+
+    let _ = writeln!(
+        out,
+        "\ncampaign: {} pinned scenarios per peer, then the drawn ones of its family",
+        r.pinned
+    );
+    let labels = [
+        "sent",
+        "accepted",
+        "rejected",
+        "panic",
+        "skipped",
+        "setup-failed",
+    ];
+    for family in Family::BUILT_IN {
+        let peers: Vec<&PeerInfo> = r.peers.iter().filter(|p| p.family == family).collect();
+        if peers.is_empty() {
+            continue;
+        }
+        let drawn = r.scenarios.get(family.name()).copied().unwrap_or(0);
+        let _ = writeln!(out, "  family {family} ({drawn} drawn scenarios)");
+        let _ = write!(out, "    {:<20}", "peer");
+        for l in labels {
+            let _ = write!(out, " {l:>12}");
+        }
+        out.push('\n');
+        for p in peers {
+            let _ = write!(out, "    {:<20}", p.name);
+            let counts = r.outcomes.get(&p.name);
+            for l in labels {
+                let n = counts.and_then(|c| c.get(l)).copied().unwrap_or(0);
+                let _ = write!(out, " {n:>12}");
+            }
+            out.push('\n');
+        }
+    }
+
+    let new = r.findings.iter().filter(|s| s.expected.is_none()).count();
+    let _ = writeln!(
+        out,
+        "\nfindings: {} signatures, {} expected, {} new",
+        r.findings.len(),
+        r.findings.len() - new,
+        new
+    );
+    for s in &r.findings {
+        let tag = if s.expected.is_some() {
+            "expected"
+        } else {
+            "NEW"
+        };
+        let _ = writeln!(out, "  [{tag}] {}  ({} scenarios)", s.signature, s.count);
+        let _ = writeln!(out, "      {}", s.detail);
+        if let Some(reason) = &s.expected {
+            let _ = writeln!(out, "      known: {reason}");
+        }
+        let _ = writeln!(out, "      reproduce: {}", s.reproducer);
+    }
+    if !r.triage.stale.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nstale expectations (the finding no longer shows; remove the entry):"
+        );
+        for e in &r.triage.stale {
+            let _ = writeln!(out, "  [STALE] {}  ({})", e.signature, e.reason);
+        }
+    }
+    if !r.triage.expired.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nexpired expectations (counted as absent): {}",
+            r.triage.expired.join(", ")
+        );
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nnotes (not failing: peers differ where either outcome is allowed, or a peer with weakened checks accepted a forgery):"
+        );
+        for s in &r.notes {
+            let _ = writeln!(out, "  {}  ({} scenarios)", s.signature, s.count);
+            let _ = writeln!(out, "      {}", s.detail);
+            let _ = writeln!(out, "      reproduce: {}", s.reproducer);
+        }
+    }
+    let verdict = if r.exit_code == 0 {
+        "PASS: nothing unexpected".to_string()
+    } else {
+        format!(
+            "FAIL: {} new findings, {} stale expectations ({} failed vector cases in all)",
+            r.triage.new.len(),
+            r.triage.stale.len(),
+            r.vector_failures
+        )
+    };
+    let _ = writeln!(out, "\nresult: {verdict}");
+    out
+}

@@ -1,0 +1,701 @@
+//! Runs a scenario on one peer and records what happened, step by step, beside the
+//! oracle's ruling on each input.
+//!
+//! The executor owns the network: the messages sent, which are pending, the copies an
+//! attacker makes. Every call into the peer runs under a panic guard, so a peer that panics
+//! produces a record, never a crashed run.
+
+use super::{MsgId, Region, Scenario, Side, Step};
+use crate::guard::{guarded_call, watch, within_deadline, Stopped};
+use crate::oracle::chains::Position;
+use crate::oracle::security::{Attacker, Probe};
+use crate::oracle::{ChainModel, Verdict, Why};
+use crate::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit};
+use crate::rng;
+use rand_chacha::ChaCha20Rng;
+use rand_core::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+
+/// Where the plaintexts of sends come from.
+pub enum Plaintexts {
+    /// Drawn from a seeded stream, in send order.
+    Stream(Box<ChaCha20Rng>),
+    /// Taken from a vector file, in send order.
+    Listed(VecDeque<Vec<u8>>),
+}
+
+impl Plaintexts {
+    fn next(&mut self, len: usize) -> Vec<u8> {
+        match self {
+            Plaintexts::Stream(rng) => {
+                let mut pt = vec![0u8; len];
+                rng.fill_bytes(&mut pt);
+                pt
+            }
+            Plaintexts::Listed(list) => list.pop_front().unwrap_or_default(),
+        }
+    }
+}
+
+/// Hex of at most the first `max` bytes, with the length when cut, for messages that show
+/// bytes without flooding a terminal.
+pub fn hex_preview(bytes: &[u8], max: usize) -> String {
+    if bytes.len() <= max {
+        hex::encode(bytes)
+    } else {
+        format!("{}... ({} bytes)", hex::encode(&bytes[..max]), bytes.len())
+    }
+}
+
+/// Everything a session starts from besides the scenario.
+pub struct Setup {
+    /// The shared secret both parties start from.
+    pub init: SessionInit,
+    /// A's randomness.
+    pub rng_a: BoxRng,
+    /// B's randomness.
+    pub rng_b: BoxRng,
+    /// The plaintexts of the sends.
+    pub plaintexts: Plaintexts,
+    /// The associated data of every message.
+    pub ad: Vec<u8>,
+    /// The seed of the second session `foreign` steps draw from, if there is one.
+    pub foreign_seed: Option<u64>,
+}
+
+/// The associated data of every message in seeded sessions.
+pub const SESSION_AD: &[u8] = b"ratchet-bench session ad";
+
+/// How many messages a jump loses on a peer whose forward limit is larger (Megolm has
+/// none): far enough to move a Megolm ratchet's R2 twice (R3 wraps every 2^8 indices), few
+/// enough that a jump's signed messages stay cheap.
+pub const UNBOUNDED_JUMP: u32 = 600;
+
+/// A forward limit above this is one no scenario can reach by sending (Megolm's: none in
+/// vodozemac and the reference, 2^31 - 2 in libolm); such peers jump [`UNBOUNDED_JUMP`].
+pub const EFFECTIVELY_UNBOUNDED: u32 = 1 << 24;
+
+impl Setup {
+    /// The session inputs of `seed`: key, randomness and plaintexts each from their own
+    /// stream.
+    pub fn seeded(seed: u64) -> Setup {
+        let mut shared_secret = [0u8; 32];
+        rng::stream(seed, "shared secret").fill_bytes(&mut shared_secret);
+        Setup {
+            init: SessionInit { shared_secret },
+            rng_a: Box::new(rng::stream(seed, "party A")),
+            rng_b: Box::new(rng::stream(seed, "party B")),
+            plaintexts: Plaintexts::Stream(Box::new(rng::stream(seed, "plaintexts"))),
+            ad: SESSION_AD.to_vec(),
+            foreign_seed: Some(seed ^ 0x666f_7265_6967_6e00),
+        }
+    }
+}
+
+/// What a delivered input was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delivery {
+    /// A message as sent (for the first time or again).
+    Genuine,
+    /// Bytes or associated data no party produced.
+    Forged,
+    /// A message of another session.
+    Foreign,
+}
+
+/// What the peer did with one input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "data", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// A send produced these wire bytes.
+    Sent(#[serde(with = "hex::serde")] Vec<u8>),
+    /// A delivery decrypted to this plaintext.
+    Accepted(#[serde(with = "hex::serde")] Vec<u8>),
+    /// The peer refused the input.
+    Rejected(Reject),
+    /// The peer panicked; the panic's text.
+    Panicked(String),
+    /// The call outlasted the per-call budget ([`crate::guard::call_budget`]) and was
+    /// abandoned; the party is dead after it.
+    Hung {
+        /// The party method that hung (`encrypt`, `decrypt`, ...).
+        call: String,
+        /// What happened.
+        detail: String,
+    },
+    /// The input could not be made (a message whose send failed); why.
+    Skipped(String),
+}
+
+impl Outcome {
+    /// The outcome's kind: sent, accepted, rejected, panic or skipped.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Sent(_) => "sent",
+            Outcome::Accepted(_) => "accepted",
+            Outcome::Rejected(_) => "rejected",
+            Outcome::Panicked(_) => "panic",
+            Outcome::Hung { .. } => "hang",
+            Outcome::Skipped(_) => "skipped",
+        }
+    }
+
+    /// A short label: the kind, with the reject class for a rejection.
+    pub fn label(&self) -> String {
+        match self {
+            Outcome::Rejected(r) => format!("rejected:{}", r.class),
+            other => other.kind().into(),
+        }
+    }
+
+    /// The wire bytes of a send or the plaintext of an accepted delivery.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Outcome::Sent(b) | Outcome::Accepted(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Whether the input went through (a send produced bytes, a delivery decrypted).
+    pub fn succeeded(&self) -> bool {
+        matches!(self, Outcome::Sent(_) | Outcome::Accepted(_))
+    }
+}
+
+/// One input to one party and what came of it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Record {
+    /// Index of the scenario step.
+    pub step: usize,
+    /// The step's kind (a `deliver-all` records one `deliver` per message).
+    pub kind: &'static str,
+    /// The party acting: the sender of a send, the receiver of a delivery.
+    pub party: Side,
+    /// The message sent or copied, if any.
+    pub msg: Option<MsgId>,
+    /// For deliveries, what the input was.
+    pub delivery: Option<Delivery>,
+    /// The input: the plaintext of a send, the bytes of a delivery.
+    #[serde(with = "hex::serde")]
+    pub input: Vec<u8>,
+    /// For genuine deliveries, the plaintext that was sent.
+    pub expected: Option<Vec<u8>>,
+    /// The oracle's ruling.
+    pub verdict: Verdict,
+    /// What the peer did.
+    pub outcome: Outcome,
+}
+
+/// What a peer did over a whole scenario.
+#[derive(Clone, Debug, Serialize)]
+pub struct Transcript {
+    /// The peer's self-description.
+    pub peer: PeerInfo,
+    /// Why the session could not be set up, if it could not.
+    pub setup_failure: Option<Outcome>,
+    /// Every input, in order.
+    pub records: Vec<Record>,
+    /// SHA-256 over every wire message sent, the lost ones of jumps included.
+    #[serde(with = "hex::serde")]
+    pub sent_digest: [u8; 32],
+    /// What the security oracles' attacker did beside the session: its notes (a compromise
+    /// and what it checked, or why it could not) and any breach, judged by
+    /// [`crate::oracle::security::findings`]. Kept apart from `records` so that peers with
+    /// and without state export still line up step by step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<Probe>,
+}
+
+struct Message {
+    from: Side,
+    plaintext: Vec<u8>,
+    wire: Option<Vec<u8>>,
+    position: Option<Position>,
+}
+
+struct Foreign {
+    alice: Box<dyn Party>,
+    sent: Vec<Vec<u8>>,
+}
+
+struct Run<'p> {
+    peer: &'p dyn Peer,
+    info: PeerInfo,
+    parties: [Box<dyn Party>; 2],
+    /// What the responder published (its ratchet key, for signal-dr).
+    bundle: Vec<u8>,
+    model: ChainModel,
+    plaintexts: Plaintexts,
+    ad: Vec<u8>,
+    foreign_seed: Option<u64>,
+    foreign: Option<Result<Foreign, String>>,
+    messages: Vec<Message>,
+    pending: Vec<MsgId>,
+    records: Vec<Record>,
+    digest: Sha256,
+    attacker: Attacker,
+}
+
+fn call(f: impl FnOnce() -> Result<Vec<u8>, Reject>, ok: fn(Vec<u8>) -> Outcome) -> Outcome {
+    match guarded_call(f) {
+        Ok(Ok(bytes)) => ok(bytes),
+        Ok(Err(reject)) => Outcome::Rejected(reject),
+        Err(stopped) => stopped_outcome(stopped),
+    }
+}
+
+/// A call that gave no result: its panic, its hang, or (a party that hung earlier) skipped.
+fn stopped_outcome(stopped: Stopped) -> Outcome {
+    match stopped {
+        Stopped::Panicked(text) => Outcome::Panicked(text),
+        Stopped::Hung { call, .. } => Outcome::Hung {
+            call: call.into(),
+            detail: stopped.to_string(),
+        },
+        other => Outcome::Skipped(other.to_string()),
+    }
+}
+
+/// Both parties of a new session, `[A, B]`, and what the responder published.
+type Established = ([Box<dyn Party>; 2], Vec<u8>);
+
+fn establish(
+    peer: &dyn Peer,
+    name: &str,
+    init: &SessionInit,
+    rng_a: BoxRng,
+    rng_b: BoxRng,
+) -> Result<Established, Outcome> {
+    // Each party's calls run within the per-call budget from here on (the peer's own
+    // respond and initiate run on this thread, the peer being borrowed, not owned: under
+    // the watchdog in fuzz targets, without a budget elsewhere).
+    match guarded_call(|| {
+        let (b, bundle) = within_deadline(name, "respond", || peer.respond(init, rng_b))?;
+        let mut b = watch(b, name);
+        let a = within_deadline(name, "initiate", || peer.initiate(init, &bundle, rng_a))?;
+        let mut a = watch(a, name);
+        if let Some(handshake) = a.handshake()? {
+            b.join(&handshake)?;
+        }
+        Ok(([a, b], bundle))
+    }) {
+        Ok(Ok(parties)) => Ok(parties),
+        Ok(Err(reject)) => Err(Outcome::Rejected(reject)),
+        Err(stopped) => Err(stopped_outcome(stopped)),
+    }
+}
+
+/// Runs `scenario` on a fresh session of `peer` built from `setup`.
+pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript {
+    let info = peer.info();
+    let (parties, bundle) = match establish(peer, &info.name, &setup.init, setup.rng_a, setup.rng_b)
+    {
+        Ok(established) => established,
+        Err(failure) => {
+            return Transcript {
+                peer: info,
+                setup_failure: Some(failure),
+                records: Vec::new(),
+                sent_digest: Sha256::digest(b"").into(),
+                probes: Vec::new(),
+            }
+        }
+    };
+    let attacker = Attacker::new(
+        info.family,
+        info.limits,
+        info.capabilities.export_state,
+        setup.ad.clone(),
+    );
+    let mut run = Run {
+        peer,
+        attacker,
+        model: ChainModel::new(info.limits, info.family),
+        info,
+        parties,
+        bundle,
+        plaintexts: setup.plaintexts,
+        ad: setup.ad,
+        foreign_seed: setup.foreign_seed,
+        foreign: None,
+        messages: Vec::new(),
+        pending: Vec::new(),
+        records: Vec::with_capacity(scenario.steps.len() + 8),
+        digest: Sha256::new(),
+    };
+    for (i, step) in scenario.steps.iter().enumerate() {
+        run.step(i, step);
+    }
+    Transcript {
+        peer: run.info,
+        setup_failure: None,
+        records: run.records,
+        sent_digest: run.digest.finalize().into(),
+        probes: run.attacker.into_probes(),
+    }
+}
+
+fn flip(bytes: &mut [u8], range: std::ops::Range<usize>, bit: u32) {
+    let range = if range.is_empty() {
+        0..bytes.len()
+    } else {
+        range
+    };
+    let bits = range.len() * 8;
+    if bits == 0 {
+        return;
+    }
+    let b = bit as usize % bits;
+    bytes[range.start + b / 8] ^= 1 << (b % 8);
+}
+
+impl Run<'_> {
+    fn step(&mut self, i: usize, step: &Step) {
+        match step {
+            Step::Send { from, len } => {
+                let pt = self.plaintexts.next(usize::from(*len));
+                self.send(i, "send", *from, pt);
+            }
+            Step::Deliver { msg } | Step::Replay { msg } => self.deliver(i, step.kind(), *msg),
+            Step::Drop { msg } => self.pending.retain(|m| m != msg),
+            Step::DeliverAll => {
+                for msg in std::mem::take(&mut self.pending) {
+                    self.deliver(i, "deliver", msg);
+                }
+            }
+            Step::Tamper { msg, region, bit } => {
+                let Some((to, mut wire)) = self.copy(i, step.kind(), *msg) else {
+                    return;
+                };
+                let mut ad = self.ad.clone();
+                if *region == Region::Ad {
+                    let all = 0..ad.len();
+                    flip(&mut ad, all, *bit);
+                } else {
+                    let layout = self.peer.layout(&wire);
+                    let range = match region {
+                        Region::Header => layout.header,
+                        Region::Body => layout.body,
+                        _ => layout.mac,
+                    };
+                    let range = range.start.min(wire.len())..range.end.min(wire.len());
+                    flip(&mut wire, range, *bit);
+                }
+                self.forged(i, step.kind(), to, Some(*msg), wire, ad, Delivery::Forged);
+            }
+            Step::Rekey { msg } => {
+                let Some((to, mut wire)) = self.copy(i, step.kind(), *msg) else {
+                    return;
+                };
+                let key = self.peer.layout(&wire).ratchet_key;
+                match key.filter(|k| k.len() == self.bundle.len() && k.end <= wire.len()) {
+                    Some(k) => {
+                        wire[k].copy_from_slice(&self.bundle);
+                        let ad = self.ad.clone();
+                        self.forged(i, step.kind(), to, Some(*msg), wire, ad, Delivery::Forged);
+                    }
+                    None => self.skipped(
+                        i,
+                        step.kind(),
+                        to,
+                        Some(*msg),
+                        "the peer's layout names no ratchet key the size of its bundle".into(),
+                    ),
+                }
+            }
+            Step::Truncate { msg, keep } => {
+                let Some((to, mut wire)) = self.copy(i, step.kind(), *msg) else {
+                    return;
+                };
+                wire.truncate(*keep as usize % wire.len().max(1));
+                let ad = self.ad.clone();
+                self.forged(i, step.kind(), to, Some(*msg), wire, ad, Delivery::Forged);
+            }
+            Step::Extend { msg, bytes } => {
+                let Some((to, mut wire)) = self.copy(i, step.kind(), *msg) else {
+                    return;
+                };
+                wire.extend_from_slice(bytes);
+                let ad = self.ad.clone();
+                self.forged(i, step.kind(), to, Some(*msg), wire, ad, Delivery::Forged);
+            }
+            Step::Inject { to, bytes } => {
+                let ad = self.ad.clone();
+                self.forged(
+                    i,
+                    step.kind(),
+                    *to,
+                    None,
+                    bytes.clone(),
+                    ad,
+                    Delivery::Forged,
+                );
+            }
+            Step::Foreign { to, index } => match self.foreign_message(usize::from(*index)) {
+                Ok(wire) => {
+                    let ad = self.ad.clone();
+                    self.forged(i, step.kind(), *to, None, wire, ad, Delivery::Foreign);
+                }
+                Err(why) => self.skipped(i, step.kind(), *to, None, why),
+            },
+            Step::Jump { from, past } => self.jump(i, *from, *past),
+            Step::Compromise { side } => {
+                let party = &self.parties[side.index()];
+                self.attacker
+                    .on_compromise(self.peer, i, *side, party.as_ref());
+            }
+        }
+    }
+
+    fn push(&mut self, record: Record) {
+        self.records.push(record);
+    }
+
+    fn skipped(
+        &mut self,
+        i: usize,
+        kind: &'static str,
+        party: Side,
+        msg: Option<MsgId>,
+        why: String,
+    ) {
+        self.push(Record {
+            step: i,
+            kind,
+            party,
+            msg,
+            delivery: None,
+            input: Vec::new(),
+            expected: None,
+            verdict: Verdict::May(Why::Unmodelled),
+            outcome: Outcome::Skipped(why),
+        });
+    }
+
+    /// Encrypts `plaintext` as the next message of `from`; returns whether it was sent.
+    fn send(&mut self, i: usize, kind: &'static str, from: Side, plaintext: Vec<u8>) -> bool {
+        let (verdict, position) = self.model.send(from);
+        let ad = &self.ad;
+        let party = &mut self.parties[from.index()];
+        let outcome = call(|| party.encrypt(ad, &plaintext), Outcome::Sent);
+        let id = MsgId(self.messages.len() as u32);
+        let wire = match &outcome {
+            Outcome::Sent(wire) => {
+                self.digest.update(wire);
+                self.pending.push(id);
+                self.attacker.on_sent(self.peer, i, from, Some(id), wire);
+                Some(wire.clone())
+            }
+            _ => None,
+        };
+        let sent = wire.is_some();
+        self.messages.push(Message {
+            from,
+            plaintext: plaintext.clone(),
+            wire,
+            position: if sent { position } else { None },
+        });
+        self.push(Record {
+            step: i,
+            kind,
+            party: from,
+            msg: Some(id),
+            delivery: None,
+            input: plaintext,
+            expected: None,
+            verdict,
+            outcome,
+        });
+        sent
+    }
+
+    /// Delivers message `id` as it was sent.
+    fn deliver(&mut self, i: usize, kind: &'static str, id: MsgId) {
+        self.pending.retain(|m| *m != id);
+        let Some(m) = self.messages.get(id.0 as usize) else {
+            return self.skipped(i, kind, Side::B, Some(id), format!("{id} was never sent"));
+        };
+        let to = m.from.other();
+        let Some(wire) = m.wire.clone() else {
+            return self.skipped(i, kind, to, Some(id), format!("the send of {id} failed"));
+        };
+        let verdict = m
+            .position
+            .map_or(Verdict::May(Why::Unmodelled), |p| self.model.judge(&p));
+        let expected = m.plaintext.clone();
+        let position = m.position;
+        let ad = &self.ad;
+        let party = &mut self.parties[to.index()];
+        let before = party.work();
+        let outcome = call(|| party.decrypt(ad, &wire), Outcome::Accepted);
+        let after = party.work();
+        self.attacker.on_work(i, kind, to, Some(id), before, after);
+        if let (Outcome::Accepted(_), Some(p)) = (&outcome, position) {
+            self.model.accepted(&p);
+        }
+        if matches!(&outcome, Outcome::Accepted(pt) if *pt == expected) {
+            let party = &self.parties[to.index()];
+            self.attacker
+                .on_accepted(self.peer, i, kind, to, party.as_ref(), id, &wire, &expected);
+        }
+        self.push(Record {
+            step: i,
+            kind,
+            party: to,
+            msg: Some(id),
+            delivery: Some(Delivery::Genuine),
+            input: wire,
+            expected: Some(expected),
+            verdict,
+            outcome,
+        });
+    }
+
+    /// The receiver and a copy of the wire bytes of message `id`, or a skipped record.
+    fn copy(&mut self, i: usize, kind: &'static str, id: MsgId) -> Option<(Side, Vec<u8>)> {
+        let m = self.messages.get(id.0 as usize)?;
+        let to = m.from.other();
+        match m.wire.clone() {
+            Some(wire) => Some((to, wire)),
+            None => {
+                self.skipped(i, kind, to, Some(id), format!("the send of {id} failed"));
+                None
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn forged(
+        &mut self,
+        i: usize,
+        kind: &'static str,
+        to: Side,
+        msg: Option<MsgId>,
+        bytes: Vec<u8>,
+        ad: Vec<u8>,
+        delivery: Delivery,
+    ) {
+        let why = if delivery == Delivery::Foreign {
+            Why::Foreign
+        } else {
+            Why::Forged
+        };
+        let party = &mut self.parties[to.index()];
+        let before = party.work();
+        let outcome = call(|| party.decrypt(&ad, &bytes), Outcome::Accepted);
+        let after = party.work();
+        self.attacker.on_work(i, kind, to, msg, before, after);
+        if let Outcome::Accepted(_) = &outcome {
+            let original = msg
+                .and_then(|m| self.messages.get(m.0 as usize))
+                .and_then(|m| m.wire.as_deref());
+            self.attacker
+                .on_forged_accepted(self.peer, to, &bytes, original);
+        }
+        self.push(Record {
+            step: i,
+            kind,
+            party: to,
+            msg,
+            delivery: Some(delivery),
+            input: bytes,
+            expected: None,
+            verdict: Verdict::MustReject(why),
+            outcome,
+        });
+    }
+
+    /// Message `index` of the initiator of a second session of the same peer.
+    fn foreign_message(&mut self, index: usize) -> Result<Vec<u8>, String> {
+        if self.foreign.is_none() {
+            let Some(seed) = self.foreign_seed else {
+                return Err("this setup has no second session".into());
+            };
+            let setup = Setup::seeded(seed);
+            self.foreign = Some(
+                establish(
+                    self.peer,
+                    &self.info.name,
+                    &setup.init,
+                    setup.rng_a,
+                    setup.rng_b,
+                )
+                .map(|([alice, _], _)| Foreign {
+                    alice,
+                    sent: Vec::new(),
+                })
+                .map_err(|o| format!("the second session could not be set up: {}", o.label())),
+            );
+        }
+        let foreign = match self.foreign.as_mut() {
+            Some(Ok(f)) => f,
+            Some(Err(why)) => return Err(why.clone()),
+            None => return Err("the second session could not be set up".into()),
+        };
+        let ad = &self.ad;
+        while foreign.sent.len() <= index {
+            let n = foreign.sent.len();
+            let alice = &mut foreign.alice;
+            match call(|| alice.encrypt(ad, &[n as u8; 16]), Outcome::Sent) {
+                Outcome::Sent(wire) => foreign.sent.push(wire),
+                other => {
+                    return Err(format!(
+                        "the second session's send failed: {}",
+                        other.label()
+                    ))
+                }
+            }
+        }
+        Ok(foreign.sent[index].clone())
+    }
+
+    /// `jump`: `max_skip + past` lost messages, then one delivered at once.
+    /// Sends `max_skip + past` messages that are never delivered, then one that is: the
+    /// receiver's forward limit probed from both sides. A peer without a reachable forward
+    /// limit ([`EFFECTIVELY_UNBOUNDED`]: Megolm's ratchet advances any distance) jumps
+    /// [`UNBOUNDED_JUMP`] instead, since each lost message costs an encryption.
+    fn jump(&mut self, i: usize, from: Side, past: i8) {
+        let limit = if self.info.limits.max_skip > EFFECTIVELY_UNBOUNDED {
+            UNBOUNDED_JUMP
+        } else {
+            self.info.limits.max_skip
+        };
+        let lost = (i64::from(limit) + i64::from(past)).max(0);
+        let count = u32::try_from(lost).unwrap_or(u32::MAX);
+        let ad = &self.ad;
+        let party = &mut self.parties[from.index()];
+        // One call for every lost message: a watched party hands it to its worker once. A
+        // panic or hang inside it loses the batch's wire bytes (none are digested).
+        let (wires, failure) = match guarded_call(|| party.encrypt_many(ad, &[], count)) {
+            Ok((wires, refused)) => (wires, refused.map(Outcome::Rejected)),
+            Err(stopped) => (Vec::new(), Some(stopped_outcome(stopped))),
+        };
+        for wire in &wires {
+            self.model.send(from);
+            self.digest.update(wire);
+            self.attacker.on_sent(self.peer, i, from, None, wire);
+        }
+        if let Some(outcome) = failure {
+            let (verdict, _) = self.model.send(from);
+            return self.push(Record {
+                step: i,
+                kind: "jump",
+                party: from,
+                msg: None,
+                delivery: None,
+                input: Vec::new(),
+                expected: None,
+                verdict,
+                outcome,
+            });
+        }
+        let pt = self.plaintexts.next(16);
+        if self.send(i, "jump", from, pt) {
+            let id = MsgId(self.messages.len() as u32 - 1);
+            self.deliver(i, "jump", id);
+        }
+    }
+}

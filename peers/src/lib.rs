@@ -1,0 +1,145 @@
+//! The adapters of the implementations under test, one module per implementation, each
+//! behind a cargo feature of its own (on by default, but for `libolm`, which needs cmake and
+//! a C++ compiler); the shim host, which puts implementations in other languages behind the
+//! same [`Peer`] trait; and the registry the command line selects peers from by name.
+
+#[cfg(feature = "dr2")]
+mod dr2;
+#[cfg(feature = "ksi")]
+mod ksi;
+#[cfg(feature = "libolm")]
+mod libolm;
+pub mod libolm_known;
+#[cfg(feature = "mls-rs")]
+mod mls_rs;
+#[cfg(feature = "mls-rs")]
+pub mod mls_secret_tree;
+#[cfg(any(feature = "openmls", feature = "mls-rs"))]
+mod mls_wire;
+#[cfg(feature = "openmls")]
+mod openmls;
+pub mod shim;
+#[cfg(feature = "vodozemac")]
+mod vodozemac;
+
+#[cfg(feature = "vodozemac")]
+pub use self::vodozemac::{VodozemacMegolm, VodozemacOlm};
+#[cfg(feature = "dr2")]
+pub use dr2::DoubleRatchet2;
+#[cfg(feature = "ksi")]
+pub use ksi::KsiDoubleRatchet;
+#[cfg(feature = "libolm")]
+pub use libolm::{LibolmMegolm, LibolmOlm};
+#[cfg(feature = "mls-rs")]
+pub use mls_rs::MlsRs;
+#[cfg(feature = "openmls")]
+pub use openmls::OpenMls;
+pub use ratchet_bench_references::peers::{
+    mutant, ReferenceMegolm, ReferenceOlm, ReferenceSignalDr,
+};
+
+use ratchet_bench_core::peer::Peer;
+
+/// Every in-process peer this build bundles, in report order: family by family, the
+/// reference first. `run` takes them all unless told otherwise.
+pub fn bundled() -> Vec<Box<dyn Peer>> {
+    let mut all: Vec<Box<dyn Peer>> = vec![Box::new(ReferenceSignalDr)];
+    #[cfg(feature = "ksi")]
+    all.push(Box::new(KsiDoubleRatchet));
+    #[cfg(feature = "dr2")]
+    all.push(Box::new(DoubleRatchet2));
+    #[cfg(feature = "openmls")]
+    all.push(Box::new(OpenMls));
+    #[cfg(feature = "mls-rs")]
+    all.push(Box::new(MlsRs));
+    all.push(Box::new(ReferenceOlm));
+    #[cfg(feature = "vodozemac")]
+    all.push(Box::new(VodozemacOlm));
+    #[cfg(feature = "libolm")]
+    all.push(Box::new(LibolmOlm));
+    all.push(Box::new(ReferenceMegolm));
+    #[cfg(feature = "vodozemac")]
+    all.push(Box::new(VodozemacMegolm));
+    #[cfg(feature = "libolm")]
+    all.push(Box::new(LibolmMegolm));
+    all
+}
+
+/// Every peer the bench can run by name: today the bundled ones.
+pub fn known() -> Vec<Box<dyn Peer>> {
+    bundled()
+}
+
+/// The peers this build leaves out, by name, with the reason, so that reports can say so
+/// instead of silently running fewer peers: each adapter is behind a cargo feature of this
+/// crate, and libolm's (which builds libolm's C/C++ source with cmake) is off by default.
+pub fn not_built() -> Vec<(&'static str, &'static str)> {
+    // Pushed to only in builds that leave an adapter out.
+    #[allow(unused_mut)]
+    let mut absent: Vec<(&'static str, &'static str)> = Vec::new();
+    #[cfg(not(feature = "ksi"))]
+    absent.push((
+        "ksi-double-ratchet",
+        "built without the `ksi` cargo feature",
+    ));
+    #[cfg(not(feature = "dr2"))]
+    absent.push(("double-ratchet-2", "built without the `dr2` cargo feature"));
+    #[cfg(not(feature = "openmls"))]
+    absent.push(("openmls", "built without the `openmls` cargo feature"));
+    #[cfg(not(feature = "mls-rs"))]
+    absent.push(("mls-rs", "built without the `mls-rs` cargo feature"));
+    #[cfg(not(feature = "vodozemac"))]
+    absent.extend([
+        (
+            "vodozemac-olm",
+            "built without the `vodozemac` cargo feature",
+        ),
+        (
+            "vodozemac-megolm",
+            "built without the `vodozemac` cargo feature",
+        ),
+    ]);
+    #[cfg(not(feature = "libolm"))]
+    {
+        const WHY: &str =
+            "built without the `libolm` cargo feature (needs cmake and a C++ compiler)";
+        absent.extend([("libolm-olm", WHY), ("libolm-megolm", WHY)]);
+    }
+    absent
+}
+
+/// The bundled peers named in `names` (all of them when `names` is empty), or the first
+/// unknown name. Shims start with the default [`shim::ShimOptions`]; see [`select_with`].
+pub fn select(names: &[String]) -> Result<Vec<Box<dyn Peer>>, String> {
+    select_with(names, &shim::ShimOptions::default())
+}
+
+/// The peers named in `names` (all bundled peers when `names` is empty): bundled peers by
+/// name, `shim:NAME=COMMAND` for a shim, `all` for the bundled peers and every shim of the
+/// peers file, or the name of a shim (or of one of its peers) listed there. Bundled peers
+/// come first, in report order, then the shims.
+pub fn select_with(
+    names: &[String],
+    shims: &shim::ShimOptions,
+) -> Result<Vec<Box<dyn Peer>>, String> {
+    if names.is_empty() {
+        return Ok(bundled());
+    }
+    let (started, rest) = shim::select(names, shims)?;
+    let all = known();
+    let known: Vec<String> = all.iter().map(|p| p.info().name).collect();
+    if let Some(unknown) = rest.iter().find(|n| !known.contains(n)) {
+        return Err(format!(
+            "unknown peer {unknown:?}; expected one of {}, all, a shim listed in {}, or shim:NAME=COMMAND",
+            known.join(", "),
+            shims.shims_file.display()
+        ));
+    }
+    let every = names.iter().any(|n| n == "all");
+    let mut selected: Vec<Box<dyn Peer>> = all
+        .into_iter()
+        .filter(|p| every || rest.contains(&p.info().name))
+        .collect();
+    selected.extend(started);
+    Ok(selected)
+}

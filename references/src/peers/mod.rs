@@ -1,0 +1,25 @@
+//! The bundled references as peers: the signal-dr reference, the Olm and Megolm references,
+//! and the signal-dr reference with a planted flaw (the selftest's mutants).
+
+pub mod mutant;
+mod olm;
+mod signal_dr;
+
+pub use olm::{ReferenceMegolm, ReferenceOlm};
+pub use signal_dr::{signal_dr_layout, ReferenceSignalDr};
+
+use ratchet_bench_core::peer::{Reject, RejectClass};
+
+/// The responder's ratchet public key from a signal-dr bundle (32 bytes), as the signal-dr
+/// peers' `initiate` takes it.
+pub fn signal_dr_bundle(bundle: &[u8]) -> Result<[u8; 32], Reject> {
+    bundle.try_into().map_err(|_| {
+        Reject::new(
+            RejectClass::Malformed,
+            format!(
+                "expected a 32-byte ratchet public key, got {} bytes",
+                bundle.len()
+            ),
+        )
+    })
+}
