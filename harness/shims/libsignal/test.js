@@ -3,7 +3,7 @@
 // The shim's own tests, for every release it runs, through the pipe exactly as the bench
 // drives it (JSON lines, protocol v1): test/suite.js per release (with its family's own tests,
 // test/libsignal-family.js or test/signal-v3.js), then test/cross-release.js (every release
-// with every other of its family).
+// with every other of its family, X3DH against the Kyber releases, sessions across an upgrade).
 //
 // Run: `node test.js` (or `npm test`). LIBSIGNAL_SHIM_QUICK=1 leaves out the 25,000-message
 // forward-jump edges (the slow part) and shortens the cross-release exchanges;
@@ -13,7 +13,7 @@ import { QUICK } from './test/pipe.js';
 import { releaseSuite } from './test/suite.js';
 import { libsignalFamilyTests } from './test/libsignal-family.js';
 import { signalV3Tests } from './test/signal-v3.js';
-import { crossReleaseSuite, x3dhAgainstKyberSuite } from './test/cross-release.js';
+import { crossReleaseSuite, upgradeSuite, x3dhAgainstKyberSuite } from './test/cross-release.js';
 
 // The exact versions pinned in package.json, and what each release's sessions are.
 const RELEASES = [
@@ -35,4 +35,5 @@ for (const r of RELEASES) if (!only || only.includes(r.name)) releaseSuite(r);
 if (!only) {
   crossReleaseSuite({ turns: QUICK ? 40 : 120 });
   x3dhAgainstKyberSuite();
+  upgradeSuite();
 }

@@ -26,10 +26,18 @@ export function errorMapping(S) {
 
   function reasonsFromLog() {
     // "Candidate session N failed with '<error>'" lines of libsignal's decryption-failure log.
+    // Before 0.94.5 (0.90, 0.92 here) SPQR's own reason is not in the error ("post-quantum
+    // ratchet error" alone) but in an earlier log line ("post-quantum ratchet error in
+    // decrypt: Key jump: ...", or "... in decrypt_message_with_state: ..."): it is put back
+    // beside the error it explains.
     const reasons = [];
+    const pq = [];
     for (const { message } of captured) {
+      const d = /post-quantum ratchet error in (?:decrypt_message_with_state|decrypt): (.*)$/.exec(message);
+      if (d) pq.push(d[1]);
       for (const m of message.matchAll(/Candidate session (\d+) failed with '([^']*)'/g)) {
-        reasons.push(`state ${m[1]}: ${m[2]}`);
+        const bare = m[2].endsWith('post-quantum ratchet error') && pq.length > 0;
+        reasons.push(`state ${m[1]}: ${m[2]}${bare ? `: ${pq.shift()}` : ''}`);
       }
     }
     return reasons;

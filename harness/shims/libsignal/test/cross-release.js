@@ -209,3 +209,64 @@ export function x3dhAgainstKyberSuite() {
     }
   });
 }
+
+/**
+ * A session set up by older releases goes on after one side moves to a newer release (its
+ * exported records restored there): what an app does when it upgrades libsignal under its
+ * stored sessions. v0.92.0 requires SPQR of newly initiated sessions only, and v0.75.0 refuses
+ * X3DH pre-key messages, not version-3 sessions that already exist.
+ */
+export function upgradeSuite() {
+  describe('cross-release: sessions survive an upgrade of one side', () => {
+    const shims = new Map();
+    const specs = [
+      { name: '0.72 signal-v3', args: ['--release', '0.72'] },
+      ...LIBSIGNAL_PEERS.map((p) => ({ name: p.name, args: p.args })),
+    ];
+    before(async () => {
+      for (const p of specs) {
+        const s = new Shim(p.args);
+        await s.ok('hello', { protocol: 1 });
+        shims.set(p.name, s);
+      }
+    });
+    after(async () => {
+      for (const s of shims.values()) assert.equal(await s.close(), 0);
+    });
+
+    const cases = [
+      // [initiator, responder, who moves, to which release]
+      ['0.72 signal-v3', '0.72 signal-v3', 'responder', '0.90'],
+      ['0.72 signal-v3', '0.72 signal-v3', 'initiator', '0.103'],
+      ['0.72', '0.90', 'responder', '0.103'],
+      ['0.72', '0.72', 'initiator', '0.92'],
+      ['0.90', '0.90', 'initiator', '0.92'],
+      ['0.92', '0.92', 'responder', '0.103'],
+    ];
+    let party = 90000;
+    for (const [ini, res, who, to] of cases) {
+      test(`${ini} -> ${res}, then the ${who} moves to ${to}: messages in flight and new ones decrypt`, async () => {
+        const I = shims.get(ini);
+        const R = shims.get(res);
+        const [bob, bundle] = await R.responder();
+        const alice = (await I.initiator(bundle)).party;
+        await R.expectPlain(bob, await I.send(alice, 'a0'), 'a0');
+        await I.expectPlain(alice, await R.send(bob, 'b0'), 'b0');
+        const inFlightA = await I.send(alice, 'in flight a');
+        const inFlightB = await R.send(bob, 'in flight b');
+        const [M, m] = who === 'initiator' ? [I, alice] : [R, bob];
+        const { state } = await M.ok('export', { party: m });
+        const T = shims.get(to);
+        const moved = ++party;
+        await T.ok('restore', { peer: 0, party: moved, state, seed: '00'.repeat(32) });
+        const [PA, pa, PB, pb] = who === 'initiator' ? [T, moved, R, bob] : [I, alice, T, moved];
+        await PB.expectPlain(pb, inFlightA, 'in flight a');
+        await PA.expectPlain(pa, inFlightB, 'in flight b');
+        for (let i = 0; i < 4; i++) {
+          await PB.expectPlain(pb, await PA.send(pa, `a${i}`), `a${i}`);
+          await PA.expectPlain(pa, await PB.send(pb, `b${i}`), `b${i}`);
+        }
+      });
+    }
+  });
+}
