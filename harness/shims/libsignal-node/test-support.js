@@ -115,7 +115,10 @@ export function protoFields(b, start, end) {
   };
   while (at < end) {
     const tag = varint();
-    if ((tag & 7) === 0) fields.set(tag >>> 3, { value: varint() });
+    if ((tag & 7) === 0) {
+      const start = at;
+      fields.set(tag >>> 3, { value: varint(), at: start });
+    }
     else if ((tag & 7) === 2) {
       const n = varint();
       fields.set(tag >>> 3, { bytes: Buffer.from(b.subarray(at, at + n)), at });

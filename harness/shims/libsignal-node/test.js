@@ -29,6 +29,7 @@ const LIB = {
   badMac: /Bad MAC/,
   badSignature: /signature does not verify/,
   foreignPreKey: /Invalid PreKey ID/,
+  untrusted: /UntrustedIdentityKeyError/,
 };
 
 let shim;
@@ -480,11 +481,25 @@ test('pinned: unauthenticated parts of a pre-key message (version byte, pre-key 
   const m0 = await shim.send(alice, 'm0');
   const m1 = await shim.send(alice, 'm1');
   await shim.expectPlain(bob, m1, 'm1');
-  assert.equal(m0.slice(4, 6), '08', 'field 1 (pre-key id) comes first');
-  await shim.expectPlain(bob, flipBit(m0, 3), 'm0');
+  // No MAC covers the outer PreKeyWhisperMessage; once a session for its base key exists,
+  // the pre-key ids are not looked at.
+  const id = protoFields(Buffer.from(m0, 'hex'), 2, m0.length / 2).get(1);
+  await shim.expectPlain(bob, flipBit(m0, id.at), 'm0');
   await shim.expectErr(bob, m0, 'replay');
   const m2 = await shim.send(alice, 'm2');
   await shim.expectPlain(bob, flipBit(m2, 1), 'm2'); // outer version byte 0x33 -> 0x32
+});
+
+test('a second initiator from the same bundle is refused: trust on first use', async () => {
+  const [alice, bob, bundle] = await shim.session();
+  await shim.expectPlain(bob, await shim.send(alice, 'a1'), 'a1');
+  const other = shim.newParty();
+  const noPreKey = Buffer.from(bundle, 'hex').subarray(0, 143);
+  noPreKey[142] = 0;
+  await shim.ok('initiate', { peer: 0, party: other, shared_secret: zero, bundle: noPreKey.toString('hex') });
+  const e = await shim.expectErr(bob, await shim.send(other, 'o1'), 'unknown-session');
+  assert.match(e.detail, LIB.untrusted);
+  await shim.expectPlain(bob, await shim.send(alice, 'a2'), 'a2');
 });
 
 test('pinned: a record with two sessions: a late message of the older one breaks the newer', () => quietly(async () => {
@@ -544,6 +559,16 @@ test('pinned: a record with two sessions: a late message of the older one breaks
   assert.equal((await bobToAlice.decryptWhisperMessage(Buffer.from(inner))).toString(), 'session 1, held back');
   await assert.rejects(bobToAlice.decryptWhisperMessage(next.body), /No matching sessions found/, 'session 2 is broken');
 }));
+
+test('pinned: keyhelper.generateRegistrationId draws ids from 0 to 255 only', () => {
+  // Uint16Array.from(randomBytes(2)) makes an array of two one-byte elements; [0] is the
+  // first byte (src/keyhelper.js:13). The shim draws its ids as PROTOCOL.md says instead.
+  const L = require('libsignal');
+  const seen = new Set();
+  for (let i = 0; i < 5000; i++) seen.add(L.keyhelper.generateRegistrationId());
+  assert.ok(Math.max(...seen) <= 255, `largest id ${Math.max(...seen)}`);
+  assert.ok(seen.size > 200, 'and every one of them appears');
+});
 
 test('cost: one encrypt + decrypt round trip (median, through the pipe)', async () => {
   const [alice, bob] = await answered();
