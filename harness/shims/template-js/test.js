@@ -239,6 +239,28 @@ test('a 1 MiB plaintext passes through the line reader and back whole', async ()
   assert.equal(await s.close(), 0);
 });
 
+test('random(n) over 4096 bytes is split into asks of at most 4096', async () => {
+  // A shim made from the template (its exports, as a user's shim would import them) whose
+  // respond draws 10,000 bytes and returns them as the bundle.
+  const code = `
+    import { Implementation, Shim, random } from ${JSON.stringify(JS)};
+    class Big extends Implementation {
+      hostRng = true;
+      respond() { const b = random(10000); return [{}, b]; }
+    }
+    await new Shim([new Big()]).serve();
+  `;
+  const s = new Driver([process.execPath, '--input-type=module', '-e', code]);
+  const h = await s.ok('hello', { protocol: 1, features: ['host_rng'] });
+  assert.equal(h.peers[0].capabilities.host_rng, true);
+  const seenBefore = s.seen.length;
+  const { bundle } = await s.ok('respond', { peer: 0, party: 1, shared_secret: zero });
+  const asks = s.seen.slice(seenBefore).map((l) => JSON.parse(l)).filter((m) => 'random' in m).map((m) => m.random);
+  assert.deepEqual(asks, [4096, 4096, 1808]);
+  assert.equal(bundle, Stream.bytes('party 1', 0, 10000).toString('hex'));
+  assert.equal(await s.close(), 0);
+});
+
 test('the JavaScript and the Python template answer the same requests byte for byte', { skip: !HAVE_PYTHON && 'python3 is not installed' }, async () => {
   for (const args of [['--echo'], ['--echo', '--host-rng'], []]) {
     const both = [jsShim(...args), pyShim(...args)];
