@@ -13,6 +13,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { Shim, Stream, x25519Public, xeddsaVerify, protoFields, flipBit, hex, zero, bundleFields, quietly } from './test-support.js';
@@ -563,6 +564,50 @@ test('pinned: a record with two sessions: a late message of the older one breaks
   assert.equal(text(await bobToAlice.decryptWhisperMessage(ab(inner))), 'session 1, held back');
   await assert.rejects(bobToAlice.decryptWhisperMessage(ab(bytes(next.body))), /Bad MAC/, 'session 2 is broken');
 }));
+
+const NODE_SHIM = fileURLToPath(new URL('../libsignal-node/shim.js', import.meta.url));
+const NODE_READY = existsSync(fileURLToPath(new URL('../libsignal-node/node_modules/libsignal/package.json', import.meta.url)));
+
+test('agreement with libsignal-node: the same streams give the same bundle and whisper messages; sessions across the two work', { skip: !NODE_READY && 'run ../libsignal-node/setup first' }, async () => {
+  // One script on a fresh process of each shim, the same party numbers, so the same streams.
+  const script = async (s) => {
+    const [alice, bob, bundle] = await s.session();
+    const wires = [bundle];
+    const a1 = await s.send(alice, 'a1');
+    await s.expectPlain(bob, a1, 'a1');
+    for (let t = 0; t < 4; t++) {
+      const [from, to] = t % 2 ? [alice, bob] : [bob, alice];
+      const w = await s.send(from, `t${t}`);
+      await s.expectPlain(to, w, `t${t}`);
+      wires.push(w);
+    }
+    return { wires, a1 };
+  };
+  const ts = new Shim(SHIM);
+  const node = new Shim(NODE_SHIM);
+  for (const s of [ts, node]) await s.ok('hello', { protocol: 1, features: ['host_rng'] });
+  const x = await script(ts);
+  const y = await script(node);
+  assert.deepEqual(x.wires, y.wires, 'the bundle (deterministic signatures included) and four whisper messages');
+  // The pre-key message: the same fields and values, in another order.
+  const fields = (h) => [...protoFields(Buffer.from(h, 'hex'), 2, h.length / 2)].map(([n, f]) => [n, f.value ?? f.bytes.toString('hex')]).sort((p, q) => p[0] - q[0]);
+  assert.notEqual(x.a1, y.a1);
+  assert.deepEqual(fields(x.a1), fields(y.a1));
+  // A session across the two shims, each way.
+  for (const [ini, res] of [[ts, node], [node, ts]]) {
+    const bob = res.newParty();
+    const { bundle } = await res.ok('respond', { peer: 0, party: bob, shared_secret: zero });
+    const alice = ini.newParty();
+    await ini.ok('initiate', { peer: 0, party: alice, shared_secret: zero, bundle });
+    const m = [await ini.send(alice, 'a1'), await ini.send(alice, 'a2')];
+    await res.expectPlain(bob, m[1], 'a2');
+    await res.expectPlain(bob, m[0], 'a1');
+    await res.expectErr(bob, m[0], 'replay');
+    await ini.expectPlain(alice, await res.send(bob, 'b1'), 'b1');
+    await res.expectPlain(bob, await ini.send(alice, 'a3'), 'a3');
+  }
+  for (const s of [ts, node]) assert.equal(await s.close(), 0);
+});
 
 test('cost: one encrypt + decrypt round trip (median, through the pipe)', async () => {
   const [alice, bob] = await answered();
