@@ -410,22 +410,6 @@ def said(e):
     return "%s: %s" % (type(e).__name__, e)
 
 
-def inner_refusal(e):
-    """The class of one session state's failure inside "No valid sessions"."""
-    text = str(e)
-    if isinstance(e, DuplicateMessageException):
-        return "replay"
-    if "into the future" in text:
-        return "too-far-ahead"
-    if "Bad Mac" in text:
-        return "auth"
-    if "Uninitialized session" in text:
-        return "unknown-session"
-    if "version" in text:
-        return "malformed"
-    return "other"
-
-
 def refusal_of(e):
     """The bench's class of one of python-axolotl's exceptions, its own text kept."""
     if isinstance(e, Refusal):
@@ -434,14 +418,19 @@ def refusal_of(e):
         return Refusal("replay", said(e))
     if isinstance(e, (NoSessionException, UntrustedIdentityException, InvalidKeyIdException)):
         return Refusal("unknown-session", said(e))
-    if isinstance(e, InvalidMessageException) and len(e.args) >= 2 and isinstance(e.args[1], list):
-        # decryptWithSessionRecord: every session state of the record failed; args[1] holds
-        # each state's exception, the current state's first.
-        inner = e.args[1]
-        classes = [inner_refusal(x) for x in inner]
-        klass = "too-far-ahead" if "too-far-ahead" in classes else (classes[0] if classes else "other")
-        return Refusal(klass, "%s (%s)" % (said(e), "; ".join(
-            "state %d: %s" % (i, said(x)) for i, x in enumerate(inner))))
+    text = str(e)
+    if isinstance(e, InvalidMessageException) and text.startswith("No valid sessions"):
+        # decryptWithSessionRecord: every session state of the record failed. The library
+        # appends the first failure's text (the current state's) and drops the others.
+        if "into the future" in text:
+            return Refusal("too-far-ahead", said(e))
+        if "Bad Mac" in text:
+            return Refusal("auth", said(e))
+        if "Uninitialized session" in text:
+            return Refusal("unknown-session", said(e))
+        if "version" in text:
+            return Refusal("malformed", said(e))
+        return Refusal("other", said(e))
     if isinstance(e, (InvalidMessageException, InvalidVersionException, LegacyMessageException,
                       InvalidKeyException, DecodeError)):
         return Refusal("malformed", said(e))
