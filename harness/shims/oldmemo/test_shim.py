@@ -301,7 +301,7 @@ class Sessions(ShimTest):
         self.assertEqual(klass, "unknown-session", detail)
         # A whisper message of another session: a new chain from a foreign key, its MAC fails.
         self.assertEqual(self.s.recv(b, self.s.send(d, b"dc"))[0], "auth")
-        # An initiator has no signed pre-key for a pre-key message.
+        # An initiator trusts the bundle's identity only (and has no signed pre-key of that id).
         self.assertEqual(self.s.recv(a, self.s.send(c, b"y"))[0], "unknown-session")
         self.assertEqual(self.s.recv(a, self.s.send(b, b"ba")), b"ba")
 
