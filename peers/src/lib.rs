@@ -35,7 +35,7 @@ pub use mls_rs::MlsRs;
 #[cfg(feature = "openmls")]
 pub use openmls::OpenMls;
 pub use ratchet_bench_references::peers::{
-    mutant, ReferenceMegolm, ReferenceOlm, ReferenceSignalDr,
+    mutant, ReferenceMegolm, ReferenceOlm, ReferenceSignalDr, ReferenceSignalV3,
 };
 
 use ratchet_bench_core::peer::Peer;
@@ -62,6 +62,7 @@ pub fn bundled() -> Vec<Box<dyn Peer>> {
     all.push(Box::new(VodozemacMegolm));
     #[cfg(feature = "libolm")]
     all.push(Box::new(LibolmMegolm));
+    all.push(Box::new(ReferenceSignalV3));
     all
 }
 

@@ -10,3 +10,4 @@ pub mod olm;
 pub mod olm_wire;
 pub mod peers;
 pub mod signal_dr;
+pub mod signal_v3;

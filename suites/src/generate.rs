@@ -19,7 +19,9 @@ use ratchet_bench_core::peer::Peer;
 use ratchet_bench_core::peer::SessionInit;
 use ratchet_bench_core::rng::{self, Recording};
 use ratchet_bench_core::scenario::{execute, Outcome, Plaintexts, Scenario, Setup, SESSION_AD};
-use ratchet_bench_references::peers::{ReferenceMegolm, ReferenceOlm, ReferenceSignalDr};
+use ratchet_bench_references::peers::{
+    ReferenceMegolm, ReferenceOlm, ReferenceSignalDr, ReferenceSignalV3,
+};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -327,6 +329,111 @@ const MEGOLM_INVALID: &[CaseSpec] = &[
     ),
 ];
 
+const SIGNAL_V3_HONEST: &[CaseSpec] = &[
+    (
+        "one pre-key message from A to B",
+        &["Honest", "PreKey"],
+        "send A 5; deliver m0",
+    ),
+    (
+        "ping-pong over three ratchet turns: pre-key messages until B answers",
+        &["Honest", "PreKey", "RatchetTurn"],
+        "send A 16; deliver m0; send B 16; deliver m1; send A 16; deliver m2; send B 0; deliver m3",
+    ),
+    (
+        "empty, block-sized and odd-sized plaintexts",
+        &["Honest", "Padding"],
+        "send A 0; send A 16; send A 31; deliver-all",
+    ),
+    ("a 1000-byte plaintext", &["Honest"], "send A 1000; deliver m0"),
+    (
+        "two messages each way per turn",
+        &["Honest", "RatchetTurn"],
+        "send A 3; send A 4; deliver m0; deliver m1; send B 5; send B 6; deliver m2; deliver m3; send A 7; deliver m4",
+    ),
+];
+
+const SIGNAL_V3_OUT_OF_ORDER: &[CaseSpec] = &[
+    (
+        "three pre-key messages delivered in reverse: the last creates B's session",
+        &["OutOfOrder", "PreKey"],
+        "send A 1; send A 2; send A 3; deliver m2; deliver m1; deliver m0",
+    ),
+    (
+        "a message of the previous chain arrives after the next chain began",
+        &["OutOfOrder", "RatchetTurn"],
+        "send A 8; send A 8; deliver m0; send B 8; deliver m2; send A 8; deliver m3; deliver m1",
+    ),
+    (
+        "a lost message does not stop the later ones",
+        &["OutOfOrder", "Lost"],
+        "send A 4; send A 4; send A 4; drop m1; deliver-all",
+    ),
+    (
+        "delivery out of order in both directions across turns",
+        &["OutOfOrder", "RatchetTurn"],
+        "send A 2; send A 2; deliver m1; send B 2; send B 2; deliver m3; send A 2; deliver m4; deliver m2; deliver m0",
+    ),
+];
+
+const SIGNAL_V3_INVALID: &[CaseSpec] = &[
+    (
+        "a bit flipped in a pre-key message's inner header is rejected, the message then decrypts",
+        &["Tampered", "PreKey"],
+        "send A 10; tamper m0 header 100; deliver m0",
+    ),
+    (
+        "a bit flipped in a whisper message's header is rejected, the message then decrypts",
+        &["Tampered", "RatchetTurn"],
+        "send A 4; deliver m0; send B 4; deliver m1; send A 10; tamper m2 header 20; deliver m2",
+    ),
+    (
+        "a bit flipped in the ciphertext is rejected",
+        &["Tampered"],
+        "send A 40; tamper m0 body 77; deliver m0",
+    ),
+    (
+        "a bit flipped in the MAC is rejected",
+        &["Tampered"],
+        "send A 10; tamper m0 mac 20; deliver m0",
+    ),
+    (
+        "other associated data is rejected",
+        &["Tampered", "AssociatedData"],
+        "send A 10; tamper m0 ad 3; deliver m0",
+    ),
+    (
+        "a replay of a delivered message is rejected, later ones decrypt",
+        &["Replay"],
+        "send A 10; deliver m0; send B 3; deliver m1; send A 4; deliver m2; replay m2; send A 4; deliver m3",
+    ),
+    (
+        "a replay of a message decrypted with a skipped key is rejected",
+        &["Replay", "OutOfOrder"],
+        "send A 1; deliver m0; send B 1; deliver m1; send A 1; send A 2; deliver m3; deliver m2; replay m2",
+    ),
+    (
+        "a jump past the forward limit is rejected, the other direction still works",
+        &["TooFarAhead"],
+        "send A 4; deliver m0; send B 3; deliver m1; jump A +1; send B 3; deliver m3",
+    ),
+    (
+        "a truncated message is rejected, the whole one then decrypts",
+        &["Truncated"],
+        "send A 20; truncate m0 30; deliver m0",
+    ),
+    (
+        "a whisper message with a byte appended is rejected",
+        &["Extended", "RatchetTurn"],
+        "send A 4; deliver m0; send B 20; extend m1 00; deliver m1",
+    ),
+    (
+        "injected bytes and an empty message are rejected",
+        &["Injected"],
+        "send A 5; inject B 00112233; inject B -; deliver m0",
+    ),
+];
+
 /// One generated suite: file stem, title, cases.
 type SuiteSpec = (&'static str, &'static str, &'static [CaseSpec]);
 
@@ -396,6 +503,24 @@ const FAMILIES: &[GeneratedFamily] = &[
             ),
         ],
     },
+    GeneratedFamily {
+        name: "signal-v3",
+        reference: &ReferenceSignalV3,
+        checked_by: "python-axolotl and oldmemo (through their shims, fed the same random bytes) replay them; libsignal 0.72.1, which draws its own randomness, reads the reference's messages in the interop matrix.",
+        suites: &[
+            ("honest", "signal-v3 sessions delivered in order", SIGNAL_V3_HONEST),
+            (
+                "out-of-order",
+                "signal-v3 sessions delivered out of order, within the limits",
+                SIGNAL_V3_OUT_OF_ORDER,
+            ),
+            (
+                "invalid",
+                "signal-v3 inputs that must be rejected, and the session after them",
+                SIGNAL_V3_INVALID,
+            ),
+        ],
+    },
 ];
 
 /// The families the generator writes vectors for, in order.
@@ -406,7 +531,7 @@ pub fn generated_families() -> Vec<&'static str> {
 /// What each flag means, for the files of `family`.
 fn notes(family: &str) -> BTreeMap<String, String> {
     let extra: &[(&str, &str)] = match family {
-        "olm" => &[(
+        "olm" | "signal-v3" => &[(
             "PreKey",
             "The initiator's messages are pre-key messages until it hears from B.",
         )],

@@ -21,7 +21,7 @@
 //! keys with its chain, a `May`. (At most `current - chain` newer chains can have been
 //! created on the receiver since, so below that the chain is certainly kept.)
 //!
-//! Olm's headers carry no PN ([`Family::headers_carry_previous_length`]): on a new chain
+//! Olm's headers carry no PN ([`Family::uses_previous_length`]): on a new chain
 //! the receiver stores no keys of the previous one, but keeps that chain, and a later message
 //! of it is derived from where the chain stopped, within the same forward limit. The model
 //! then keeps the next expected N of every older chain.
@@ -102,7 +102,7 @@ impl ChainModel {
             limits,
             per_turn,
             deletes: family.deletes_used_keys(),
-            with_pn: family.headers_carry_previous_length(),
+            with_pn: family.uses_previous_length(),
             sides,
         }
     }

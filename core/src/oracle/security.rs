@@ -656,7 +656,7 @@ impl Attacker {
         let spent = after.derivations.saturating_sub(before.derivations);
         // Without a previous-chain length in the header (Olm) the old receiving chain is
         // kept as it is when a new ratchet key arrives: one message touches one chain.
-        let chains = if self.family.headers_carry_previous_length() {
+        let chains = if self.family.uses_previous_length() {
             2
         } else {
             1

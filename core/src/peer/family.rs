@@ -26,10 +26,12 @@ pub struct FamilySpec {
     /// ratchet per epoch however messages interleave, and both members can send from the
     /// moment the group is joined; a Megolm sender's ratchet only moves forward.
     pub ratchets_per_turn: bool,
-    /// Whether a message header carries the length of the sender's previous chain (the Double
-    /// Ratchet's PN). Olm's does not: a receiver keeps the chains it has (up to its limit)
-    /// and derives a late message of an older chain from that chain when it comes.
-    pub headers_carry_previous_length: bool,
+    /// Whether a receiver, when a message starts a new chain, stores the keys of the rest of
+    /// the previous chain by the header's length of it (the Double Ratchet's PN and its
+    /// SkipMessageKeys). Olm's headers carry no PN, and libsignal carries it but never reads
+    /// it: such a receiver keeps the chains it has (up to its limit) and derives a late
+    /// message of an older chain from where that chain stopped.
+    pub uses_previous_length: bool,
     /// Whether a receiver deletes a message key once used, so that a replay must be refused.
     /// Megolm keeps the ratchet at the first index it knows and can decrypt any later index
     /// again: replay detection belongs to the application (by message index).
@@ -45,7 +47,7 @@ const SIGNAL_DR: FamilySpec = FamilySpec {
     name: "signal-dr",
     description: "Signal's Double Ratchet under the bench's signal-dr profile",
     ratchets_per_turn: true,
-    headers_carry_previous_length: true,
+    uses_previous_length: true,
     deletes_used_keys: true,
 };
 
@@ -53,7 +55,7 @@ const DR2: FamilySpec = FamilySpec {
     name: "dr2",
     description: "double-ratchet-2's own format (AES-GCM-SIV, bincode headers)",
     ratchets_per_turn: true,
-    headers_carry_previous_length: true,
+    uses_previous_length: true,
     deletes_used_keys: true,
 };
 
@@ -61,7 +63,7 @@ const MLS: FamilySpec = FamilySpec {
     name: "mls",
     description: "MLS (RFC 9420) application messages, PrivateMessages keyed by the secret tree",
     ratchets_per_turn: false,
-    headers_carry_previous_length: true,
+    uses_previous_length: true,
     deletes_used_keys: true,
 };
 
@@ -69,7 +71,7 @@ const OLM: FamilySpec = FamilySpec {
     name: "olm",
     description: "Matrix's Olm v1: 3DH over identity and one-time keys, then the Olm ratchet",
     ratchets_per_turn: true,
-    headers_carry_previous_length: false,
+    uses_previous_length: false,
     deletes_used_keys: true,
 };
 
@@ -77,15 +79,25 @@ const MEGOLM: FamilySpec = FamilySpec {
     name: "megolm",
     description: "Matrix's Megolm: one hash ratchet per sender, shared by its session key",
     ratchets_per_turn: false,
-    headers_carry_previous_length: true,
+    uses_previous_length: true,
     deletes_used_keys: false,
+};
+
+const SIGNAL_V3: FamilySpec = FamilySpec {
+    name: "signal-v3",
+    description:
+        "the Signal Protocol's version-3 session (X3DH, no Kyber, no SPQR) as libsignal speaks it",
+    ratchets_per_turn: true,
+    // libsignal writes previousCounter and never reads it (nor do libaxolotl's ports).
+    uses_previous_length: false,
+    deletes_used_keys: true,
 };
 
 const LIBSIGNAL: FamilySpec = FamilySpec {
     name: "libsignal",
     description: "the Signal Protocol as libsignal speaks it today (PQXDH, SPQR), through shims",
     ratchets_per_turn: true,
-    headers_carry_previous_length: true,
+    uses_previous_length: true,
     deletes_used_keys: true,
 };
 
@@ -103,17 +115,23 @@ impl Family {
     /// Matrix's Megolm (group): one hash ratchet per sender, shared by its session key;
     /// each side of a two-party session owns one outbound session and imports the other's.
     pub const MEGOLM: Family = Family(&MEGOLM);
-    /// The Signal Protocol as libsignal implements it (PQXDH session set-up, then its
-    /// Double Ratchet with its own protobuf wire format); only reachable through a shim.
+    /// The Signal Protocol's version-3 session (X3DH with a signed pre-key and an optional
+    /// one-time pre-key, no Kyber pre-key, no SPQR) in libsignal's wire format, spoken by
+    /// libsignal up to 0.72, its ports and the bundled reference.
+    pub const SIGNAL_V3: Family = Family(&SIGNAL_V3);
+    /// The Signal Protocol as libsignal implements it today (PQXDH session set-up, then its
+    /// Double Ratchet with SPQR and its own protobuf wire format); only reachable through a
+    /// shim.
     pub const LIBSIGNAL: Family = Family(&LIBSIGNAL);
 
     /// The families the bench declares itself, in report order.
-    pub const BUILT_IN: [Family; 6] = [
+    pub const BUILT_IN: [Family; 7] = [
         Family::SIGNAL_DR,
         Family::DR2,
         Family::MLS,
         Family::OLM,
         Family::MEGOLM,
+        Family::SIGNAL_V3,
         Family::LIBSIGNAL,
     ];
 
@@ -147,9 +165,9 @@ impl Family {
         self.0.ratchets_per_turn
     }
 
-    /// [`FamilySpec::headers_carry_previous_length`].
-    pub fn headers_carry_previous_length(self) -> bool {
-        self.0.headers_carry_previous_length
+    /// [`FamilySpec::uses_previous_length`].
+    pub fn uses_previous_length(self) -> bool {
+        self.0.uses_previous_length
     }
 
     /// [`FamilySpec::deletes_used_keys`].
@@ -197,7 +215,7 @@ impl Ord for Family {
                 let flags = |s: &FamilySpec| {
                     (
                         s.ratchets_per_turn,
-                        s.headers_carry_previous_length,
+                        s.uses_previous_length,
                         s.deletes_used_keys,
                     )
                 };
@@ -250,7 +268,7 @@ mod tests {
             name: "aaa-mine",
             description: "a team's own format",
             ratchets_per_turn: true,
-            headers_carry_previous_length: false,
+            uses_previous_length: false,
             deletes_used_keys: true,
         };
         let mut all = vec![Family::declare(&MINE)];

@@ -165,6 +165,25 @@ pub fn run_session_suite(
             info.family.name() == suite.family && info.capabilities.injectable_rng
         })
         .collect();
+    if runners.is_empty() {
+        // Peers of the family were selected, none can replay recorded randomness: say so.
+        let of_family: Vec<String> = peers
+            .iter()
+            .map(|p| p.info())
+            .filter(|i| i.family.name() == suite.family)
+            .map(|i| i.name)
+            .collect();
+        if !of_family.is_empty() {
+            for file in &suite.files {
+                reports.push(SuiteReport::not_run(
+                    &suite.name,
+                    &file.path,
+                    &of_family.join("+"),
+                    "these vectors replay only on peers that take injected randomness, and none of the selected peers of the family does".into(),
+                ));
+            }
+        }
+    }
     for file in &suite.files {
         let path = dir.join(&file.path);
         if !path.exists() {

@@ -2,7 +2,7 @@
 
 use super::session::{SessionFile, SessionStep, SessionTest, SESSION_SCHEMA};
 use super::{parse_json, VectorError};
-use crate::peer::{Peer, SessionInit};
+use crate::peer::{Peer, PeerInfo, SessionInit};
 use crate::rng::Scripted;
 use crate::scenario::{execute, hex_preview, Outcome, Plaintexts, Record, Scenario, Setup, Step};
 use serde::Serialize;
@@ -214,7 +214,8 @@ pub fn replay_file(
     };
     for (g, case) in cases {
         let ad = &file.test_groups[g].ad;
-        let (status, reason, trace) = match skip_reason(&case.scenario) {
+        let max_skip = file.test_groups[g].max_skip;
+        let (status, reason, trace) = match skip_reason(&case.scenario, max_skip, &info) {
             Some(why) => (CaseStatus::Skip, why, String::new()),
             None => {
                 let (result, trace) = run_case(peer, &case, ad);
@@ -240,14 +241,30 @@ pub fn replay_file(
 }
 
 /// Vector files hold no second session, so `foreign` steps cannot be replayed.
-fn skip_reason(scenario: &Scenario) -> Option<String> {
-    scenario
+/// Why a case cannot replay on a peer, if it cannot: a foreign step needs a second seeded
+/// session, which vector files do not hold; a jump sends as many messages as the receiver's
+/// declared MAX_SKIP, so on a peer that declares another MAX_SKIP than the recording
+/// reference (the group's `maxSkip`) it sends other messages than the file holds.
+fn skip_reason(scenario: &Scenario, max_skip: u32, peer: &PeerInfo) -> Option<String> {
+    if scenario
         .steps
         .iter()
         .any(|s| matches!(s, Step::Foreign { .. }))
-        .then(|| {
-            "foreign steps need a second seeded session, which vector files do not hold".into()
-        })
+    {
+        return Some(
+            "foreign steps need a second seeded session, which vector files do not hold".into(),
+        );
+    }
+    let jumps = scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::Jump { .. }));
+    (jumps && peer.limits.max_skip != max_skip).then(|| {
+        format!(
+            "the case jumps by the recording reference's MAX_SKIP ({max_skip}); {} declares {}, so its jump sends other messages",
+            peer.name, peer.limits.max_skip
+        )
+    })
 }
 
 fn compare(i: usize, expected: &SessionStep, actual: &Record) -> Result<(), String> {

@@ -18,8 +18,7 @@ use hello::Hello;
 use process::{Answer, FailureKind, Process};
 pub use process::{Randomness, MAX_RANDOM_ASK, MAX_RANDOM_PER_REQUEST};
 use ratchet_bench_core::peer::{
-    BoxRng, Capabilities, Family, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
-    WireLayout,
+    BoxRng, Capabilities, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit, WireLayout,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -87,9 +86,13 @@ impl ShimSpec {
 
     fn check(&self) -> Result<(), String> {
         let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-        if self.name.is_empty() || !self.name.chars().all(ok) {
+        let (base, version) = split_version(&self.name);
+        if base.is_empty()
+            || !base.chars().all(ok)
+            || version.is_some_and(|v| v.is_empty() || !v.chars().all(ok))
+        {
             return Err(format!(
-                "shim name {:?}: expected letters, digits, '-', '_' or '.'",
+                "shim name {:?}: expected letters, digits, '-', '_' or '.', and optionally @ and a version of the same",
                 self.name
             ));
         }
@@ -97,6 +100,35 @@ impl ShimSpec {
             .map(|_| ())
             .map_err(|e| format!("shim {:?}: {e}", self.name))
     }
+}
+
+/// A peer name's base and its version: `libsignal@0.72` is `libsignal` at `0.72`.
+pub fn split_version(name: &str) -> (&str, Option<&str>) {
+    match name.split_once('@') {
+        Some((base, version)) => (base, Some(version)),
+        None => (name, None),
+    }
+}
+
+/// The name of the peer of `family` served by the shim `shim` among several: `NAME-FAMILY`,
+/// with the version kept last (`NAME-FAMILY@VERSION`).
+pub fn peer_name(shim: &str, family: &str) -> String {
+    match split_version(shim) {
+        (base, Some(version)) => format!("{base}-{family}@{version}"),
+        (base, None) => format!("{base}-{family}"),
+    }
+}
+
+/// Whether `name` names one peer of a several-family shim called `shim` ([`peer_name`] for
+/// some family, built in or declared).
+fn names_a_peer_of(name: &str, shim: &str) -> bool {
+    let (base, version) = split_version(shim);
+    let (name_base, name_version) = split_version(name);
+    version == name_version
+        && name_base
+            .strip_prefix(base)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|family| !family.is_empty())
 }
 
 /// Reads a peers file: a JSON list of `{"name": ..., "command": ...}`.
@@ -287,7 +319,7 @@ pub fn start(spec: &ShimSpec, opts: &ShimOptions) -> Result<Vec<Box<dyn Peer>>, 
         .enumerate()
         .map(|(index, d)| {
             let name = if several {
-                format!("{}-{}", spec.name, d.family)
+                peer_name(&spec.name, d.family.name())
             } else {
                 spec.name.clone()
             };
@@ -618,12 +650,9 @@ pub fn select(names: &[String], opts: &ShimOptions) -> Result<Selected, String> 
             } else {
                 Vec::new()
             };
-            let family_of = |s: &ShimSpec| {
-                Family::BUILT_IN
-                    .iter()
-                    .any(|f| *name == format!("{}-{}", s.name, f.name()))
-            };
-            match specs.iter().find(|s| s.name == *name || family_of(s)) {
+            let family_of = |s: &ShimSpec| names_a_peer_of(name, &s.name);
+            let exact = specs.iter().find(|s| s.name == *name);
+            match exact.or_else(|| specs.iter().find(|s| family_of(s))) {
                 Some(spec) => match wanted.iter_mut().find(|(s, _)| s == spec) {
                     Some((_, names)) => names.push(name.clone()),
                     None => wanted.push((spec.clone(), vec![name.clone()])),
@@ -635,6 +664,15 @@ pub fn select(names: &[String], opts: &ShimOptions) -> Result<Selected, String> 
     for (spec, names) in wanted {
         let peers = from_file(&spec)?;
         let all = names.contains(&spec.name);
+        let served: Vec<String> = peers.iter().map(|p| p.info().name).collect();
+        if let Some(missing) = names.iter().find(|n| !all && !served.contains(n)) {
+            return Err(format!(
+                "peer {missing:?}: the shim {:?} of {} serves no peer of that name (it serves {})",
+                spec.name,
+                opts.shims_file.display(),
+                served.join(", ")
+            ));
+        }
         started.extend(
             peers
                 .into_iter()
@@ -657,6 +695,22 @@ pub fn select(names: &[String], opts: &ShimOptions) -> Result<Selected, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versioned_names_keep_the_version_last() {
+        assert_eq!(split_version("libsignal@0.72"), ("libsignal", Some("0.72")));
+        assert_eq!(split_version("libsignal"), ("libsignal", None));
+        assert_eq!(peer_name("vodozemac@0.10", "olm"), "vodozemac-olm@0.10");
+        assert_eq!(peer_name("python-olm", "megolm"), "python-olm-megolm");
+        assert!(names_a_peer_of("vodozemac-olm@0.10", "vodozemac@0.10"));
+        assert!(names_a_peer_of("python-olm-my-family", "python-olm"));
+        assert!(!names_a_peer_of("vodozemac-olm@0.11", "vodozemac@0.10"));
+        assert!(!names_a_peer_of("vodozemac-olm", "vodozemac@0.10"));
+        assert!(!names_a_peer_of("python-olm-", "python-olm"));
+        assert!(ShimSpec::parse("libsignal@0.72=node shim.js").is_ok());
+        assert!(ShimSpec::parse("a@=node shim.js").is_err());
+        assert!(ShimSpec::parse("a@b@c=node shim.js").is_err());
+    }
 
     #[test]
     fn a_reproducer_names_an_ad_hoc_shim_by_its_argument() {

@@ -1,12 +1,15 @@
 //! The bundled references as peers: the signal-dr reference, the Olm and Megolm references,
-//! and the signal-dr reference with a planted flaw (the selftest's mutants).
+//! the signal-v3 reference, and the signal-dr reference with a planted flaw (the selftest's
+//! mutants).
 
 pub mod mutant;
 mod olm;
 mod signal_dr;
+mod signal_v3;
 
 pub use olm::{ReferenceMegolm, ReferenceOlm};
 pub use signal_dr::{signal_dr_layout, ReferenceSignalDr};
+pub use signal_v3::ReferenceSignalV3;
 
 use ratchet_bench_core::peer::{Reject, RejectClass};
 
