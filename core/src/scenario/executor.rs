@@ -49,6 +49,16 @@ pub fn hex_preview(bytes: &[u8], max: usize) -> String {
     }
 }
 
+/// How many messages a jump loses before `past` is added, on a receiver that declares
+/// `max_skip`: `max_skip` itself, or [`UNBOUNDED_JUMP`] where no scenario could reach it.
+pub fn jump_base(max_skip: u32) -> u32 {
+    if max_skip > EFFECTIVELY_UNBOUNDED {
+        UNBOUNDED_JUMP
+    } else {
+        max_skip
+    }
+}
+
 /// Everything a session starts from besides the scenario.
 pub struct Setup {
     /// The shared secret both parties start from.
@@ -658,11 +668,7 @@ impl Run<'_> {
     /// limit ([`EFFECTIVELY_UNBOUNDED`]: Megolm's ratchet advances any distance) jumps
     /// [`UNBOUNDED_JUMP`] instead, since each lost message costs an encryption.
     fn jump(&mut self, i: usize, from: Side, past: i8) {
-        let limit = if self.info.limits.max_skip > EFFECTIVELY_UNBOUNDED {
-            UNBOUNDED_JUMP
-        } else {
-            self.info.limits.max_skip
-        };
+        let limit = jump_base(self.info.limits.max_skip);
         let lost = (i64::from(limit) + i64::from(past)).max(0);
         let count = u32::try_from(lost).unwrap_or(u32::MAX);
         let ad = &self.ad;

@@ -17,7 +17,8 @@ mod text;
 
 pub use event::{Event, Past};
 pub use executor::{
-    execute, hex_preview, Delivery, Outcome, Plaintexts, Record, Setup, Transcript, SESSION_AD,
+    execute, hex_preview, jump_base, Delivery, Outcome, Plaintexts, Record, Setup, Transcript,
+    SESSION_AD,
 };
 pub use text::ParseError;
 

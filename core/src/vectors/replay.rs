@@ -4,7 +4,9 @@ use super::session::{SessionFile, SessionStep, SessionTest, SESSION_SCHEMA};
 use super::{parse_json, VectorError};
 use crate::peer::{Peer, PeerInfo, SessionInit};
 use crate::rng::Scripted;
-use crate::scenario::{execute, hex_preview, Outcome, Plaintexts, Record, Scenario, Setup, Step};
+use crate::scenario::{
+    execute, hex_preview, jump_base, Outcome, Plaintexts, Record, Scenario, Setup, Step,
+};
 use serde::Serialize;
 use std::path::Path;
 
@@ -259,7 +261,7 @@ fn skip_reason(scenario: &Scenario, max_skip: u32, peer: &PeerInfo) -> Option<St
         .steps
         .iter()
         .any(|s| matches!(s, Step::Jump { .. }));
-    (jumps && peer.limits.max_skip != max_skip).then(|| {
+    (jumps && jump_base(peer.limits.max_skip) != jump_base(max_skip)).then(|| {
         format!(
             "the case jumps by the recording reference's MAX_SKIP ({max_skip}); {} declares {}, so its jump sends other messages",
             peer.name, peer.limits.max_skip
