@@ -5,6 +5,7 @@
 //! implementations in `ratchet-bench-peers`.
 
 pub mod campaign;
+pub mod codec;
 pub mod guard;
 pub mod interop;
 pub mod journal;

@@ -5,6 +5,8 @@
 
 #[cfg(feature = "dr2")]
 mod dr2;
+#[cfg(feature = "dr2")]
+mod dr2_codec;
 #[cfg(feature = "ksi")]
 mod ksi;
 #[cfg(feature = "libolm")]

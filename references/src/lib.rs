@@ -4,6 +4,7 @@
 //! and an independent implementation (a crate under test driven with the same profile) is
 //! what shows those vectors right.
 
+pub mod codec;
 pub mod megolm;
 pub mod mls;
 pub mod olm;

@@ -36,6 +36,32 @@ pub struct FamilySpec {
     /// Megolm keeps the ratchet at the first index it knows and can decrypt any later index
     /// again: replay detection belongs to the application (by message index).
     pub deletes_used_keys: bool,
+    /// Re-encodings the family declares benign: a peer accepting a message (or bundle) with
+    /// such a change is conformant, not malleable, for the reason given.
+    pub benign: &'static [Benign],
+}
+
+/// A change of one field that a family declares benign, with the reason: accepting it gives
+/// an attacker nothing (nothing derives from the field, or every implementation of the family
+/// ignores it by design).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Benign {
+    /// The field's name in the family's codec (`registration-id`), or `*` for any field.
+    pub field: &'static str,
+    /// The change, as finding signatures name it (`max-value`, `other-version-34`), or
+    /// `*` for any change of the field.
+    pub change: &'static str,
+    /// Why it is benign.
+    pub reason: &'static str,
+}
+
+impl FamilySpec {
+    /// The declaration that makes `change` of `field` benign, if there is one.
+    pub fn benign(&self, field: &str, change: &str) -> Option<&'static Benign> {
+        self.benign.iter().find(|b| {
+            (b.field == "*" || b.field == field) && (b.change == "*" || b.change == change)
+        })
+    }
 }
 
 /// The wire format a peer speaks. Peers of one family interoperate; peers of different
@@ -49,6 +75,7 @@ const SIGNAL_DR: FamilySpec = FamilySpec {
     ratchets_per_turn: true,
     uses_previous_length: true,
     deletes_used_keys: true,
+    benign: &[],
 };
 
 const DR2: FamilySpec = FamilySpec {
@@ -57,6 +84,7 @@ const DR2: FamilySpec = FamilySpec {
     ratchets_per_turn: true,
     uses_previous_length: true,
     deletes_used_keys: true,
+    benign: &[],
 };
 
 const MLS: FamilySpec = FamilySpec {
@@ -65,6 +93,7 @@ const MLS: FamilySpec = FamilySpec {
     ratchets_per_turn: false,
     uses_previous_length: true,
     deletes_used_keys: true,
+    benign: &[],
 };
 
 const OLM: FamilySpec = FamilySpec {
@@ -73,6 +102,7 @@ const OLM: FamilySpec = FamilySpec {
     ratchets_per_turn: true,
     uses_previous_length: false,
     deletes_used_keys: true,
+    benign: &[],
 };
 
 const MEGOLM: FamilySpec = FamilySpec {
@@ -81,7 +111,21 @@ const MEGOLM: FamilySpec = FamilySpec {
     ratchets_per_turn: false,
     uses_previous_length: true,
     deletes_used_keys: false,
+    benign: &[],
 };
+
+/// What the Signal Protocol's families declare benign.
+const REGISTRATION_ID: Benign = Benign {
+    field: "registration-id",
+    change: "*",
+    reason: "nothing derives from a registration id: it rides outside the MAC (in a pre-key message's outer part, in the bundle) and libsignal stores it without checking it",
+};
+const FIELD_ORDER: Benign = Benign {
+    field: "*",
+    change: "reorder",
+    reason: "protobuf lets fields come in any order, and genuine senders of the family write a pre-key message's fields in two orders (libsignal by number, libsignal-protocol-typescript as declared); its outer part is bound by the keys it carries, not by its bytes",
+};
+const VERSION_NIBBLE: &str = "a version-3 message's version byte is 33 from libaxolotl's ports and 34 from libsignal (its low nibble is the writer's newest version); readers take the high nibble, and a pre-key message's is outside the MAC";
 
 const SIGNAL_V3: FamilySpec = FamilySpec {
     name: "signal-v3",
@@ -91,14 +135,40 @@ const SIGNAL_V3: FamilySpec = FamilySpec {
     // libsignal writes previousCounter and never reads it (nor do libaxolotl's ports).
     uses_previous_length: false,
     deletes_used_keys: true,
+    benign: &[
+        REGISTRATION_ID,
+        FIELD_ORDER,
+        Benign {
+            field: "device-id",
+            change: "*",
+            reason: "a bundle's device id addresses the device at the server and enters no key",
+        },
+        Benign {
+            field: "version",
+            change: "other-version-34",
+            reason: VERSION_NIBBLE,
+        },
+        Benign {
+            field: "signed-pre-key-signature",
+            change: "s-plus-l",
+            reason: "XEdDSA's verification (Signal's XEdDSA specification, and libsignal) takes any s below 2^253, so s and s + q are both valid encodings of one signature; the bundle signed is the same",
+        },
+        Benign {
+            field: "version",
+            change: "other-version-33",
+            reason: VERSION_NIBBLE,
+        },
+    ],
 };
 
 const LIBSIGNAL: FamilySpec = FamilySpec {
     name: "libsignal",
     description: "the Signal Protocol as libsignal speaks it today (PQXDH, SPQR), through shims",
     ratchets_per_turn: true,
-    uses_previous_length: true,
+    // As in version 3: libsignal writes previousCounter and never reads it.
+    uses_previous_length: false,
     deletes_used_keys: true,
+    benign: &[REGISTRATION_ID, FIELD_ORDER],
 };
 
 impl Family {
@@ -270,6 +340,7 @@ mod tests {
             ratchets_per_turn: true,
             uses_previous_length: false,
             deletes_used_keys: true,
+            benign: &[],
         };
         let mut all = vec![Family::declare(&MINE)];
         all.extend(Family::BUILT_IN.iter().rev());

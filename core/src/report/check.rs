@@ -107,6 +107,10 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
                         FindingKind::WeakenedAccept
                     }
                     Why::Foreign => FindingKind::AcceptedForeign,
+                    // A changed copy of the genuine bundle the initiator started from.
+                    _ if r.msg.is_none() && r.kind.starts_with("bundle/") => {
+                        FindingKind::AcceptedMalleated
+                    }
                     _ if malleated(t, r, pt) => FindingKind::AcceptedMalleated,
                     _ => FindingKind::AcceptedForgery,
                 };

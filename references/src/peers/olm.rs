@@ -52,6 +52,7 @@
 use crate::megolm::{self, InboundSession, OutboundSession};
 use crate::olm::{self, Account, MessageType, OlmError, Session};
 use crate::olm_wire::{self, OlmBundle};
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout, Work,
@@ -199,6 +200,10 @@ impl Peer for ReferenceOlm {
         olm_wire::olm_layout(wire)
     }
 
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&crate::codec::OlmCodec)
+    }
+
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
         let state = olm::state::restore_state(state)?;
         Ok(Box::new(OlmParty::new(state.account, state.session, rng)))
@@ -289,6 +294,10 @@ impl Peer for ReferenceMegolm {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         olm_wire::megolm_layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&crate::codec::MegolmCodec)
     }
 
     fn restore(&self, state: &[u8], _rng: BoxRng) -> Result<Box<dyn Party>, Reject> {

@@ -1,6 +1,7 @@
 //! The bundled reference as a peer.
 
 use crate::signal_dr::{self, DoubleRatchet, KeyPair, RootKey, HEADER_LEN, MAC_LEN};
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, SessionInit, WhenFull,
     WireLayout, Work,
@@ -58,6 +59,10 @@ impl Peer for ReferenceSignalDr {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         signal_dr_layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&crate::codec::SignalDrCodec)
     }
 
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
