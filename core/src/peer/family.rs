@@ -354,6 +354,7 @@ mod tests {
                 "mls",
                 "olm",
                 "megolm",
+                "signal-v3",
                 "libsignal",
                 "aaa-mine"
             ]
