@@ -8,9 +8,10 @@ use crate::journal;
 use crate::peer::{Family, Peer};
 use crate::report::{conformance, divergence, Finding, Seen};
 use crate::rng;
-use crate::scenario::{execute, Scenario, Setup, Transcript};
+use crate::scenario::{execute, Outcome, Scenario, Setup, Transcript};
 use arbitrary::{Arbitrary, Unstructured};
 use rand_core::RngCore;
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Bytes drawn per scenario; with the event weights this gives scenarios of up to
@@ -71,7 +72,28 @@ pub struct CampaignResult {
     pub seen: BTreeMap<String, (u64, Seen)>,
     /// Per peer, how many inputs ended in each outcome.
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per family and mutation operator: how often it applied, how often it could not and
+    /// why, and the signatures found at its steps.
+    pub operators: BTreeMap<String, BTreeMap<String, OperatorUse>>,
 }
+
+/// How one mutation operator fared on one family's peers over a campaign.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OperatorUse {
+    /// Inputs made with it (one per peer and step).
+    pub applied: u64,
+    /// Steps where it did not apply.
+    pub skipped: u64,
+    /// Why it did not apply, each reason once (the first few).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub skip_reasons: BTreeSet<String>,
+    /// Finding signatures at its steps.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub findings: BTreeSet<String>,
+}
+
+/// Distinct skip reasons kept per operator and family.
+const SKIP_REASONS: usize = 4;
 
 impl CampaignResult {
     fn absorb(
@@ -83,6 +105,38 @@ impl CampaignResult {
         findings: &[Finding],
     ) {
         self.scenarios += 1;
+        for t in ts {
+            let family = self
+                .operators
+                .entry(t.peer.family.name().to_string())
+                .or_default();
+            for r in &t.records {
+                let Some(op) = r.op else { continue };
+                let used = family.entry(op.to_string()).or_default();
+                match &r.outcome {
+                    Outcome::Skipped(why) => {
+                        used.skipped += 1;
+                        if used.skip_reasons.len() < SKIP_REASONS {
+                            used.skip_reasons.insert(why.clone());
+                        }
+                    }
+                    _ => used.applied += 1,
+                }
+            }
+            for f in findings.iter().filter(|f| f.peers.contains(&t.peer.name)) {
+                let at = t
+                    .records
+                    .iter()
+                    .find(|r| r.step == f.step && r.op.is_some());
+                if let Some(op) = at.and_then(|r| r.op) {
+                    family
+                        .entry(op.to_string())
+                        .or_default()
+                        .findings
+                        .insert(f.signature.clone());
+                }
+            }
+        }
         for t in ts {
             let counts = self.outcomes.entry(t.peer.name.clone()).or_default();
             for r in &t.records {
@@ -117,6 +171,20 @@ impl CampaignResult {
     /// Adds the counts and sightings of `other` (a campaign of other peers, or another part).
     pub fn merge(&mut self, other: CampaignResult) {
         self.scenarios += other.scenarios;
+        for (family, ops) in other.operators {
+            let mine = self.operators.entry(family).or_default();
+            for (op, used) in ops {
+                let m = mine.entry(op).or_default();
+                m.applied += used.applied;
+                m.skipped += used.skipped;
+                for why in used.skip_reasons {
+                    if m.skip_reasons.len() < SKIP_REASONS {
+                        m.skip_reasons.insert(why);
+                    }
+                }
+                m.findings.extend(used.findings);
+            }
+        }
         for (peer, counts) in other.outcomes {
             let mine = self.outcomes.entry(peer).or_default();
             for (label, n) in counts {

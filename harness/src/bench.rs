@@ -266,6 +266,7 @@ pub fn run_on(
         vectors: vector_reports,
         interop: matrices,
         outcomes: result.outcomes,
+        operators: result.operators,
         findings,
         notes,
         triage,

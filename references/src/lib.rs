@@ -12,3 +12,4 @@ pub mod olm_wire;
 pub mod peers;
 pub mod signal_dr;
 pub mod signal_v3;
+pub mod x25519;

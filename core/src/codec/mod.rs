@@ -372,6 +372,38 @@ impl Message {
         go(&self.nodes, 0, offset)
     }
 
+    /// If the bytes from `offset` to the end are one or more unknown fields appended to a
+    /// sequence of this message, that sequence's name: an `extend` that appended well-formed
+    /// unknown fields is the append-unknown change.
+    pub fn appended_unknown(&self, offset: usize) -> Option<&str> {
+        fn go<'a>(
+            nodes: &'a [Node],
+            start: usize,
+            offset: usize,
+            name: &'a str,
+        ) -> Option<&'a str> {
+            let mut at = start;
+            for (i, n) in nodes.iter().enumerate() {
+                let len = n.encode().len();
+                if at >= offset && n.kind == FieldKind::Unknown {
+                    // Every node from here to the end must be unknown too.
+                    return nodes[i..]
+                        .iter()
+                        .all(|m| m.kind == FieldKind::Unknown)
+                        .then_some(name);
+                }
+                if (at..at + len).contains(&offset) {
+                    let children = n.children()?;
+                    let inner: usize = children.iter().map(|c| c.encode().len()).sum();
+                    return go(children, at + len - inner, offset, &n.name);
+                }
+                at += len;
+            }
+            None
+        }
+        go(&self.nodes, 0, offset, "message")
+    }
+
     /// The node at `path`.
     pub fn get(&self, path: &[usize]) -> Option<&Node> {
         let (first, rest) = path.split_first()?;

@@ -12,12 +12,12 @@ use super::{Body, Codec, FieldKind, Flavor, IntEncoding, Message, Node};
 use arbitrary::{Arbitrary, Unstructured};
 use std::fmt;
 
-/// X25519 public keys of low order, as 32-byte little-endian u-coordinates: 0 and 1, the two
-/// points of order 8, p - 1 (order 2), and the non-canonical encodings of these (p, p + 1,
-/// the order-8 points plus p, 2p - 1, 2p, 2p + 1, with the unused top bit set). The list is
-/// the one libsodium refuses in `crypto_scalarmult_curve25519` (its `has_small_order`);
-/// RFC 7748 §6.1 tells protocols to check for the all-zero shared secret these give. The
-/// references' tests check that every one gives an all-zero X25519 output.
+/// X25519 public keys of low order, as 32-byte little-endian u-coordinates: 0 and 1, the
+/// two points of order 8, p - 1 (order 2), p and p + 1 (non-canonical encodings of 0 and 1:
+/// the first seven are the list libsodium's `crypto_scalarmult_curve25519` refuses), and the
+/// first five again with the unused top bit set, which RFC 7748 §5 tells X25519 to mask.
+/// RFC 7748 §6.1 tells protocols to check for the all-zero shared secret every one of these
+/// gives; the references' tests check that each does.
 pub const LOW_ORDER_X25519: [[u8; 32]; 12] = [
     hex32("0000000000000000000000000000000000000000000000000000000000000000"),
     hex32("0100000000000000000000000000000000000000000000000000000000000000"),
@@ -26,11 +26,11 @@ pub const LOW_ORDER_X25519: [[u8; 32]; 12] = [
     hex32("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
     hex32("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
     hex32("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
-    hex32("cdeb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880"),
-    hex32("4c9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7"),
-    hex32("d9ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
-    hex32("daffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
-    hex32("dbffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+    hex32("0000000000000000000000000000000000000000000000000000000000000080"),
+    hex32("0100000000000000000000000000000000000000000000000000000000000080"),
+    hex32("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880"),
+    hex32("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7"),
+    hex32("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
 ];
 
 /// The order of Ed25519's prime-order subgroup, L = 2^252 + 27742317777372353535851937790883648493
@@ -53,9 +53,6 @@ pub const SMALL_ORDER_ED25519: [[u8; 32]; 8] = [
     hex32("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
     hex32("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85"),
 ];
-
-/// The field prime p = 2^255 - 19, little-endian.
-const P25519: [u8; 32] = hex32("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
 
 const fn hex32(s: &str) -> [u8; 32] {
     let b = s.as_bytes();
@@ -125,9 +122,10 @@ impl std::str::FromStr for FieldSel {
 pub enum Op {
     /// X25519 key: one of [`LOW_ORDER_X25519`] (index modulo their number).
     LowOrder(u8),
-    /// X25519 key: the same key with the unused top bit set (0), or a small u written as
-    /// u + p, which X25519 reduces to u (1 and above: u = the argument modulo 19).
-    NonCanonical(u8),
+    /// X25519 key: the same key with the unused top bit set, its one second encoding (RFC
+    /// 7748 §5 tells X25519 to mask the bit; the u + p encodings exist only for u below 19,
+    /// which [`LOW_ORDER_X25519`] covers).
+    NonCanonical,
     /// X25519 key: the receiver's own key of the same field, from its latest message.
     Reflect,
     /// X25519 key: the sender's key of the same field from an earlier message, where it
@@ -182,7 +180,7 @@ impl Op {
     /// Every operator with argument 0, in text order.
     pub const ALL: [Op; 23] = [
         Op::LowOrder(0),
-        Op::NonCanonical(0),
+        Op::NonCanonical,
         Op::Reflect,
         Op::EarlierKey,
         Op::ForeignKey,
@@ -210,7 +208,7 @@ impl Op {
     pub fn name(self) -> &'static str {
         match self {
             Op::LowOrder(_) => "low-order",
-            Op::NonCanonical(_) => "non-canonical",
+            Op::NonCanonical => "non-canonical",
             Op::Reflect => "reflect",
             Op::EarlierKey => "earlier-key",
             Op::ForeignKey => "foreign-key",
@@ -239,7 +237,6 @@ impl Op {
     pub fn arg(self) -> Option<u8> {
         match self {
             Op::LowOrder(a)
-            | Op::NonCanonical(a)
             | Op::SmallOrderR(a)
             | Op::TruncateTag(a)
             | Op::Overlong(a)
@@ -264,7 +261,6 @@ impl Op {
     pub fn with_arg(self, a: u8) -> Op {
         match self {
             Op::LowOrder(_) => Op::LowOrder(a),
-            Op::NonCanonical(_) => Op::NonCanonical(a),
             Op::SmallOrderR(_) => Op::SmallOrderR(a),
             Op::TruncateTag(_) => Op::TruncateTag(a),
             Op::Overlong(_) => Op::Overlong(a),
@@ -282,11 +278,9 @@ impl Op {
     pub fn kinds(self) -> &'static [FieldKind] {
         use FieldKind as K;
         match self {
-            Op::LowOrder(_)
-            | Op::NonCanonical(_)
-            | Op::Reflect
-            | Op::EarlierKey
-            | Op::ForeignKey => &[K::X25519Key],
+            Op::LowOrder(_) | Op::NonCanonical | Op::Reflect | Op::EarlierKey | Op::ForeignKey => {
+                &[K::X25519Key]
+            }
             Op::SPlusL | Op::SZero | Op::SmallOrderR(_) | Op::ZeroSignature => {
                 &[K::Ed25519Signature]
             }
@@ -378,18 +372,10 @@ pub fn apply(
             let point = LOW_ORDER_X25519[usize::from(i) % LOW_ORDER_X25519.len()];
             set_key(&mut m, &path, &point)?;
         }
-        Op::NonCanonical(i) => {
-            let key = key_bytes(&m, &path)?;
-            let new = if i == 0 {
-                let mut k = key;
-                k[31] |= 0x80;
-                k
-            } else {
-                let mut small = [0u8; 32];
-                small[0] = i % 19;
-                add256(&small, &P25519).ok_or("u + p does not fit in 32 bytes")?
-            };
-            set_key(&mut m, &path, &new)?;
+        Op::NonCanonical => {
+            let mut key = key_bytes(&m, &path)?;
+            key[31] |= 0x80;
+            set_key(&mut m, &path, &key)?;
         }
         Op::Reflect | Op::EarlierKey | Op::ForeignKey => {
             let key = key_bytes(&m, &path)?;
@@ -493,6 +479,12 @@ pub fn apply(
                 format!("{name} is in no protobuf field: its message has no optional fields to add, repeat or reorder")
             })?;
             let number = codec.unknown_field_number();
+            // Named by what changed: the message that gains a field, or the field repeated or
+            // moved.
+            applied.field = match op {
+                Op::InsertUnknown | Op::AppendUnknown => message_name(&m, &field_path),
+                _ => m.get(&field_path).map_or(name.clone(), |n| n.name.clone()),
+            };
             let (siblings, at) = m.parent_mut(&field_path).ok_or("no parent")?;
             match op {
                 Op::InsertUnknown => siblings.insert(at, unknown_field(number)),
@@ -645,6 +637,15 @@ fn overlong(node: &mut Node, extra: u8) -> Result<(), String> {
     }
 }
 
+/// The name of the message holding the node at `path`: its parent sequence's name, or
+/// `message` at the top.
+fn message_name(m: &Message, path: &[usize]) -> String {
+    match path.split_last() {
+        Some((_, up)) if !up.is_empty() => m.get(up).map_or("message".into(), |n| n.name.clone()),
+        _ => "message".into(),
+    }
+}
+
 /// The nearest node at or above `path` that is a protobuf field.
 fn enclosing_field(m: &Message, path: &[usize]) -> Option<Vec<usize>> {
     (1..=path.len())
@@ -794,7 +795,7 @@ mod tests {
         let low = run("x25519-key.0", Op::LowOrder(1)).unwrap();
         assert_eq!(&low[4..36], &LOW_ORDER_X25519[1]);
         assert_eq!(low.len(), w.len());
-        let top = run("x25519-key.0", Op::NonCanonical(0)).unwrap();
+        let top = run("x25519-key.0", Op::NonCanonical).unwrap();
         assert_eq!(top[35], 9 | 0x80);
         let over = run("integer.0", Op::Overlong(1)).unwrap();
         assert_eq!(&over[36..39], &[0x10, 0x85, 0x00]);

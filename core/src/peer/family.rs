@@ -41,26 +41,27 @@ pub struct FamilySpec {
     pub benign: &'static [Benign],
 }
 
-/// A change of one field that a family declares benign, with the reason: accepting it gives
-/// an attacker nothing (nothing derives from the field, or every implementation of the family
-/// ignores it by design).
+/// Changes of fields that a family declares benign, with the reason: accepting them gives an
+/// attacker nothing (nothing derives from the field, or the family's specification and every
+/// implementation take it so by design).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Benign {
-    /// The field's name in the family's codec (`registration-id`), or `*` for any field.
-    pub field: &'static str,
-    /// The change, as finding signatures name it (`max-value`, `other-version-34`), or
-    /// `*` for any change of the field.
-    pub change: &'static str,
-    /// Why it is benign.
+    /// The fields' names in the family's codec (`registration-id`); `*` for any field.
+    pub fields: &'static [&'static str],
+    /// The changes, as finding signatures name them (`max-value`, `other-version-34`); `*`
+    /// for any change.
+    pub changes: &'static [&'static str],
+    /// Why they are benign.
     pub reason: &'static str,
 }
 
 impl FamilySpec {
     /// The declaration that makes `change` of `field` benign, if there is one.
     pub fn benign(&self, field: &str, change: &str) -> Option<&'static Benign> {
-        self.benign.iter().find(|b| {
-            (b.field == "*" || b.field == field) && (b.change == "*" || b.change == change)
-        })
+        let hit = |list: &[&str], x: &str| list.iter().any(|l| *l == "*" || *l == x);
+        self.benign
+            .iter()
+            .find(|b| hit(b.fields, field) && hit(b.changes, change))
     }
 }
 
@@ -102,7 +103,17 @@ const OLM: FamilySpec = FamilySpec {
     ratchets_per_turn: true,
     uses_previous_length: false,
     deletes_used_keys: true,
-    benign: &[],
+    benign: &[Benign {
+        fields: &[
+            "pre-key-payload",
+            "one-time-key",
+            "base-key",
+            "identity-key",
+            "message",
+        ],
+        changes: &["insert-unknown", "append-unknown", "duplicate", "reorder"],
+        reason: "olm.md gives a pre-key message's payload as key-value pairs, outside any MAC, without saying what a reader does with an unknown, repeated or reordered key; the payload is bound by the keys it carries (3DH) and the inner message's own MAC, not by its bytes, and libolm, vodozemac and the reference all take the keys they know (a normal message's payload is under its MAC: no such change is benign there)",
+    }],
 };
 
 const MEGOLM: FamilySpec = FamilySpec {
@@ -116,13 +127,13 @@ const MEGOLM: FamilySpec = FamilySpec {
 
 /// What the Signal Protocol's families declare benign.
 const REGISTRATION_ID: Benign = Benign {
-    field: "registration-id",
-    change: "*",
+    fields: &["registration-id"],
+    changes: &["*"],
     reason: "nothing derives from a registration id: it rides outside the MAC (in a pre-key message's outer part, in the bundle) and libsignal stores it without checking it",
 };
 const FIELD_ORDER: Benign = Benign {
-    field: "*",
-    change: "reorder",
+    fields: &["*"],
+    changes: &["reorder"],
     reason: "protobuf lets fields come in any order, and genuine senders of the family write a pre-key message's fields in two orders (libsignal by number, libsignal-protocol-typescript as declared); its outer part is bound by the keys it carries, not by its bytes",
 };
 const VERSION_NIBBLE: &str = "a version-3 message's version byte is 33 from libaxolotl's ports and 34 from libsignal (its low nibble is the writer's newest version); readers take the high nibble, and a pre-key message's is outside the MAC";
@@ -139,24 +150,19 @@ const SIGNAL_V3: FamilySpec = FamilySpec {
         REGISTRATION_ID,
         FIELD_ORDER,
         Benign {
-            field: "device-id",
-            change: "*",
+            fields: &["device-id"],
+            changes: &["*"],
             reason: "a bundle's device id addresses the device at the server and enters no key",
         },
         Benign {
-            field: "version",
-            change: "other-version-34",
+            fields: &["version"],
+            changes: &["other-version-33", "other-version-34"],
             reason: VERSION_NIBBLE,
         },
         Benign {
-            field: "signed-pre-key-signature",
-            change: "s-plus-l",
+            fields: &["signed-pre-key-signature"],
+            changes: &["s-plus-l"],
             reason: "XEdDSA's verification (Signal's XEdDSA specification, and libsignal) takes any s below 2^253, so s and s + q are both valid encodings of one signature; the bundle signed is the same",
-        },
-        Benign {
-            field: "version",
-            change: "other-version-33",
-            reason: VERSION_NIBBLE,
         },
     ],
 };

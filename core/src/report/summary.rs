@@ -3,6 +3,7 @@
 
 use super::expectations::Triage;
 use super::finding::Seen;
+use crate::campaign::OperatorUse;
 use crate::interop::{self, Matrix};
 use crate::peer::{Family, PeerInfo, WhenFull};
 use crate::vectors::SuiteReport;
@@ -33,6 +34,9 @@ pub struct RunReport {
     pub interop: Vec<Matrix>,
     /// Per peer, how many campaign inputs ended in each outcome.
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per family and mutation operator: uses, reasons it did not apply, findings at its
+    /// steps.
+    pub operators: BTreeMap<String, BTreeMap<String, OperatorUse>>,
     /// Failing-kind findings, expected or new, by signature.
     pub findings: Vec<Seen>,
     /// Divergences where the oracle allows either outcome: reported, not failing.
@@ -224,6 +228,22 @@ pub fn render_text(r: &RunReport) -> String {
                 let _ = write!(out, " {n:>12}");
             }
             out.push('\n');
+        }
+        if let Some(ops) = r.operators.get(family.name()).filter(|o| !o.is_empty()) {
+            let line: Vec<String> = ops
+                .iter()
+                .map(|(op, u)| {
+                    let mut s = format!("{op} {}", u.applied);
+                    if u.skipped > 0 {
+                        let _ = write!(s, "/{} skipped", u.skipped);
+                    }
+                    if !u.findings.is_empty() {
+                        let _ = write!(s, " ({} found)", u.findings.len());
+                    }
+                    s
+                })
+                .collect();
+            let _ = writeln!(out, "    operators: {}", line.join(", "));
         }
     }
 

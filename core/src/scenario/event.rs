@@ -125,7 +125,7 @@ impl<'a> Arbitrary<'a> for Event {
 /// The operators a bundle is changed with: its keys and its signature.
 const BUNDLE_OPS: [Op; 8] = [
     Op::LowOrder(0),
-    Op::NonCanonical(0),
+    Op::NonCanonical,
     Op::SPlusL,
     Op::SZero,
     Op::SmallOrderR(0),

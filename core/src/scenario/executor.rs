@@ -200,11 +200,23 @@ pub struct Record {
     pub verdict: Verdict,
     /// What the peer did.
     pub outcome: Outcome,
-    /// For a step that changes a message or a bundle with an operator (`mutate`, `bundle`,
-    /// and `tamper` through a codec), the operator's name: the campaign counts each
-    /// operator's uses and what they found.
+    /// For a step that changes a message or a bundle with an operator (`mutate`, `bundle`),
+    /// the operator's name: the campaign counts each operator's uses and what they found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<&'static str>,
+    /// For a changed copy whose change the family's codec names, the field and the change
+    /// (`ratchet-key/low-order`, `counter/bit-flip`, `bundle/signature/s-plus-l`): finding
+    /// signatures name the cause with it instead of the step's kind, so that one signature
+    /// is one cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<&'static str>,
+}
+
+impl Record {
+    /// What a finding at this record is named after: its cause, else the step's kind.
+    pub fn what(&self) -> &'static str {
+        self.cause.unwrap_or(self.kind)
+    }
 }
 
 /// What a peer did over a whole scenario.
@@ -312,11 +324,11 @@ fn intern(s: String) -> &'static str {
     leaked
 }
 
-/// The record of a bundle change at `step`: applied (`bytes` delivered to the initiator
-/// as `kind`, with `outcome`), or skipped.
+/// The record of a bundle change at `step`: applied (`bytes` given to the initiator, the
+/// change named `cause`, with `outcome`), or skipped.
 fn bundle_record(
     step: usize,
-    kind: &'static str,
+    cause: Option<&'static str>,
     op: Op,
     bytes: Vec<u8>,
     verdict: Verdict,
@@ -324,7 +336,7 @@ fn bundle_record(
 ) -> Record {
     Record {
         step,
-        kind,
+        kind: "bundle",
         party: Side::A,
         msg: None,
         delivery: Some(Delivery::Forged),
@@ -333,6 +345,7 @@ fn bundle_record(
         verdict,
         outcome,
         op: Some(op.name()),
+        cause,
     }
 }
 
@@ -355,7 +368,18 @@ fn changed_bundle(
     let (bytes, applied) = ops::apply(&parsed, field, op, codec, &Donors::default())?;
     let verdict = match family.benign(&applied.field, &applied.change) {
         Some(_) => Verdict::May(Why::Benign),
-        None => Verdict::MustReject(Why::Forged),
+        // What a correct initiator can tell: a key of low order (RFC 7748 §6.1's all-zero
+        // check) and a signature that does not verify. Any other field of a bundle is the
+        // key server's to choose as far as the initiator can see (a substituted key, an id):
+        // taking it is no fault, but the session is then not the one the oracle models.
+        None if matches!(
+            op,
+            Op::LowOrder(_) | Op::SPlusL | Op::SZero | Op::SmallOrderR(_) | Op::ZeroSignature
+        ) =>
+        {
+            Verdict::MustReject(Why::Forged)
+        }
+        None => Verdict::May(Why::Unmodelled),
     };
     Ok((
         bytes,
@@ -386,7 +410,7 @@ fn establish(
                 Err(why) => {
                     record = Some(bundle_record(
                         step,
-                        "bundle",
+                        None,
                         op,
                         Vec::new(),
                         Verdict::May(Why::Unmodelled),
@@ -402,7 +426,7 @@ fn establish(
                 return match given {
                     Some((step, op, bytes, kind, verdict)) => Ok(Started::Refused(bundle_record(
                         step,
-                        kind,
+                        Some(kind),
                         op,
                         bytes,
                         verdict,
@@ -415,7 +439,7 @@ fn establish(
         if let Some((step, op, bytes, kind, verdict)) = given {
             record = Some(bundle_record(
                 step,
-                kind,
+                Some(kind),
                 op,
                 bytes,
                 verdict,
@@ -553,7 +577,7 @@ impl Run<'_> {
                     return;
                 };
                 let mut ad = self.ad.clone();
-                let mut kind = step.kind();
+                let mut cause = None;
                 if *region == Region::Ad {
                     let all = 0..ad.len();
                     flip(&mut ad, all, *bit);
@@ -570,11 +594,11 @@ impl Run<'_> {
                         // Named by the field the bit lands in, where the family has a codec:
                         // one signature per cause, not per region.
                         if let Some(field) = self.field_at(&original, at) {
-                            kind = intern(format!("{field}/bit-flip"));
+                            cause = Some(intern(format!("{field}/bit-flip")));
                         }
                     }
                 }
-                self.forged(i, kind, to, Some(*msg), wire, ad, Delivery::Forged);
+                self.forged_caused(i, step.kind(), cause, to, Some(*msg), wire, ad);
             }
             Step::Rekey { msg } => {
                 let Some((to, mut wire)) = self.copy(i, step.kind(), *msg) else {
@@ -608,9 +632,33 @@ impl Run<'_> {
                 let Some((to, mut wire)) = self.copy(i, step.kind(), *msg) else {
                     return;
                 };
+                let original = wire.len();
                 wire.extend_from_slice(bytes);
+                // Bytes that parse as unknown fields appended to a message are the
+                // append-unknown change, named like it.
+                let cause = self
+                    .peer
+                    .codec()
+                    .and_then(|c| c.message(&wire).ok())
+                    .and_then(|m| m.appended_unknown(original).map(|s| s.to_string()))
+                    .map(|name| intern(format!("{name}/append-unknown")));
                 let ad = self.ad.clone();
-                self.forged(i, step.kind(), to, Some(*msg), wire, ad, Delivery::Forged);
+                let verdict = self.modelled(match cause {
+                    Some(c) if self.benign_cause(c) => Verdict::May(Why::Benign),
+                    _ => Verdict::MustReject(Why::Forged),
+                });
+                self.forged_as(
+                    i,
+                    step.kind(),
+                    to,
+                    Some(*msg),
+                    wire,
+                    ad,
+                    Delivery::Forged,
+                    verdict,
+                    None,
+                    cause,
+                );
             }
             Step::Inject { to, bytes } => {
                 let ad = self.ad.clone();
@@ -645,13 +693,17 @@ impl Run<'_> {
                             .benign(&applied.field, &applied.change);
                         let verdict = self.modelled(match benign {
                             Some(_) => Verdict::May(Why::Benign),
+                            // RFC 7748 §5 asks X25519 to mask the top bit and take u >= p
+                            // reduced: the same key in another encoding, which a receiver
+                            // may take or refuse.
+                            None if matches!(op, Op::NonCanonical) => Verdict::May(Why::Benign),
                             None => Verdict::MustReject(Why::Forged),
                         });
-                        let kind = intern(format!("{}/{}", applied.field, applied.change));
+                        let cause = intern(format!("{}/{}", applied.field, applied.change));
                         let ad = self.ad.clone();
                         self.forged_as(
                             i,
-                            kind,
+                            step.kind(),
                             to,
                             Some(*msg),
                             bytes,
@@ -659,6 +711,7 @@ impl Run<'_> {
                             Delivery::Forged,
                             verdict,
                             Some(op.name()),
+                            Some(cause),
                         );
                     }
                     Err(why) => self.skipped_op(i, "mutate", to, Some(*msg), why, Some(op.name())),
@@ -688,6 +741,13 @@ impl Run<'_> {
 
     fn push(&mut self, record: Record) {
         self.records.push(record);
+    }
+
+    /// Whether the family declares the change `cause` (`field/change`) benign.
+    fn benign_cause(&self, cause: &str) -> bool {
+        cause
+            .rsplit_once('/')
+            .is_some_and(|(field, change)| self.info.family.spec().benign(field, change).is_some())
     }
 
     /// `verdict`, or `May` once the session started from a changed bundle the initiator took
@@ -782,6 +842,7 @@ impl Run<'_> {
             verdict: Verdict::May(Why::Unmodelled),
             outcome: Outcome::Skipped(why),
             op,
+            cause: None,
         });
     }
 
@@ -819,6 +880,7 @@ impl Run<'_> {
             verdict: self.modelled(verdict),
             outcome,
             op: None,
+            cause: None,
         });
         sent
     }
@@ -863,6 +925,7 @@ impl Run<'_> {
             verdict: self.modelled(verdict),
             outcome,
             op: None,
+            cause: None,
         });
     }
 
@@ -896,7 +959,34 @@ impl Run<'_> {
             Why::Forged
         };
         let verdict = self.modelled(Verdict::MustReject(why));
-        self.forged_as(i, kind, to, msg, bytes, ad, delivery, verdict, None);
+        self.forged_as(i, kind, to, msg, bytes, ad, delivery, verdict, None, None);
+    }
+
+    /// A tampered copy of message `msg` to `to`, its change named `cause` if the codec could.
+    #[allow(clippy::too_many_arguments)]
+    fn forged_caused(
+        &mut self,
+        i: usize,
+        kind: &'static str,
+        cause: Option<&'static str>,
+        to: Side,
+        msg: Option<MsgId>,
+        bytes: Vec<u8>,
+        ad: Vec<u8>,
+    ) {
+        let verdict = self.modelled(Verdict::MustReject(Why::Forged));
+        self.forged_as(
+            i,
+            kind,
+            to,
+            msg,
+            bytes,
+            ad,
+            Delivery::Forged,
+            verdict,
+            None,
+            cause,
+        );
     }
 
     /// Delivers bytes no party sent (a changed copy, another session's message) to `to`,
@@ -913,6 +1003,7 @@ impl Run<'_> {
         delivery: Delivery,
         verdict: Verdict,
         op: Option<&'static str>,
+        cause: Option<&'static str>,
     ) {
         let party = &mut self.parties[to.index()];
         let before = party.work();
@@ -948,6 +1039,7 @@ impl Run<'_> {
             verdict,
             outcome,
             op,
+            cause,
         });
     }
 
@@ -1036,6 +1128,7 @@ impl Run<'_> {
                 verdict: self.modelled(verdict),
                 outcome,
                 op: None,
+                cause: None,
             });
         }
         let pt = self.plaintexts.next(16);

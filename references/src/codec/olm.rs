@@ -102,7 +102,7 @@ fn normal_nodes(bytes: &[u8]) -> Result<Vec<Node>, CodecError> {
             IntEncoding::FixedBe(1),
         ),
         Node::seq(
-            "fields",
+            "payload",
             FieldKind::Message,
             Flavor::Protobuf,
             protobuf::parse(body, NORMAL_SCHEMA, WHAT)?,
@@ -136,7 +136,7 @@ impl Codec for OlmCodec {
                     IntEncoding::FixedBe(1),
                 ));
                 nodes.push(Node::seq(
-                    "fields",
+                    "pre-key-payload",
                     FieldKind::Message,
                     Flavor::Protobuf,
                     protobuf::parse(rest, PRE_KEY_SCHEMA, WHAT)?,
@@ -199,7 +199,7 @@ impl Codec for MegolmCodec {
                 IntEncoding::FixedBe(1),
             ),
             Node::seq(
-                "fields",
+                "payload",
                 FieldKind::Message,
                 Flavor::Protobuf,
                 protobuf::parse(body, MEGOLM_SCHEMA, WHAT)?,

@@ -131,7 +131,7 @@ fn signal_message(bytes: &[u8]) -> Result<Vec<Node>, CodecError> {
             IntEncoding::FixedBe(1),
         ),
         Node::seq(
-            "fields",
+            "payload",
             FieldKind::Message,
             Flavor::Protobuf,
             protobuf::parse(body, SIGNAL_MESSAGE, WHAT)?,
@@ -161,7 +161,7 @@ fn wire_message(wire: &[u8]) -> Result<Message, CodecError> {
                 IntEncoding::FixedBe(1),
             ));
             nodes.push(Node::seq(
-                "fields",
+                "pre-key-payload",
                 FieldKind::Message,
                 Flavor::Protobuf,
                 protobuf::parse(rest, PRE_KEY_MESSAGE, WHAT)?,

@@ -70,7 +70,11 @@ impl Peer for MutantReference {
         bundle: &[u8],
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        let bob = super::signal_dr_bundle(bundle)?;
+        let bob = if self.flaw == Flaw::LowOrderKeyAccepted {
+            super::signal_dr_bundle(bundle)?
+        } else {
+            super::reference_signal_dr_bundle(bundle)?
+        };
         let party = DoubleRatchet::init_alice_with_flaw_for_testing_only(
             RootKey::from_bytes(init.shared_secret),
             bob,

@@ -190,6 +190,18 @@ impl Peer for ReferenceOlm {
         mut rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
         let bundle = OlmBundle::parse(bundle)?;
+        for (what, key) in [
+            ("identity key", &bundle.identity_key),
+            ("one-time key", &bundle.one_time_key),
+        ] {
+            if crate::x25519::is_low_order(key) {
+                return Err(OlmError::Malformed(format!(
+                    "the bundle's {what} {} is of low order: X25519 with it gives an all-zero secret",
+                    hex::encode(key)
+                ))
+                .into());
+            }
+        }
         let account = Account::new(&mut rng);
         let session =
             account.create_outbound_session(&bundle.identity_key, &bundle.one_time_key, &mut rng);

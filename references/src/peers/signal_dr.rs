@@ -49,7 +49,7 @@ impl Peer for ReferenceSignalDr {
         bundle: &[u8],
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        let bob = super::signal_dr_bundle(bundle)?;
+        let bob = super::reference_signal_dr_bundle(bundle)?;
         Ok(Box::new(ReferenceParty::new(DoubleRatchet::init_alice(
             RootKey::from_bytes(init.shared_secret),
             bob,
