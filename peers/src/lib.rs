@@ -105,7 +105,7 @@ pub fn not_built() -> Vec<(&'static str, &'static str)> {
     #[cfg(not(feature = "libolm"))]
     {
         const WHY: &str =
-            "built without the `libolm` cargo feature (needs cmake and a C++ compiler)";
+            "built without the `libolm` cargo feature (add `--features libolm`; it needs cmake and a C++ compiler)";
         absent.extend([("libolm-olm", WHY), ("libolm-megolm", WHY)]);
     }
     absent
