@@ -73,12 +73,13 @@ fn diff(old: &str, new: &str) -> String {
         if i < a.len() && j < b.len() && a[i] == b[j] {
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            lines.push(format!("+ {}", b[j]));
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            // On a tie the old line goes first, as diffs show a replaced line.
             lines.push(format!("- {}", a[i]));
             i += 1;
+        } else {
+            lines.push(format!("+ {}", b[j]));
+            j += 1;
         }
     }
     let more = lines.len().saturating_sub(MAX_SHOWN);
