@@ -791,19 +791,6 @@ fn interop_command(
     expectations: Option<PathBuf>,
     json: bool,
 ) -> ExitCode {
-    let mut wanted = Vec::new();
-    for name in &families {
-        match Family::BUILT_IN.into_iter().find(|f| f.name() == name) {
-            Some(f) => wanted.push(f),
-            None => {
-                let all: Vec<&str> = Family::BUILT_IN.iter().map(|f| f.name()).collect();
-                return fail(format!(
-                    "unknown family {name:?}; expected one of {}",
-                    all.join(", ")
-                ));
-            }
-        }
-    }
     let selected = if peer_names.is_empty() {
         Ok(peers::known())
     } else {
@@ -813,6 +800,25 @@ fn interop_command(
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    // The built-in families, then those the selected peers declare.
+    let known = Family::present(
+        Family::BUILT_IN
+            .into_iter()
+            .chain(selected.iter().map(|p| p.info().family)),
+    );
+    let mut wanted = Vec::new();
+    for name in &families {
+        match known.iter().find(|f| f.name() == name) {
+            Some(f) => wanted.push(*f),
+            None => {
+                let all: Vec<&str> = known.iter().map(|f| f.name()).collect();
+                return fail(format!(
+                    "unknown family {name:?}; expected one of {}",
+                    all.join(", ")
+                ));
+            }
+        }
+    }
     let expectations = match expectations.as_deref().map(Expectations::load).transpose() {
         Ok(e) => e,
         Err(e) => return fail(e),

@@ -323,16 +323,28 @@ pub fn run_by_family(
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
+    let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
+    run_by_family_refs(&peers, pinned, seed, count, sample, workers, progress)
+}
+
+/// [`run_by_family`] on borrowed peers (a gate borrows the peers it checks). Families come
+/// in report order, built-in and declared alike.
+pub fn run_by_family_refs(
+    peers: &[&dyn Peer],
+    pinned: &[(Scenario, u64)],
+    seed: u64,
+    count: &dyn Fn(Family) -> u64,
+    sample: u64,
+    workers: usize,
+    progress: &(dyn Fn() + Sync),
+) -> CampaignResult {
     let mut result = CampaignResult::default();
-    for family in Family::BUILT_IN {
+    for family in Family::present(peers.iter().map(|p| p.info().family)) {
         let group: Vec<&dyn Peer> = peers
             .iter()
-            .map(|p| p.as_ref())
+            .copied()
             .filter(|p| p.info().family == family)
             .collect();
-        if group.is_empty() {
-            continue;
-        }
         let count = count(family);
         let local: Vec<&dyn Peer> = group
             .iter()

@@ -258,18 +258,22 @@ pub fn cell(initiator: &dyn Peer, responder: &dyn Peer, seed: u64) -> Cell {
 /// The matrices of every family among `peers` (only `families` if not empty), in family
 /// order.
 pub fn run(peers: &[Box<dyn Peer>], families: &[Family], seed: u64) -> Vec<Matrix> {
-    Family::BUILT_IN
+    let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
+    run_refs(&peers, families, seed)
+}
+
+/// [`run`] on borrowed peers (a gate borrows the peers it checks). Every family among the
+/// peers gets its matrix, built-in and declared alike.
+pub fn run_refs(peers: &[&dyn Peer], families: &[Family], seed: u64) -> Vec<Matrix> {
+    Family::present(peers.iter().map(|p| p.info().family))
         .into_iter()
         .filter(|f| families.is_empty() || families.contains(f))
-        .filter_map(|family| {
+        .map(|family| {
             let members: Vec<&dyn Peer> = peers
                 .iter()
-                .map(|p| p.as_ref())
+                .copied()
                 .filter(|p| p.info().family == family)
                 .collect();
-            if members.is_empty() {
-                return None;
-            }
             let key = format!("interop/{}", family.name());
             let cells = members
                 .iter()
@@ -299,11 +303,11 @@ pub fn run(peers: &[Box<dyn Peer>], families: &[Family], seed: u64) -> Vec<Matri
                     )
                 })
                 .collect();
-            Some(Matrix {
+            Matrix {
                 family,
                 peers: members.iter().map(|p| p.info().name).collect(),
                 cells,
-            })
+            }
         })
         .collect()
 }

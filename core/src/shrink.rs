@@ -13,7 +13,7 @@
 
 use crate::campaign::check_scenario;
 use crate::peer::Peer;
-use crate::report::Finding;
+use crate::report::{Finding, Seen};
 use crate::scenario::{MsgId, Scenario, Step};
 
 impl Scenario {
@@ -107,6 +107,20 @@ pub fn shrink(
     let mut search = Search::start(&peers, scenario, seed, signature, budget)?;
     search.steps();
     Some((search.current, search.best))
+}
+
+/// Replaces a sighting's reproducer with the shortest scenario found, within `budget` runs,
+/// that still shows its signature on `peers` (the campaign's first reproducer is whatever
+/// the draw gave). A sighting with no scenario (a vector case, an interop cell) is left as
+/// it is.
+pub fn shorten(peers: &[&dyn Peer], seen: &mut Seen, budget: usize) {
+    let Ok(scenario) = seen.scenario.parse::<Scenario>() else {
+        return;
+    };
+    if let Some(mut search) = Search::start(peers, &scenario, seen.seed, &seen.signature, budget) {
+        search.steps();
+        seen.show(&search.best, search.current.to_string());
+    }
 }
 
 /// What [`minimize`] found.

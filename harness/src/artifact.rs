@@ -12,8 +12,9 @@ use crate::fuzzing::{self, Crash, FUZZ_SEED};
 use crate::guard::{guarded_within, Stopped};
 use crate::mls_secret_tree::SecretTreeCase;
 use crate::peer::{Family, Peer};
+pub use crate::report::render_transcripts;
 use crate::report::Finding;
-use crate::scenario::{hex_preview, Outcome, Scenario, Transcript};
+use crate::scenario::{hex_preview, Scenario, Transcript};
 use arbitrary::{Arbitrary, Unstructured};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -306,41 +307,6 @@ fn stopped_crash(target: Target, stopped: &Stopped) -> Crash {
             detail: stopped.to_string(),
         },
     }
-}
-
-/// A scenario run's transcripts and findings as text, one line per input.
-pub fn render_transcripts(transcripts: &[Transcript], findings: &[Finding]) -> String {
-    let mut out = String::new();
-    for t in transcripts {
-        let _ = writeln!(out, "\n{} ({}):", t.peer.name, t.peer.family);
-        if let Some(f) = &t.setup_failure {
-            let _ = writeln!(out, "  set-up failed: {f:?}");
-        }
-        for r in &t.records {
-            let msg = r.msg.map(|m| format!(" {m}")).unwrap_or_default();
-            let detail = match &r.outcome {
-                Outcome::Rejected(rej) => format!(" ({})", rej.detail),
-                Outcome::Panicked(p) => format!(" ({p})"),
-                Outcome::Hung { detail, .. } => format!(" ({detail})"),
-                Outcome::Skipped(s) => format!(" ({s})"),
-                _ => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "  step {:>3} {:<13}{msg:<5} {}  oracle {:<34} got {}{detail}",
-                r.step,
-                r.kind,
-                r.party,
-                format!("{:?}", r.verdict),
-                r.outcome.label()
-            );
-        }
-    }
-    let _ = writeln!(out, "\nfindings: {}", findings.len());
-    for f in findings {
-        let _ = writeln!(out, "  {}  step {}: {}", f.signature, f.step, f.detail);
-    }
-    out
 }
 
 /// The replay as text: the target, the decoded input (the scenario's text for scenario

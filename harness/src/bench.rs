@@ -5,9 +5,7 @@ use crate::campaign;
 use crate::interop;
 use crate::peer::{Family, Peer};
 use crate::peers;
-use crate::report::{Expectations, ExpectationsError, FindingKind, RunReport, Seen};
-use crate::scenario::Scenario;
-use crate::shrink::shrink;
+use crate::report::{Expectations, ExpectationsError, RunReport, Seen};
 use crate::vectors::{self, VectorError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -88,69 +86,10 @@ pub enum RunError {
     },
 }
 
-/// Today's date in UTC as `YYYY-MM-DD`.
-pub fn today() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
+pub use crate::report::today;
 
 /// Runs a finding's reproducer may take while it is shrunk.
 const SHRINK_BUDGET: usize = 200;
-
-/// Replaces a sighting's reproducer with the shortest scenario found that still shows it.
-fn shorten(peers: &[Box<dyn Peer>], seen: &mut Seen) {
-    let Ok(scenario) = seen.scenario.parse::<Scenario>() else {
-        return;
-    };
-    if let Some((small, finding)) =
-        shrink(peers, &scenario, seen.seed, &seen.signature, SHRINK_BUDGET)
-    {
-        seen.show(&finding, small.to_string());
-    }
-}
-
-/// Each failed vector case as a finding, `peer/vector-failed/suite/tcN`, so that a known
-/// deviation of an implementation is listed in the expectations file with its reason like
-/// any other, and every other failure fails the run.
-fn vector_sightings(reports: &[vectors::SuiteReport]) -> Vec<Seen> {
-    reports
-        .iter()
-        .flat_map(|r| {
-            r.cases
-                .iter()
-                .filter(|c| c.status == vectors::CaseStatus::Fail)
-                .map(move |c| Seen {
-                    signature: format!(
-                        "{}/{}/{}/tc{}",
-                        r.peer,
-                        FindingKind::VectorFailed.name(),
-                        r.suite,
-                        c.tc_id
-                    ),
-                    kind: FindingKind::VectorFailed,
-                    count: 1,
-                    detail: format!("{} tcId {}: {}", r.file, c.tc_id, c.reason),
-                    scenario: String::new(),
-                    seed: 0,
-                    reproducer: format!("ratchet-bench vectors replay --suite {}", r.suite),
-                    expected: None,
-                })
-        })
-        .collect()
-}
 
 /// Runs the vectors and the campaign, and holds the findings against the expectations.
 pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport, RunError> {
@@ -210,12 +149,15 @@ pub fn run_on(
         .sightings()
         .into_iter()
         .partition(|s| s.kind.fails_run());
+    let refs: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
     for seen in findings.iter_mut().chain(notes.iter_mut()) {
-        shorten(&peers, seen);
+        crate::shrink::shorten(&refs, seen, SHRINK_BUDGET);
     }
     let matrices = interop::run(&peers, &[], opts.seed);
     findings.extend(interop::sightings(&matrices, opts.seed));
-    findings.extend(vector_sightings(&vector_reports));
+    findings.extend(vectors::sightings(&vector_reports, &|r| {
+        format!("ratchet-bench vectors replay --suite {}", r.suite)
+    }));
     findings.extend(
         crate::journal::skips()
             .iter()

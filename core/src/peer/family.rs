@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
 
 /// What the ideal model needs to know of a wire format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -221,6 +222,106 @@ impl Family {
         Family::BUILT_IN.into_iter().find(|f| f.name() == name)
     }
 
+    /// The family a peer declares at run time (a shim's hello), checked as
+    /// [`Family::check_declared`] does: a built-in name with the built-in's properties is
+    /// the built-in family; a new name is stored once per distinct spec for the rest of the
+    /// process (a few bytes per declaration, never freed, so that [`Family`] stays `Copy`).
+    pub fn declare_at_run_time(
+        name: &str,
+        description: &str,
+        properties: Properties,
+    ) -> Result<Family, DeclarationError> {
+        let wanted = |spec: &FamilySpec| {
+            spec.name == name && spec.description == description && properties.of(spec)
+        };
+        if let Some(built_in) = Family::built_in(name) {
+            return if properties.of(built_in.spec()) {
+                Ok(built_in)
+            } else {
+                Err(DeclarationError::BuiltIn {
+                    family: name.to_string(),
+                    declared: properties,
+                    built_in: Properties::from(built_in.spec()),
+                })
+            };
+        }
+        check_name(name)?;
+        if description.trim().is_empty() {
+            return Err(DeclarationError::NoDescription {
+                family: name.to_string(),
+            });
+        }
+        let mut declared = DECLARED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(spec) = declared.iter().copied().find(|s| wanted(s)) {
+            return Ok(Family(spec));
+        }
+        let spec: &'static FamilySpec = Box::leak(Box::new(FamilySpec {
+            name: Box::leak(name.to_string().into_boxed_str()),
+            description: Box::leak(description.to_string().into_boxed_str()),
+            ratchets_per_turn: properties.ratchets_per_turn,
+            uses_previous_length: properties.uses_previous_length,
+            deletes_used_keys: properties.deletes_used_keys,
+        }));
+        declared.push(spec);
+        Ok(Family(spec))
+    }
+
+    /// Checks a family a peer declares: a declared name is lowercase letters, digits, `.`
+    /// and `-` (it shows in signatures, peer names and on the command line), and a built-in
+    /// name must come with the built-in's properties. Run before a gate or a run starts, so
+    /// that a peer that names a built-in family wrongly is refused rather than misjudged.
+    pub fn check_declared(self) -> Result<(), DeclarationError> {
+        if let Some(built_in) = Family::built_in(self.name()) {
+            if built_in.spec() != self.spec() {
+                return Err(DeclarationError::BuiltIn {
+                    family: self.name().to_string(),
+                    declared: Properties::from(self.spec()),
+                    built_in: Properties::from(built_in.spec()),
+                });
+            }
+            return Ok(());
+        }
+        check_name(self.name())
+    }
+
+    /// The distinct families of `families`, in report order (the built-in ones in their
+    /// order, then the declared ones by name): the families a run or a gate goes through.
+    pub fn present(families: impl IntoIterator<Item = Family>) -> Vec<Family> {
+        let mut all: Vec<Family> = families.into_iter().collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// Checks that the peers described by `peers` agree on their families: every declared
+    /// family passes [`Family::check_declared`], and no two peers give one family name two
+    /// different specs (the error names both peers). Selecting peers runs it, so that two
+    /// shims that disagree about a family are refused before anything runs.
+    pub fn check_agreement<'a>(
+        peers: impl IntoIterator<Item = (&'a str, Family)>,
+    ) -> Result<(), DeclarationError> {
+        let mut seen: Vec<(&str, Family)> = Vec::new();
+        for (peer, family) in peers {
+            family.check_declared().map_err(|e| e.of_peer(peer))?;
+            if let Some((first, other)) = seen
+                .iter()
+                .find(|(_, f)| f.name() == family.name() && *f != family)
+            {
+                return Err(DeclarationError::Disagree {
+                    family: family.name().to_string(),
+                    first: (*first).to_string(),
+                    first_spec: describe(other.spec()),
+                    second: peer.to_string(),
+                    second_spec: describe(family.spec()),
+                });
+            }
+            seen.push((peer, family));
+        }
+        Ok(())
+    }
+
     /// The declaration.
     pub fn spec(self) -> &'static FamilySpec {
         self.0
@@ -259,6 +360,127 @@ impl Family {
             .position(|f| f.0 == self.0)
             .unwrap_or(Family::BUILT_IN.len());
         (position, self.0.name)
+    }
+}
+
+/// The declarations made at run time ([`Family::declare_at_run_time`]), each stored once.
+static DECLARED: Mutex<Vec<&'static FamilySpec>> = Mutex::new(Vec::new());
+
+/// The longest name a declared family may have.
+const MAX_NAME: usize = 40;
+
+fn check_name(name: &str) -> Result<(), DeclarationError> {
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.');
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if first_ok && name.len() <= MAX_NAME && name.chars().all(ok) {
+        Ok(())
+    } else {
+        Err(DeclarationError::Name {
+            family: name.to_string(),
+        })
+    }
+}
+
+fn describe(spec: &FamilySpec) -> String {
+    format!("{:?}, {}", spec.description, Properties::from(spec))
+}
+
+/// What the oracles read of a family: a [`FamilySpec`] without its name and description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Properties {
+    /// [`FamilySpec::ratchets_per_turn`].
+    pub ratchets_per_turn: bool,
+    /// [`FamilySpec::uses_previous_length`].
+    pub uses_previous_length: bool,
+    /// [`FamilySpec::deletes_used_keys`].
+    pub deletes_used_keys: bool,
+}
+
+impl Properties {
+    fn of(self, spec: &FamilySpec) -> bool {
+        self == Properties::from(spec)
+    }
+}
+
+impl From<&FamilySpec> for Properties {
+    fn from(spec: &FamilySpec) -> Self {
+        Properties {
+            ratchets_per_turn: spec.ratchets_per_turn,
+            uses_previous_length: spec.uses_previous_length,
+            deletes_used_keys: spec.deletes_used_keys,
+        }
+    }
+}
+
+impl fmt::Display for Properties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ratchets_per_turn {}, uses_previous_length {}, deletes_used_keys {}",
+            self.ratchets_per_turn, self.uses_previous_length, self.deletes_used_keys
+        )
+    }
+}
+
+/// A family declaration the bench refuses.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeclarationError {
+    /// A built-in family's name with other properties than the built-in's.
+    #[error("{family:?} is a built-in family ({built_in}); a declaration with {declared} is another format: give it another name")]
+    BuiltIn {
+        /// The name.
+        family: String,
+        /// What was declared.
+        declared: Properties,
+        /// What the built-in family says.
+        built_in: Properties,
+    },
+    /// A name that cannot be used in signatures and on the command line.
+    #[error("family name {family:?}: expected 1 to 40 lowercase letters, digits, '.' or '-', starting with a letter or a digit")]
+    Name {
+        /// The name.
+        family: String,
+    },
+    /// A declaration without a description.
+    #[error("family {family:?}: expected a description, got none")]
+    NoDescription {
+        /// The name.
+        family: String,
+    },
+    /// Two peers give one family name two different specs.
+    #[error("peers {first:?} and {second:?} declare the family {family:?} differently ({first}: {first_spec}; {second}: {second_spec}); peers of one family must agree on its spec")]
+    Disagree {
+        /// The name.
+        family: String,
+        /// The first peer.
+        first: String,
+        /// Its spec, as text.
+        first_spec: String,
+        /// The second peer.
+        second: String,
+        /// Its spec, as text.
+        second_spec: String,
+    },
+    /// A declaration of one peer that is refused.
+    #[error("peer {peer:?}: {source}")]
+    Peer {
+        /// The peer.
+        peer: String,
+        /// Why.
+        source: Box<DeclarationError>,
+    },
+}
+
+impl DeclarationError {
+    fn of_peer(self, peer: &str) -> DeclarationError {
+        DeclarationError::Peer {
+            peer: peer.to_string(),
+            source: Box::new(self),
+        }
     }
 }
 
@@ -319,15 +541,26 @@ impl Serialize for Family {
     }
 }
 
-/// A family is read back from its name: a built-in family. A declared family's name alone
-/// does not say how to judge it, so reading one is an error.
+/// A family is read back from its name: a built-in family, or one a peer of this process
+/// declared at run time ([`Family::declare_at_run_time`]). Any other name alone does not
+/// say how to judge the family, so reading one is an error.
 impl<'de> Deserialize<'de> for Family {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;
-        Family::built_in(&name).ok_or_else(|| {
+        let declared = || {
+            let declared = DECLARED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut named = declared.iter().filter(|s| s.name == name);
+            match (named.next(), named.next()) {
+                (Some(spec), None) => Some(Family(spec)),
+                _ => None,
+            }
+        };
+        Family::built_in(&name).or_else(declared).ok_or_else(|| {
             let known: Vec<&str> = Family::BUILT_IN.iter().map(|f| f.name()).collect();
             serde::de::Error::custom(format!(
-                "unknown family {name:?}: expected one of {} (a declared family is read only with its spec)",
+                "unknown family {name:?}: expected one of {} (a declared family is read only where a peer declared it)",
                 known.join(", ")
             ))
         })
@@ -378,5 +611,89 @@ mod tests {
             ..*Family::OLM.spec()
         }));
         assert_ne!(Family::declare(other), Family::OLM);
+    }
+
+    #[test]
+    fn a_run_time_declaration_is_stored_once_and_checked() {
+        let props = Properties {
+            ratchets_per_turn: false,
+            uses_previous_length: false,
+            deletes_used_keys: true,
+        };
+        let a = Family::declare_at_run_time("test-own", "a test format", props).unwrap();
+        let b = Family::declare_at_run_time("test-own", "a test format", props).unwrap();
+        assert!(std::ptr::eq(a.spec(), b.spec()), "one spec per declaration");
+        assert!(!a.is_built_in());
+        assert_eq!(
+            serde_json::from_str::<Family>("\"test-own\"").unwrap(),
+            a,
+            "a declared family reads back by its name"
+        );
+        let olm = Properties::from(Family::OLM.spec());
+        assert_eq!(
+            Family::declare_at_run_time("olm", "my olm", olm).unwrap(),
+            Family::OLM,
+            "a built-in name with the built-in's properties is the built-in family"
+        );
+        let e = Family::declare_at_run_time(
+            "olm",
+            "x",
+            Properties {
+                deletes_used_keys: false,
+                ..olm
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "\"olm\" is a built-in family (ratchets_per_turn true, uses_previous_length false, \
+             deletes_used_keys true); a declaration with ratchets_per_turn true, \
+             uses_previous_length false, deletes_used_keys false is another format: give it \
+             another name"
+        );
+        assert!(matches!(
+            Family::declare_at_run_time("Bad Name", "x", props),
+            Err(DeclarationError::Name { .. })
+        ));
+        assert!(matches!(
+            Family::declare_at_run_time("fine", " ", props),
+            Err(DeclarationError::NoDescription { .. })
+        ));
+    }
+
+    #[test]
+    fn peers_that_disagree_on_a_family_are_named() {
+        static ONE: FamilySpec = FamilySpec {
+            name: "test-shared",
+            description: "one",
+            ratchets_per_turn: true,
+            uses_previous_length: true,
+            deletes_used_keys: true,
+        };
+        static TWO: FamilySpec = FamilySpec {
+            deletes_used_keys: false,
+            ..ONE
+        };
+        static FAKE_OLM: FamilySpec = FamilySpec { name: "olm", ..ONE };
+        let one = Family::declare(&ONE);
+        assert!(Family::check_agreement([("a", one), ("b", one), ("c", Family::OLM)]).is_ok());
+        let e = Family::check_agreement([("a", one), ("b", Family::declare(&TWO))]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "peers \"a\" and \"b\" declare the family \"test-shared\" differently (a: \"one\", \
+             ratchets_per_turn true, uses_previous_length true, deletes_used_keys true; b: \
+             \"one\", ratchets_per_turn true, uses_previous_length true, deletes_used_keys \
+             false); peers of one family must agree on its spec"
+        );
+        let e = Family::check_agreement([("mine", Family::declare(&FAKE_OLM))]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("peer \"mine\": \"olm\" is a built-in family"),
+            "{e}"
+        );
+        assert_eq!(
+            Family::present([one, Family::OLM, one, Family::SIGNAL_DR]),
+            [Family::SIGNAL_DR, Family::OLM, one]
+        );
     }
 }

@@ -208,11 +208,8 @@ pub fn render_text(r: &RunReport) -> String {
         "skipped",
         "setup-failed",
     ];
-    for family in Family::BUILT_IN {
+    for family in Family::present(r.peers.iter().map(|p| p.family)) {
         let peers: Vec<&PeerInfo> = r.peers.iter().filter(|p| p.family == family).collect();
-        if peers.is_empty() {
-            continue;
-        }
         let drawn = r.scenarios.get(family.name()).copied().unwrap_or(0);
         let _ = writeln!(out, "  family {family} ({drawn} drawn scenarios)");
         let _ = write!(out, "    {:<20}", "peer");
