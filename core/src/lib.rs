@@ -218,6 +218,7 @@
 //!     ratchets_per_turn: true,    // a side starts a new chain when it hears from a new one
 //!     uses_previous_length: true, // headers carry the previous chain's length (PN)
 //!     deletes_used_keys: true,    // a used message key is gone: replays are refused
+//!     benign: &[],               // re-encodings your parser may accept, each with its reason
 //! };
 //! const MY_FAMILY: Family = Family::declare(&MY_FORMAT);
 //! assert!(!MY_FAMILY.is_built_in());

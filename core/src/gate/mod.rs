@@ -297,6 +297,7 @@ impl<'p> Gate<'p> {
             vectors: vector_reports,
             interop: matrices,
             outcomes: result.outcomes,
+            operators: result.operators,
             findings,
             notes,
             triage,

@@ -263,6 +263,7 @@ impl Family {
             ratchets_per_turn: properties.ratchets_per_turn,
             uses_previous_length: properties.uses_previous_length,
             deletes_used_keys: properties.deletes_used_keys,
+            benign: &[],
         }));
         declared.push(spec);
         Ok(Family(spec))
@@ -669,6 +670,7 @@ mod tests {
             ratchets_per_turn: true,
             uses_previous_length: true,
             deletes_used_keys: true,
+            benign: &[],
         };
         static TWO: FamilySpec = FamilySpec {
             deletes_used_keys: false,

@@ -81,6 +81,7 @@ fn a_declaration_that_reuses_a_built_in_name_is_refused() {
         ratchets_per_turn: true,
         uses_previous_length: false,
         deletes_used_keys: true,
+        benign: &[],
     };
     let impostor = Example::own_format_claiming("impostor", Family::declare(&NOT_SIGNAL_DR));
     let error = Gate::new(&impostor)

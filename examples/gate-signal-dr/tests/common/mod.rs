@@ -26,6 +26,7 @@ pub static OWN_FAMILY: FamilySpec = FamilySpec {
     ratchets_per_turn: true,
     uses_previous_length: true,
     deletes_used_keys: true,
+    benign: &[],
 };
 
 impl Example {
