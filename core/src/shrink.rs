@@ -179,15 +179,32 @@ impl<'a> Search<'a> {
     ) -> Option<Self> {
         let peers = involved(peers, signature);
         let best = shows(&peers, scenario, seed, signature)?;
-        Some(Search {
-            current: scenario.prefix(best.step),
+        let mut search = Search {
+            current: scenario.clone(),
             peers,
             seed,
             signature,
             budget,
             runs: 1,
             best,
-        })
+        };
+        search.cut();
+        Some(search)
+    }
+
+    /// Cuts the current scenario after the step where its finding shows, if the cut one
+    /// still shows it: a later step can change what came before (a bundle step, wherever it
+    /// stands, changes the session's set-up), so a cut is kept only once it has been run.
+    fn cut(&mut self) {
+        let cut = self.current.prefix(self.best.step);
+        if cut.steps.len() == self.current.steps.len() {
+            return;
+        }
+        self.runs += 1;
+        if let Some(f) = shows(&self.peers, &cut, self.seed, self.signature) {
+            self.current = cut;
+            self.best = f;
+        }
     }
 
     /// Keeps `candidate` if it still shows the signature.
@@ -195,8 +212,9 @@ impl<'a> Search<'a> {
         self.runs += 1;
         match shows(&self.peers, &candidate, self.seed, self.signature) {
             Some(f) => {
-                self.current = candidate.prefix(f.step);
+                self.current = candidate;
                 self.best = f;
+                self.cut();
                 true
             }
             None => false,

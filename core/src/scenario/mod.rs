@@ -270,11 +270,21 @@ impl Scenario {
         Ok(())
     }
 
-    /// The scenario cut after step `last`, the shortest prefix that still contains it.
+    /// The scenario cut after step `last`, the shortest prefix that still contains it, and
+    /// the first bundle step after it if the prefix has none: a bundle step changes the
+    /// session's set-up wherever it stands, so the steps before it ran on the changed one.
     pub fn prefix(&self, last: usize) -> Scenario {
-        Scenario {
-            steps: self.steps.iter().take(last + 1).cloned().collect(),
+        let mut steps: Vec<Step> = self.steps.iter().take(last + 1).cloned().collect();
+        if !steps.iter().any(|s| matches!(s, Step::Bundle { .. })) {
+            steps.extend(
+                self.steps
+                    .iter()
+                    .skip(last + 1)
+                    .find(|s| matches!(s, Step::Bundle { .. }))
+                    .cloned(),
+            );
         }
+        Scenario { steps }
     }
 
     /// How many messages the scenario sends (not counting a jump's lost messages).
