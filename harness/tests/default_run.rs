@@ -32,6 +32,9 @@ fn the_default_run_passes_and_its_summary_is_stable() {
     assert_eq!(report.exit_code, 0, "the default run must pass:\n{text}");
     // Paths differ between machines; the rest is a function of the seed.
     let text = text.replace(&root.display().to_string(), "<root>");
+    // double-ratchet-2 draws its keys from the operating system, so a panic of its bincode
+    // decoder on a cut key names a random byte; the rest of its lines are functions of the seed.
+    let text = random_tag_bytes(&text);
     insta::assert_snapshot!(text);
 
     // Every scenario reproducer shows its finding again (failed vector cases and interop
@@ -92,4 +95,20 @@ fn the_default_run_passes_and_its_summary_is_stable() {
             triage.new
         );
     }
+}
+
+/// `text` with the number in each `InvalidTagEncoding(N)` replaced by `N`.
+fn random_tag_bytes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    const TAG: &str = "InvalidTagEncoding(";
+    while let Some(at) = rest.find(TAG) {
+        let (before, after) = rest.split_at(at + TAG.len());
+        out.push_str(before);
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        out.push('N');
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
 }
