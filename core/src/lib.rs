@@ -5,6 +5,7 @@
 //! implementations in `ratchet-bench-peers`.
 
 pub mod campaign;
+pub mod group;
 pub mod guard;
 pub mod interop;
 pub mod journal;

@@ -26,6 +26,8 @@ fn the_default_run_passes_and_its_summary_is_stable() {
         workers: 2,
         today: "2026-11-23".into(),
         shim_scenarios: ratchet_bench::bench::DEFAULT_SHIM_SCENARIOS,
+        group_schedules: None,
+        group_regressions: Some(root.join("vectors/regressions/groups.txt")),
     };
     let report = bench::run(&opts, &|| {}).unwrap();
     let text = render_text(&report);
