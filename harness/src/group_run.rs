@@ -15,7 +15,7 @@ use std::path::Path;
 /// The group schedules `run` draws unless told otherwise: each runs on every group peer
 /// alone and on both mixed assignments (four runs with openmls and mls-rs), sized so that the
 /// default run stays within its time budget (measured in the README).
-pub const DEFAULT_GROUP_SCHEDULES: u64 = 120;
+pub const DEFAULT_GROUP_SCHEDULES: u64 = 24;
 
 /// Runs a group finding's reproducer may take while it is shrunk in `run`.
 const SHRINK_BUDGET: usize = 40;

@@ -15,12 +15,21 @@ use arbitrary::{Arbitrary, Unstructured};
 /// The most events one drawn schedule takes.
 pub const MAX_GROUP_EVENTS: usize = 28;
 
+/// How many messages a drawn jump loses: either side of openmls's maximum forward distance
+/// (1000) and of mls-rs's `MAX_RATCHET_BACK_HISTORY` (1024), so that one schedule tests the
+/// forward limit of every receiver, whatever its implementation.
+const JUMPS: [u16; 6] = [999, 1000, 1001, 1023, 1024, 1025];
+
 /// One drawn event, resolved against the group as it stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Event {
     Send {
         who: u8,
         len: u8,
+    },
+    Jump {
+        who: u8,
+        lost: u16,
     },
     Deliver {
         pick: u8,
@@ -89,7 +98,11 @@ impl<'a> Arbitrary<'a> for Event {
                 target: u.arbitrary()?,
                 public: u.arbitrary()?,
             },
-            86..=94 => Event::Tamper {
+            86..=87 => Event::Jump {
+                who: u.arbitrary()?,
+                lost: *u.choose(&JUMPS)?,
+            },
+            88..=94 => Event::Tamper {
                 pick: u.arbitrary()?,
                 who: u.arbitrary()?,
                 bit: u.arbitrary()?,
@@ -145,6 +158,17 @@ fn resolve(model: &GroupModel, event: Event) -> Option<GroupStep> {
             Some(GroupStep::Send {
                 from: pick(&senders, who)?,
                 len: u16::from(len),
+            })
+        }
+        Event::Jump { who, lost } => {
+            let senders: Vec<MemberId> = active
+                .iter()
+                .copied()
+                .filter(|m| !model.holds_pending(*m))
+                .collect();
+            Some(GroupStep::Jump {
+                from: pick(&senders, who)?,
+                lost,
             })
         }
         Event::Deliver { pick: p } => {

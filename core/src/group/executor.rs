@@ -264,6 +264,9 @@ fn detail_of(outcome: &GroupOutcome) -> String {
     }
 }
 
+/// A handshake message a member made and the Welcome that goes with it, if any.
+type Made = (Vec<u8>, Option<Vec<u8>>);
+
 impl Run<'_> {
     fn peer_name(&self, m: MemberId) -> String {
         self.names
@@ -448,7 +451,8 @@ impl Run<'_> {
                 member,
                 msg,
                 pending,
-            } => self.send(member, msg, pending),
+                lost,
+            } => self.send(member, msg, pending, lost),
             Action::Propose {
                 member,
                 msg,
@@ -485,7 +489,13 @@ impl Run<'_> {
         }
     }
 
-    fn send(&mut self, member: MemberId, msg: MsgId, pending: bool) -> Result<(), String> {
+    fn send(
+        &mut self,
+        member: MemberId,
+        msg: MsgId,
+        pending: bool,
+        lost: u16,
+    ) -> Result<(), String> {
         if let Err(why) = self.usable(member) {
             self.record(
                 "send",
@@ -498,15 +508,18 @@ impl Run<'_> {
             );
             return Ok(());
         }
+        let action = if lost > 0 { "jump" } else { "send" };
         let len = match self.model.message(msg).map(|m| &m.body) {
             Some(MessageBody::Application { len, .. }) => *len,
             _ => 0,
         };
         let pt = plaintext(self.seed, msg, len);
-        let result = self
-            .slots
-            .get_mut(&member)
-            .map(|s| call(|| s.member.send(&pt)));
+        let result = self.slots.get_mut(&member).map(|s| {
+            for _ in 0..lost {
+                call(|| s.member.send(b"lost"))?;
+            }
+            call(|| s.member.send(&pt))
+        });
         match result {
             Some(Ok(wire)) => {
                 let leaf = self.slots.get(&member).and_then(|s| s.member.leaf());
@@ -521,7 +534,7 @@ impl Run<'_> {
                 self.wires.insert(msg, wire);
                 self.plaintexts.insert(msg, pt);
                 self.record(
-                    "send",
+                    action,
                     member,
                     Some(msg),
                     None,
@@ -531,20 +544,21 @@ impl Run<'_> {
                 );
             }
             Some(Err(o)) => {
-                // A member holding uncommitted proposals may refuse to send (openmls does;
-                // RFC 9420 leaves it open); a panic is a finding either way.
+                // A member holding uncommitted proposals must commit before it sends
+                // application data (RFC 9420 §12.4), so its refusal is no finding; a panic
+                // is one either way.
                 if !pending || matches!(o, GroupOutcome::Panicked { .. }) {
                     let peer = self.peer_name(member);
                     self.finding(
                         FindingKind::RejectedGenuine,
                         vec![peer],
-                        "send",
+                        action,
                         &class_of(&o),
                         format!("{member} could not send {msg}: {}", detail_of(&o)),
                     );
                 }
                 let ruling = pending.then_some(Ruling::May(Why::PendingProposals));
-                self.record("send", member, Some(msg), None, ruling, None, o);
+                self.record(action, member, Some(msg), None, ruling, None, o);
             }
             None => {}
         }
@@ -596,14 +610,15 @@ impl Run<'_> {
         )
     }
 
-    /// Records a proposal or commit `member` made; a failure stops the run.
+    /// Records a proposal or commit `member` made (its bytes and, for a commit that adds,
+    /// its Welcome); a failure stops the run.
     fn made(
         &mut self,
         action: &str,
         member: MemberId,
         msg: MsgId,
         wire: WireFormat,
-        result: Option<Result<(Vec<u8>, Option<Vec<u8>>), GroupOutcome>>,
+        result: Option<Result<Made, GroupOutcome>>,
     ) -> Result<(), String> {
         match result {
             Some(Ok((bytes, welcome))) => {

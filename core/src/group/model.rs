@@ -159,9 +159,11 @@ pub enum Action {
         member: MemberId,
         /// The message it makes.
         msg: MsgId,
-        /// Whether the sender holds proposals of its epoch not yet committed (openmls then
-        /// refuses to send; RFC 9420 does not require it to).
+        /// Whether the sender holds proposals of its epoch not yet committed (RFC 9420 §12.4:
+        /// it must commit before it sends application data).
         pending: bool,
+        /// How many messages the sender makes and the network loses first (a jump).
+        lost: u16,
     },
     /// `member` sends proposal `msg`.
     Propose {
@@ -481,7 +483,12 @@ impl GroupModel {
     pub fn apply(&mut self, step: &GroupStep) -> Result<Vec<Action>, String> {
         let mut actions = Vec::new();
         match step {
-            GroupStep::Send { from, len } => {
+            GroupStep::Send { .. } | GroupStep::Jump { .. } => {
+                let (from, len, lost) = match step {
+                    GroupStep::Jump { from, lost } => (from, &8u16, *lost),
+                    GroupStep::Send { from, len } => (from, len, 0),
+                    _ => return err("not a send"),
+                };
                 let m = self.joined(*from, "sender")?;
                 if m.gone {
                     return err(format!(
@@ -490,8 +497,8 @@ impl GroupModel {
                 }
                 let (epoch, after_removal) = (m.epoch, m.removed.is_some());
                 let g = self.generations.entry((*from, epoch)).or_default();
-                let generation = *g;
-                *g += 1;
+                let generation = *g + u32::from(lost);
+                *g = generation + 1;
                 let msg = MsgId(self.messages.len() as u32);
                 let pending = self.holds_pending(*from);
                 self.messages.push(MessageModel {
@@ -509,6 +516,7 @@ impl GroupModel {
                     member: *from,
                     msg,
                     pending,
+                    lost,
                 });
             }
             GroupStep::Propose { from, op, wire } => {

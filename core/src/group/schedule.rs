@@ -87,6 +87,15 @@ pub enum GroupStep {
         /// The plaintext's length.
         len: u16,
     },
+    /// `jump M1 1001`: a member sends `lost` application messages that the network loses,
+    /// then one more (of 8 bytes), held until delivered: its generation is `lost` ahead of
+    /// the next one its receivers expect, to test their declared forward limits.
+    Jump {
+        /// The sender.
+        from: MemberId,
+        /// How many messages are lost before the one that is kept.
+        lost: u16,
+    },
     /// `propose M1 remove M3 public`: a member sends a proposal. It first takes every
     /// handshake message the group has sent it (as RFC 9420 §14 requires of a member that
     /// changes the group).
@@ -149,6 +158,7 @@ impl GroupStep {
     pub fn kind(&self) -> &'static str {
         match self {
             GroupStep::Send { .. } => "group-send",
+            GroupStep::Jump { .. } => "group-jump",
             GroupStep::Propose { .. } => "group-propose",
             GroupStep::Commit { .. } => "group-commit",
             GroupStep::Deliver { .. } => "group-deliver",
@@ -162,7 +172,10 @@ impl GroupStep {
     pub fn creates_message(&self) -> bool {
         matches!(
             self,
-            GroupStep::Send { .. } | GroupStep::Propose { .. } | GroupStep::Commit { .. }
+            GroupStep::Send { .. }
+                | GroupStep::Jump { .. }
+                | GroupStep::Propose { .. }
+                | GroupStep::Commit { .. }
         )
     }
 
@@ -191,7 +204,7 @@ impl GroupStep {
     /// The members the step names.
     pub fn members(&self) -> Vec<MemberId> {
         match self {
-            GroupStep::Send { from, .. } => vec![*from],
+            GroupStep::Send { from, .. } | GroupStep::Jump { from, .. } => vec![*from],
             GroupStep::Propose { from, op, .. } => match op {
                 ProposalOp::Remove(m) => vec![*from, *m],
                 _ => vec![*from],
@@ -217,6 +230,10 @@ impl GroupStep {
             GroupStep::Send { from, len } => GroupStep::Send {
                 from: member(from),
                 len,
+            },
+            GroupStep::Jump { from, lost } => GroupStep::Jump {
+                from: member(from),
+                lost,
             },
             GroupStep::Propose { from, op, wire } => GroupStep::Propose {
                 from: member(from),

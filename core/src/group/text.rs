@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! group 3; send M1 5; propose M2 update public; commit M0 pending private; sync M1;
-//! tamper m1 M2 tag 9; deliver m0; deliver m0 M2; compromise M1
+//! tamper m1 M2 tag 9; deliver m0; deliver m0 M2; jump M2 1001; compromise M1
 //! ```
 //!
 //! Printing and parsing are inverses: `text.parse::<GroupSchedule>()?.to_string()` gives the
@@ -67,6 +67,7 @@ impl fmt::Display for GroupStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GroupStep::Send { from, len } => write!(f, "send {from} {len}"),
+            GroupStep::Jump { from, lost } => write!(f, "jump {from} {lost}"),
             GroupStep::Propose { from, op, wire } => {
                 write!(f, "propose {from} {op} {}", wire.name())
             }
@@ -172,6 +173,10 @@ fn parse_step(text: &str, step: usize) -> Result<GroupStep, GroupParseError> {
             from: w.member()?,
             len: w.number("a plaintext length (0 to 65535)")?,
         },
+        "jump" => GroupStep::Jump {
+            from: w.member()?,
+            lost: w.number("how many messages are lost (0 to 65535)")?,
+        },
         "propose" | "commit" => {
             let from = w.member()?;
             let op_word = w.next("add, remove, update or pending")?;
@@ -244,7 +249,7 @@ fn parse_step(text: &str, step: usize) -> Result<GroupStep, GroupParseError> {
             return Err(GroupParseError::step(
                 step,
                 format!(
-                    "unknown step {other:?}; expected send, propose, commit, deliver, sync, tamper or compromise"
+                    "unknown step {other:?}; expected send, jump, propose, commit, deliver, sync, tamper or compromise"
                 ),
             ))
         }

@@ -23,8 +23,9 @@ pub use self::openmls::OpenMlsGroup;
 use ratchet_bench_core::group::GroupPeer;
 
 /// Every group peer this build has, in report order.
+// Each peer is behind its own feature, so the list cannot be one `vec!`.
+#[allow(unused_mut, clippy::vec_init_then_push)]
 pub fn bundled() -> Vec<Box<dyn GroupPeer>> {
-    #[allow(unused_mut)]
     let mut all: Vec<Box<dyn GroupPeer>> = Vec::new();
     #[cfg(feature = "openmls")]
     all.push(Box::new(OpenMlsGroup));

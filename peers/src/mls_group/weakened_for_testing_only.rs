@@ -14,7 +14,10 @@
 //! - [`Flaw::NamesSenderByLeaf`]: names a message's sender `M<leaf>`, as if leaves were never
 //!   reused;
 //! - [`Flaw::DropsLateMessages`]: refuses every message of an epoch before its current one,
-//!   while declaring the real peer's retention.
+//!   while declaring the real peer's retention;
+//! - [`Flaw::ClaimsShortForwardLimit`]: declares a forward limit of
+//!   [`SHORT_FORWARD_LIMIT`] generations while the real peer takes messages much further
+//!   ahead (as an implementation that does not enforce its own limit would).
 
 use ratchet_bench_core::group::tag;
 use ratchet_bench_core::group::{
@@ -38,7 +41,12 @@ pub enum Flaw {
     NamesSenderByLeaf,
     /// Refuses late messages within the declared retention.
     DropsLateMessages,
+    /// Declares a forward limit of [`SHORT_FORWARD_LIMIT`] over a peer that takes more.
+    ClaimsShortForwardLimit,
 }
+
+/// The forward limit [`Flaw::ClaimsShortForwardLimit`] declares.
+pub const SHORT_FORWARD_LIMIT: u32 = 10;
 
 impl Flaw {
     /// The flaw's name, appended to the peer's.
@@ -50,6 +58,7 @@ impl Flaw {
             Flaw::ClaimsNoPastEpochs => "claims-no-past-epochs",
             Flaw::NamesSenderByLeaf => "names-sender-by-leaf",
             Flaw::DropsLateMessages => "drops-late-messages",
+            Flaw::ClaimsShortForwardLimit => "claims-short-forward-limit",
         }
     }
 }
@@ -144,6 +153,9 @@ impl GroupPeer for Weakened {
         info.weakened.push(self.flaw.name().into());
         if self.flaw == Flaw::ClaimsNoPastEpochs {
             info.limits.past_epochs = 0;
+        }
+        if self.flaw == Flaw::ClaimsShortForwardLimit {
+            info.limits.max_forward = SHORT_FORWARD_LIMIT;
         }
         info
     }
