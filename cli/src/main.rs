@@ -312,7 +312,7 @@ struct RunArgs {
     /// Pinned MLS group schedules run before the drawn ones (seed and group schedule per line).
     #[arg(long, default_value = "vectors/regressions/groups.txt")]
     group_regressions: PathBuf,
-    /// How many MLS group schedules the group campaign draws (default: 120); each runs on
+    /// How many MLS group schedules the group campaign draws (default: 24); each runs on
     /// every MLS peer alone and on mixed groups.
     #[arg(long)]
     group_schedules: Option<u64>,

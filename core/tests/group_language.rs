@@ -72,12 +72,12 @@ proptest! {
 fn hand_written_schedules_print_canonically() {
     let text =
         "group 3 ;send M1 5; propose M2 update public;  commit M0 pending private; sync M1; \
-                tamper m1 M1 tag 9; deliver m0; deliver m0 M2; compromise M1; sync";
+                tamper m1 M1 tag 9; deliver m0; deliver m0 M2; compromise M1; sync;jump  M2 1001";
     let s: GroupSchedule = text.parse().unwrap();
     assert_eq!(
         s.to_string(),
         "group 3; send M1 5; propose M2 update public; commit M0 pending private; sync M1; \
-         tamper m1 M1 tag 9; deliver m0; deliver m0 M2; compromise M1; sync"
+         tamper m1 M1 tag 9; deliver m0; deliver m0 M2; compromise M1; sync; jump M2 1001"
     );
     assert!(!is_group_text("send A 5; deliver m0"));
     assert!(!is_group_text("groupie 3"));
@@ -86,6 +86,11 @@ fn hand_written_schedules_print_canonically() {
 #[test]
 fn schedules_that_do_not_fit_the_group_name_the_step() {
     let cases = [
+        (
+            "group 3; jump M1 70000",
+            "step 0",
+            "how many messages are lost (0 to 65535)",
+        ),
         ("group 9", "header", "2 to 8 members"),
         ("send A 5", "header", "expected `group N`"),
         (
@@ -230,4 +235,29 @@ fn campaign_schedules_come_from_the_seed_and_pinned_lines_name_their_line() {
     assert!(err.starts_with("line 2"), "{err}");
     let err = parse_pinned("5 group 2; deliver m4").unwrap_err();
     assert!(err.contains("line 1") && err.contains("m4"), "{err}");
+}
+
+#[test]
+fn a_jump_puts_its_message_ahead_by_the_messages_lost() {
+    use ratchet_bench_core::group::model::MessageBody;
+    let s: GroupSchedule = "group 2; send M0 4; jump M0 1001; send M0 3; commit M1 update \
+        private; sync; jump M0 5"
+        .parse()
+        .unwrap();
+    let model = GroupModel::check(&s).unwrap();
+    let generations: Vec<(u64, u32, u16)> = model
+        .messages
+        .iter()
+        .filter_map(|m| match m.body {
+            MessageBody::Application { len, generation } => Some((m.epoch, generation, len)),
+            MessageBody::Handshake { .. } => None,
+        })
+        .collect();
+    // Generation 0, then 1001 lost (1 to 1001) and 1002 kept (8 bytes), then 1003; in the
+    // next epoch the ratchet starts again: 5 lost, 5 kept.
+    let e = generations[0].0;
+    assert_eq!(
+        generations,
+        vec![(e, 0, 4), (e, 1002, 8), (e, 1003, 3), (e + 1, 5, 8)]
+    );
 }
