@@ -309,7 +309,14 @@ struct RunArgs {
     /// Pinned scenarios run before the drawn ones (seed and scenario per line).
     #[arg(long, default_value = "vectors/regressions/scenarios.txt")]
     regressions: PathBuf,
-    /// Run only drawn scenarios.
+    /// Pinned MLS group schedules run before the drawn ones (seed and group schedule per line).
+    #[arg(long, default_value = "vectors/regressions/groups.txt")]
+    group_regressions: PathBuf,
+    /// How many MLS group schedules the group campaign draws (default: 24); each runs on
+    /// every MLS peer alone and on mixed groups.
+    #[arg(long)]
+    group_schedules: Option<u64>,
+    /// Run only drawn scenarios (and drawn group schedules).
     #[arg(long, conflicts_with = "regressions")]
     no_regressions: bool,
     /// Skip the vector suites.
@@ -392,6 +399,8 @@ fn run(args: RunArgs) -> ExitCode {
         workers,
         today: bench::today(),
         shim_scenarios: args.shim_scenarios,
+        group_schedules: args.group_schedules,
+        group_regressions: (!args.no_regressions).then_some(args.group_regressions),
     };
     let selected = match peers::select_with(&opts.peers, &args.shims.options()) {
         Ok(p) => p,
@@ -417,7 +426,13 @@ fn run(args: RunArgs) -> ExitCode {
             }
         })
         .sum();
-    let bar = ProgressBar::new(drawn);
+    let groups = if families.contains(&Family::MLS) {
+        opts.group_schedules
+            .unwrap_or(ratchet_bench::group_run::DEFAULT_GROUP_SCHEDULES)
+    } else {
+        0
+    };
+    let bar = ProgressBar::new(drawn + groups);
     bar.set_style(
         ProgressStyle::with_template(
             "{msg} [{bar:30}] {pos} scenarios (of {len} drawn, plus the pinned ones), {elapsed}",
@@ -576,6 +591,21 @@ fn minimize_command(
     json: bool,
 ) -> ExitCode {
     use ratchet_bench::minimize;
+    if target.is_none() {
+        let text = std::fs::read_to_string(&scenario).unwrap_or_else(|_| scenario.clone());
+        if ratchet_bench::group::is_group_text(&text) {
+            return minimize_group(
+                &text,
+                &peer_names,
+                seed,
+                signature.as_deref(),
+                budget,
+                write,
+                &regressions,
+                json,
+            );
+        }
+    }
     let source = match minimize::source(&scenario, target.as_deref(), seed) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -697,6 +727,9 @@ fn replay(
         Ok(file) => file,
         Err(_) => text,
     };
+    if ratchet_bench::group::is_group_text(&text) {
+        return replay_group(&text, &peer_names, seed, json);
+    }
     let scenario: Scenario = match text.parse() {
         Ok(s) => s,
         Err(e) => return fail(format!("scenario: {e}")),
@@ -723,6 +756,134 @@ fn replay(
     }
     let failing = findings.iter().any(|f| f.kind.fails_run());
     ExitCode::from(u8::from(failing))
+}
+
+/// The group peers named by `--peer` (every one when none is named), or an error naming the
+/// unknown ones.
+fn group_peers(names: &[String]) -> Result<Vec<Box<dyn ratchet_bench::group::GroupPeer>>, String> {
+    let selected = peers::mls_group::named(names);
+    if selected.is_empty() {
+        let known: Vec<String> = peers::mls_group::bundled()
+            .iter()
+            .map(|p| p.info().name)
+            .collect();
+        return Err(format!(
+            "a group schedule runs on MLS peers; none of {names:?} is one (expected {})",
+            known.join(", ")
+        ));
+    }
+    Ok(selected)
+}
+
+/// `replay` of a group schedule: every assignment of the named MLS peers; 1 when a finding
+/// shows.
+fn replay_group(text: &str, names: &[String], seed: u64, json: bool) -> ExitCode {
+    use ratchet_bench::group::GroupSchedule;
+    let schedule: GroupSchedule = match text.trim().parse() {
+        Ok(s) => s,
+        Err(e) => return fail(format!("group schedule: {e}")),
+    };
+    let selected = match group_peers(names) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let refs: Vec<&dyn ratchet_bench::group::GroupPeer> =
+        selected.iter().map(|p| p.as_ref()).collect();
+    let transcripts = ratchet_bench::group_run::replay(&schedule, &refs, seed);
+    let failing = transcripts.iter().any(|t| !t.findings.is_empty());
+    if json {
+        println!(
+            "{}",
+            to_json(&serde_json::json!({
+                "schedule": schedule.to_string(),
+                "seed": seed,
+                "transcripts": transcripts,
+            }))
+        );
+    } else {
+        println!("group schedule: {schedule}\nseed: {seed}");
+        print!("{}", ratchet_bench::group_run::render(&transcripts));
+    }
+    ExitCode::from(u8::from(failing))
+}
+
+/// `minimize` of a group schedule: shrunk on the named MLS peers, optionally written to the
+/// group regressions file.
+#[allow(clippy::too_many_arguments)]
+fn minimize_group(
+    text: &str,
+    names: &[String],
+    seed: u64,
+    signature: Option<&str>,
+    budget: usize,
+    write: Option<String>,
+    regressions: &std::path::Path,
+    json: bool,
+) -> ExitCode {
+    use ratchet_bench::group::GroupSchedule;
+    let schedule: GroupSchedule = match text.trim().parse() {
+        Ok(s) => s,
+        Err(e) => return fail(format!("group schedule: {e}")),
+    };
+    let selected = match group_peers(names) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let refs: Vec<&dyn ratchet_bench::group::GroupPeer> =
+        selected.iter().map(|p| p.as_ref()).collect();
+    let min = match ratchet_bench::group_run::minimize(&schedule, &refs, seed, signature, budget) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let peer_flags: String = min
+        .finding
+        .peers
+        .iter()
+        .map(|p| format!(" --peer {p}"))
+        .collect();
+    let replay = format!(
+        "ratchet-bench replay '{}'{peer_flags} --seed {seed}",
+        min.schedule
+    );
+    if json {
+        println!(
+            "{}",
+            to_json(&serde_json::json!({
+                "signature": min.finding.signature,
+                "seed": seed,
+                "steps_before": schedule.steps.len(),
+                "steps_after": min.schedule.steps.len(),
+                "assignment": min.assignment,
+                "schedule": min.schedule.to_string(),
+                "detail": min.finding.detail,
+                "replay": replay,
+            }))
+        );
+    } else {
+        println!("signature: {}", min.finding.signature);
+        println!(
+            "from {} steps to {} (members on {})",
+            schedule.steps.len(),
+            min.schedule.steps.len(),
+            min.assignment
+        );
+        println!("seed: {seed}\ngroup schedule: {}", min.schedule);
+        println!("detail: {}", min.finding.detail);
+        println!("replay: {replay}");
+    }
+    if let Some(name) = write {
+        let path = regressions.with_file_name("groups.txt");
+        if let Err(e) =
+            ratchet_bench::group_run::write_case(&path, &name, seed, &min, schedule.steps.len())
+        {
+            return fail(e);
+        }
+        eprintln!(
+            "ratchet-bench: added case {name} to {}; run `cargo test -p ratchet-bench --test mls_groups` and review its new snapshot",
+            path.display()
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 /// `vectors fetch`: 0 when every file is there with its pinned hash, 1 when a download had

@@ -26,6 +26,8 @@ fn the_default_run_passes_and_its_summary_is_stable() {
         workers: 2,
         today: "2026-11-23".into(),
         shim_scenarios: ratchet_bench::bench::DEFAULT_SHIM_SCENARIOS,
+        group_schedules: None,
+        group_regressions: Some(root.join("vectors/regressions/groups.txt")),
     };
     let report = bench::run(&opts, &|| {}).unwrap();
     let text = render_text(&report);
@@ -44,6 +46,22 @@ fn the_default_run_passes_and_its_summary_is_stable() {
             FindingKind::VectorFailed | FindingKind::InteropFailed
         )
     }) {
+        if ratchet_bench::group::is_group_text(&seen.scenario) {
+            let schedule: ratchet_bench::group::GroupSchedule = seen.scenario.parse().unwrap();
+            let group_peers = ratchet_bench::peers::mls_group::bundled();
+            let refs: Vec<&dyn ratchet_bench::group::GroupPeer> =
+                group_peers.iter().map(|p| p.as_ref()).collect();
+            let shown = ratchet_bench::group::campaign::check_schedule(&refs, &schedule, seen.seed)
+                .into_iter()
+                .flat_map(|t| t.findings)
+                .any(|f| f.signature == seen.signature);
+            assert!(
+                shown,
+                "the reproducer of {} must show it: {}",
+                seen.signature, seen.reproducer
+            );
+            continue;
+        }
         let scenario: ratchet_bench::scenario::Scenario = seen.scenario.parse().unwrap();
         let named: Vec<&dyn ratchet_bench::peer::Peer> = peers
             .iter()

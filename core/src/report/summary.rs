@@ -32,6 +32,10 @@ pub struct RunReport {
     pub vectors: Vec<SuiteReport>,
     /// The interop matrix of each family that ran.
     pub interop: Vec<Matrix>,
+    /// MLS groups beyond one epoch: the group campaign and the interop cells per operation,
+    /// when an MLS peer ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<crate::group::report::GroupReport>,
     /// Per peer, how many campaign inputs ended in each outcome.
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
     /// Per family and mutation operator: uses, reasons it did not apply, findings at its
@@ -193,6 +197,10 @@ pub fn render_text(r: &RunReport) -> String {
         let _ = writeln!(out, "interop: (not run)");
     } else {
         out.push_str(&interop::render(&r.interop));
+    }
+    if let Some(g) = &r.groups {
+        let _ = writeln!(out);
+        out.push_str(&crate::group::report::render_text(g));
     }
 
     let _ = writeln!(
