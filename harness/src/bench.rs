@@ -125,7 +125,7 @@ fn shorten(peers: &[Box<dyn Peer>], seen: &mut Seen) {
 /// Each failed vector case as a finding, `peer/vector-failed/suite/tcN`, so that a known
 /// deviation of an implementation is listed in the expectations file with its reason like
 /// any other, and every other failure fails the run.
-fn vector_sightings(reports: &[vectors::SuiteReport]) -> Vec<Seen> {
+pub fn vector_sightings(reports: &[vectors::SuiteReport]) -> Vec<Seen> {
     reports
         .iter()
         .flat_map(|r| {
@@ -165,6 +165,16 @@ pub fn run_on(
     peers: Vec<Box<dyn Peer>>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<RunReport, RunError> {
+    run_with(opts, &peers, progress)
+}
+
+/// [`run_on`] that leaves the peers to the caller, who may replay findings on them afterwards
+/// (the HTML report's transcripts, [`crate::transcripts`]).
+pub fn run_with(
+    opts: &RunOptions,
+    peers: &[Box<dyn Peer>],
+    progress: &(dyn Fn() + Sync),
+) -> Result<RunReport, RunError> {
     let expectations = match &opts.expectations {
         Some(path) => Some(Expectations::load(path)?),
         None => None,
@@ -173,7 +183,7 @@ pub fn run_on(
         Some(dir) => vectors::run_suites(
             dir,
             opts.mls_vectors_dir.as_deref(),
-            &peers,
+            peers,
             &opts.suites,
             opts.accept_changed_vectors,
         )?,
@@ -193,7 +203,7 @@ pub fn run_on(
     };
     let count = |family| opts.scenarios.unwrap_or_else(|| default_scenarios(family));
     let result = campaign::run_by_family(
-        &peers,
+        peers,
         &pinned,
         opts.seed,
         &count,
@@ -202,7 +212,7 @@ pub fn run_on(
         progress,
     );
     let mut scenarios = BTreeMap::new();
-    for p in &peers {
+    for p in peers {
         let family = p.info().family;
         scenarios.insert(family.name().to_string(), count(family));
     }
@@ -211,9 +221,9 @@ pub fn run_on(
         .into_iter()
         .partition(|s| s.kind.fails_run());
     for seen in findings.iter_mut().chain(notes.iter_mut()) {
-        shorten(&peers, seen);
+        shorten(peers, seen);
     }
-    let matrices = interop::run(&peers, &[], opts.seed);
+    let matrices = interop::run(peers, &[], opts.seed);
     findings.extend(interop::sightings(&matrices, opts.seed));
     findings.extend(vector_sightings(&vector_reports));
     findings.extend(
@@ -263,6 +273,11 @@ pub fn run_on(
             || "none (every finding counts as new)".into(),
             |p| p.display().to_string(),
         ),
+        inputs: crate::report::Inputs {
+            expectations: opts.expectations.as_ref().map(|p| p.display().to_string()),
+            vectors_dir: opts.vectors_dir.as_ref().map(|p| p.display().to_string()),
+            regressions: opts.regressions.as_ref().map(|p| p.display().to_string()),
+        },
         vectors: vector_reports,
         interop: matrices,
         outcomes: result.outcomes,
