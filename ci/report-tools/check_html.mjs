@@ -5,7 +5,7 @@
 //   node check_html.mjs REPORT.html SCREENSHOT.png
 //
 // Prints one JSON object on stdout: {"title", "consoleErrors", "pageErrors", "requests",
-// "details", "tables", "bodyText"}; exits 0 when it could load the page (the caller judges
+// "details", "tables", "bodyText", "overflowX"}; exits 0 when it could load the page (the caller judges
 // the findings), 2 when it could not run at all.
 // SPDX-License-Identifier: Apache-2.0 OR MIT
 import { chromium } from 'playwright-core';
@@ -68,6 +68,8 @@ try {
     details: document.querySelectorAll('details').length,
     tables: document.querySelectorAll('table').length,
     bodyText: document.body.innerText,
+    // How far the page is wider than the window (0 when nothing overflows sideways).
+    overflowX: document.documentElement.scrollWidth - document.documentElement.clientWidth,
   }));
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(JSON.stringify({ ...facts, consoleErrors, pageErrors, requests }));

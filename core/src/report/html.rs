@@ -95,9 +95,9 @@ details[open] > summary { border-bottom: 1px solid var(--line); background: var(
 details > .body { padding: 6px 12px 8px; }
 details details { margin: 6px 0; }
 .group { border-left: 3px solid var(--line); padding-left: 12px; margin: 12px 0; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 6px 0; }
+dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 12px; margin: 6px 0; }
 dt { color: var(--muted); }
-dd { margin: 0; }
+dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 td details { border: 0; margin: 0; }
 td details > summary { padding: 0; }
 "#;
