@@ -149,6 +149,16 @@ pub fn run_on(
     peers: Vec<Box<dyn Peer>>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<RunReport, RunError> {
+    run_with(opts, &peers, progress)
+}
+
+/// [`run_on`] that leaves the peers to the caller, who may replay findings on them afterwards
+/// (the HTML report's transcripts, [`crate::transcripts`]).
+pub fn run_with(
+    opts: &RunOptions,
+    peers: &[Box<dyn Peer>],
+    progress: &(dyn Fn() + Sync),
+) -> Result<RunReport, RunError> {
     let expectations = match &opts.expectations {
         Some(path) => Some(Expectations::load(path)?),
         None => None,
@@ -157,7 +167,7 @@ pub fn run_on(
         Some(dir) => vectors::run_suites(
             dir,
             opts.mls_vectors_dir.as_deref(),
-            &peers,
+            peers,
             &opts.suites,
             opts.accept_changed_vectors,
         )?,
@@ -177,7 +187,7 @@ pub fn run_on(
     };
     let count = |family| opts.scenarios.unwrap_or_else(|| default_scenarios(family));
     let result = campaign::run_by_family(
-        &peers,
+        peers,
         &pinned,
         opts.seed,
         &count,
@@ -186,7 +196,7 @@ pub fn run_on(
         progress,
     );
     let mut scenarios = BTreeMap::new();
-    for p in &peers {
+    for p in peers {
         let family = p.info().family;
         scenarios.insert(family.name().to_string(), count(family));
     }
@@ -198,7 +208,7 @@ pub fn run_on(
     for seen in findings.iter_mut().chain(notes.iter_mut()) {
         crate::shrink::shorten(&refs, seen, SHRINK_BUDGET);
     }
-    let matrices = interop::run(&peers, &[], opts.seed);
+    let matrices = interop::run(peers, &[], opts.seed);
     findings.extend(interop::sightings(&matrices, opts.seed));
     let groups = run_groups(opts, &peers, progress)?;
     if let Some(g) = &groups {
@@ -254,6 +264,11 @@ pub fn run_on(
             || "none (every finding counts as new)".into(),
             |p| p.display().to_string(),
         ),
+        inputs: crate::report::Inputs {
+            expectations: opts.expectations.as_ref().map(|p| p.display().to_string()),
+            vectors_dir: opts.vectors_dir.as_ref().map(|p| p.display().to_string()),
+            regressions: opts.regressions.as_ref().map(|p| p.display().to_string()),
+        },
         vectors: vector_reports,
         interop: matrices,
         groups: groups.map(|g| g.report),

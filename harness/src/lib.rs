@@ -14,4 +14,5 @@ pub mod fuzzing;
 pub mod group_run;
 pub mod minimize;
 pub mod selftest;
+pub mod transcripts;
 pub mod vectors;

@@ -1,11 +1,13 @@
-//! The default run (`ratchet-bench run` with no options): its summary is snapshotted, so
-//! that any change of behaviour of a peer, the oracle or the scenarios is a reviewable diff.
+//! The default run (`ratchet-bench run` with no options): its reports are snapshotted, so
+//! that any change of behaviour of a peer, the oracle or the scenarios is a reviewable diff:
+//! the short text it prints (one screen) and the verbose one (`--verbose`: every vector
+//! file, matrix and finding, where the details are).
 
 // Test helpers may fail loudly, like the tests that call them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ratchet_bench::bench::{self, RunOptions, DEFAULT_SEED};
-use ratchet_bench::report::{render_text, Expectations, FindingKind};
+use ratchet_bench::report::{render_text, render_verbose, Expectations, FindingKind};
 use std::path::Path;
 
 #[test]
@@ -30,11 +32,18 @@ fn the_default_run_passes_and_its_summary_is_stable() {
         group_regressions: Some(root.join("vectors/regressions/groups.txt")),
     };
     let report = bench::run(&opts, &|| {}).unwrap();
-    let text = render_text(&report);
-    assert_eq!(report.exit_code, 0, "the default run must pass:\n{text}");
+    let verbose = render_verbose(&report);
+    assert_eq!(report.exit_code, 0, "the default run must pass:\n{verbose}");
     // Paths differ between machines; the rest is a function of the seed.
-    let text = text.replace(&root.display().to_string(), "<root>");
-    insta::assert_snapshot!(text);
+    let root_text = root.display().to_string();
+    let text = render_text(&report).replace(&root_text, "<root>");
+    assert!(
+        text.lines().count() < 60,
+        "the default report of a clean run fits a screen, got {} lines:\n{text}",
+        text.lines().count()
+    );
+    insta::assert_snapshot!("short", text);
+    insta::assert_snapshot!("verbose", verbose.replace(&root_text, "<root>"));
 
     // Every scenario reproducer shows its finding again (failed vector cases and interop
     // cells name the command that runs them again; tests/vectors.rs and tests/interop.rs
