@@ -391,6 +391,8 @@ fn a_crashing_shim_is_one_finding_and_the_other_peers_results_stay() {
         workers: 2,
         today: "2026-01-01".into(),
         shim_scenarios: ratchet_bench::bench::DEFAULT_SHIM_SCENARIOS,
+        group_schedules: None,
+        group_regressions: None,
     };
     let started = Instant::now();
     let report = bench::run_on(

@@ -240,6 +240,7 @@
 pub mod campaign;
 pub mod codec;
 pub mod gate;
+pub mod group;
 pub mod guard;
 pub mod interop;
 pub mod journal;

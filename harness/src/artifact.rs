@@ -38,11 +38,13 @@ pub enum Target {
     VectorParse,
     /// `mls_secret_tree`: a secret-tree case compared with mls-rs.
     MlsSecretTree,
+    /// `diff_mls_group`: a group schedule on the MLS group peers, alone and mixed.
+    DiffMlsGroup,
 }
 
 impl Target {
     /// Every target, in fuzz/Cargo.toml's order.
-    pub const ALL: [Target; 7] = [
+    pub const ALL: [Target; 8] = [
         Target::DiffSession,
         Target::ReferenceDecrypt,
         Target::VectorParse,
@@ -50,6 +52,7 @@ impl Target {
         Target::DiffMegolm,
         Target::LibolmDecode,
         Target::MlsSecretTree,
+        Target::DiffMlsGroup,
     ];
 
     /// The target's name (its binary and its corpus and artifacts folders).
@@ -62,6 +65,7 @@ impl Target {
             Target::ReferenceDecrypt => "reference_decrypt",
             Target::VectorParse => "vector_parse",
             Target::MlsSecretTree => "mls_secret_tree",
+            Target::DiffMlsGroup => "diff_mls_group",
         }
     }
 
@@ -124,6 +128,8 @@ pub enum Input {
     Bytes(Vec<u8>),
     /// `mls_secret_tree`: the case.
     SecretTree(Box<SecretTreeCase>),
+    /// `diff_mls_group`: the group schedule.
+    GroupSchedule(Box<crate::group::GroupSchedule>),
 }
 
 /// Decodes `bytes` as `target` does.
@@ -143,6 +149,14 @@ pub fn decode(target: Target, bytes: &[u8]) -> Input {
             None => Input::NotRun("an empty input selects no peer".into()),
         },
         Target::ReferenceDecrypt | Target::VectorParse => Input::Bytes(bytes.to_vec()),
+        Target::DiffMlsGroup => {
+            match crate::group::GroupSchedule::arbitrary_take_rest(Unstructured::new(bytes)) {
+                Ok(s) => Input::GroupSchedule(Box::new(s)),
+                Err(e) => {
+                    Input::NotRun(format!("the bytes do not decode to a group schedule: {e}"))
+                }
+            }
+        }
         Target::MlsSecretTree => {
             if bytes.len() < SecretTreeCase::size_hint(0).0 {
                 return Input::NotRun(format!(
@@ -249,6 +263,17 @@ pub fn replay(target: Target, bytes: &[u8]) -> Replay {
                 hex_preview(&bytes, 48)
             ));
             out.crash = watched(target, move || fuzzing::check_reference_decrypt(&bytes));
+        }
+        Input::GroupSchedule(schedule) => {
+            let peers = fuzzing::group_peers();
+            let transcripts = crate::group_run::replay(&schedule, &peers, FUZZ_SEED);
+            out.did.push(format!("group schedule: {schedule}"));
+            out.did.extend(
+                crate::group_run::render(&transcripts)
+                    .lines()
+                    .map(str::to_string),
+            );
+            out.crash = fuzzing::check_mls_group(&schedule);
         }
         Input::SecretTree(case) => {
             out.did.push(format!("case {case:?}"));

@@ -58,6 +58,12 @@ pub struct RunOptions {
     /// the in-process peers run them all. An expectation about a shim that ran only a sample
     /// is not judged stale: a rare finding may not show in the sample.
     pub shim_scenarios: u64,
+    /// How many group schedules the MLS group campaign draws; `None` for
+    /// [`crate::group_run::DEFAULT_GROUP_SCHEDULES`].
+    pub group_schedules: Option<u64>,
+    /// The pinned group schedules file (a missing file holds none); `None` to run only drawn
+    /// ones.
+    pub group_regressions: Option<PathBuf>,
 }
 
 /// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]).
@@ -91,6 +97,45 @@ pub use crate::report::today;
 /// Runs a finding's reproducer may take while it is shrunk.
 const SHRINK_BUDGET: usize = 200;
 
+/// The MLS group part of the run, when an MLS peer with a group adapter is among `peers`.
+fn run_groups(
+    opts: &RunOptions,
+    peers: &[Box<dyn Peer>],
+    progress: &(dyn Fn() + Sync),
+) -> Result<Option<crate::group_run::GroupRun>, RunError> {
+    let names: Vec<String> = peers
+        .iter()
+        .map(|p| p.info())
+        .filter(|i| i.family == Family::MLS)
+        .map(|i| i.name)
+        .collect();
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let group_peers = peers::mls_group::named(&names);
+    if group_peers.is_empty() {
+        return Ok(None);
+    }
+    let pinned = match &opts.group_regressions {
+        Some(path) => crate::group_run::pinned(path).map_err(|reason| RunError::Regressions {
+            path: path.clone(),
+            reason,
+        })?,
+        None => Vec::new(),
+    };
+    let count = opts
+        .group_schedules
+        .unwrap_or(crate::group_run::DEFAULT_GROUP_SCHEDULES);
+    Ok(Some(crate::group_run::run(
+        &group_peers,
+        &pinned,
+        opts.seed,
+        count,
+        opts.workers,
+        progress,
+    )))
+}
+
 /// Runs the vectors and the campaign, and holds the findings against the expectations.
 pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport, RunError> {
     let peers: Vec<Box<dyn Peer>> = peers::select(&opts.peers).map_err(RunError::Peer)?;
@@ -104,6 +149,16 @@ pub fn run_on(
     peers: Vec<Box<dyn Peer>>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<RunReport, RunError> {
+    run_with(opts, &peers, progress)
+}
+
+/// [`run_on`] that leaves the peers to the caller, who may replay findings on them afterwards
+/// (the HTML report's transcripts, [`crate::transcripts`]).
+pub fn run_with(
+    opts: &RunOptions,
+    peers: &[Box<dyn Peer>],
+    progress: &(dyn Fn() + Sync),
+) -> Result<RunReport, RunError> {
     let expectations = match &opts.expectations {
         Some(path) => Some(Expectations::load(path)?),
         None => None,
@@ -112,7 +167,7 @@ pub fn run_on(
         Some(dir) => vectors::run_suites(
             dir,
             opts.mls_vectors_dir.as_deref(),
-            &peers,
+            peers,
             &opts.suites,
             opts.accept_changed_vectors,
         )?,
@@ -132,7 +187,7 @@ pub fn run_on(
     };
     let count = |family| opts.scenarios.unwrap_or_else(|| default_scenarios(family));
     let result = campaign::run_by_family(
-        &peers,
+        peers,
         &pinned,
         opts.seed,
         &count,
@@ -141,7 +196,7 @@ pub fn run_on(
         progress,
     );
     let mut scenarios = BTreeMap::new();
-    for p in &peers {
+    for p in peers {
         let family = p.info().family;
         scenarios.insert(family.name().to_string(), count(family));
     }
@@ -153,8 +208,12 @@ pub fn run_on(
     for seen in findings.iter_mut().chain(notes.iter_mut()) {
         crate::shrink::shorten(&refs, seen, SHRINK_BUDGET);
     }
-    let matrices = interop::run(&peers, &[], opts.seed);
+    let matrices = interop::run(peers, &[], opts.seed);
     findings.extend(interop::sightings(&matrices, opts.seed));
+    let groups = run_groups(opts, &peers, progress)?;
+    if let Some(g) = &groups {
+        findings.extend(g.findings.iter().cloned());
+    }
     findings.extend(vectors::sightings(&vector_reports, &|r| {
         format!("ratchet-bench vectors replay --suite {}", r.suite)
     }));
@@ -205,8 +264,14 @@ pub fn run_on(
             || "none (every finding counts as new)".into(),
             |p| p.display().to_string(),
         ),
+        inputs: crate::report::Inputs {
+            expectations: opts.expectations.as_ref().map(|p| p.display().to_string()),
+            vectors_dir: opts.vectors_dir.as_ref().map(|p| p.display().to_string()),
+            regressions: opts.regressions.as_ref().map(|p| p.display().to_string()),
+        },
         vectors: vector_reports,
         interop: matrices,
+        groups: groups.map(|g| g.report),
         outcomes: result.outcomes,
         operators: result.operators,
         findings,

@@ -1,7 +1,7 @@
 #![doc = include_str!("../../README.md")]
 
 pub use ratchet_bench_core::{
-    campaign, guard, interop, journal, oracle, peer, report, rng, scenario, shrink,
+    campaign, group, guard, interop, journal, oracle, peer, report, rng, scenario, shrink,
 };
 pub use ratchet_bench_peers as peers;
 pub use ratchet_bench_peers::mls_secret_tree;
@@ -11,6 +11,8 @@ pub mod artifact;
 pub mod bench;
 pub mod fuzz_report;
 pub mod fuzzing;
+pub mod group_run;
 pub mod minimize;
 pub mod selftest;
+pub mod transcripts;
 pub mod vectors;

@@ -12,6 +12,8 @@ mod ksi;
 #[cfg(feature = "libolm")]
 mod libolm;
 pub mod libolm_known;
+#[cfg(any(feature = "openmls", feature = "mls-rs"))]
+pub mod mls_group;
 #[cfg(feature = "mls-rs")]
 mod mls_rs;
 #[cfg(feature = "mls-rs")]

@@ -174,8 +174,12 @@ impl Expectations {
         for e in live {
             let peers = e.signature.split('/').next().unwrap_or_default();
             let about_ran = peers.split('+').all(|p| ran_peers.iter().any(|r| r == p));
-            if about_ran && !seen.iter().any(|s| e.matches(&s.signature)) {
+            if seen.iter().any(|s| e.matches(&s.signature)) {
+                triage.held.push(e.clone());
+            } else if about_ran {
                 triage.stale.push(e.clone());
+            } else {
+                triage.unjudged.push(e.clone());
             }
         }
         triage
@@ -191,6 +195,11 @@ pub struct Triage {
     pub stale: Vec<Expectation>,
     /// Entries past their expiry date.
     pub expired: Vec<String>,
+    /// Entries whose finding showed: known and still true.
+    pub held: Vec<Expectation>,
+    /// Entries about peers that did not run (or ran only a sample of the campaign), so not
+    /// judged either way.
+    pub unjudged: Vec<Expectation>,
 }
 
 impl Triage {

@@ -1,13 +1,27 @@
-//! Findings, their signatures, the expectations file, and the run's report.
+//! Findings, their signatures, the expectations file, and the run's report: as short and
+//! verbose text, as JSON (serde), and as the files CI systems read ([`junit`], [`sarif`],
+//! [`markdown`] for a job summary, [`html`] for people).
 
 mod check;
 mod expectations;
 mod finding;
+#[cfg(test)]
+mod fixture;
+pub mod html;
+pub mod junit;
+pub mod markdown;
+mod render_error;
+pub mod sarif;
+mod selftest;
 mod summary;
+mod text;
 mod transcripts;
 
 pub use check::{conformance, divergence};
 pub use expectations::{today, Expectation, Expectations, ExpectationsError, Triage};
 pub use finding::{peer_arg, register_peer_arg, Finding, FindingKind, Seen};
-pub use summary::{expected_counts, peers_table, render_text, NotBuilt, RunReport};
+pub use render_error::RenderError;
+pub use selftest::{FlawResult, SelftestReport};
+pub use summary::{expected_counts, peers_table, render_verbose, Inputs, NotBuilt, RunReport};
+pub use text::render_text;
 pub use transcripts::render_transcripts;

@@ -28,10 +28,17 @@ pub struct RunReport {
     pub not_built: Vec<NotBuilt>,
     /// The expectations file used, or why none was.
     pub expectations: String,
+    /// The files the run read, as it was given them, so that report files can point a
+    /// reviewer at an expectations entry, a vector case or a pinned scenario.
+    pub inputs: Inputs,
     /// Vector suites, per file and peer.
     pub vectors: Vec<SuiteReport>,
     /// The interop matrix of each family that ran.
     pub interop: Vec<Matrix>,
+    /// MLS groups beyond one epoch: the group campaign and the interop cells per operation,
+    /// when an MLS peer ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<crate::group::report::GroupReport>,
     /// Per peer, how many campaign inputs ended in each outcome.
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
     /// Per family and mutation operator: uses, reasons it did not apply, findings at its
@@ -49,6 +56,45 @@ pub struct RunReport {
     pub exit_code: i32,
 }
 
+impl RunReport {
+    /// A report of nothing yet under `seed`, which passes: the commands that run one part of
+    /// the bench (`interop`, `vectors replay`) fill in what they ran and the verdict, so that
+    /// every report file can render them.
+    pub fn new(seed: u64) -> Self {
+        RunReport {
+            tool: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
+            seed,
+            scenarios: BTreeMap::new(),
+            pinned: 0,
+            peers: Vec::new(),
+            not_built: Vec::new(),
+            expectations: "none".into(),
+            inputs: Inputs::default(),
+            vectors: Vec::new(),
+            interop: Vec::new(),
+            groups: None,
+            outcomes: BTreeMap::new(),
+            operators: BTreeMap::new(),
+            findings: Vec::new(),
+            notes: Vec::new(),
+            triage: Triage::default(),
+            vector_failures: 0,
+            exit_code: 0,
+        }
+    }
+}
+
+/// The files a run read (paths as given on the command line or by the library caller).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Inputs {
+    /// The expectations file, if one was used.
+    pub expectations: Option<String>,
+    /// The folder holding MANIFEST.json, if the vector suites ran.
+    pub vectors_dir: Option<String>,
+    /// The pinned scenarios file, if one was read.
+    pub regressions: Option<String>,
+}
+
 /// A peer this build of the bench does not have, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NotBuilt {
@@ -58,7 +104,7 @@ pub struct NotBuilt {
     pub reason: String,
 }
 
-fn limits(p: &PeerInfo) -> String {
+pub(crate) fn limits(p: &PeerInfo) -> String {
     let l = &p.limits;
     let mut parts = vec![format!("max-skip {}", l.max_skip)];
     if let Some(t) = l.max_stored {
@@ -114,11 +160,9 @@ pub fn expected_counts(v: &SuiteReport) -> String {
     })
 }
 
-/// The human summary.
-pub fn render_text(r: &RunReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
+/// The report's first line: the tool, the seed and the scenarios drawn.
+pub(crate) fn header(r: &RunReport) -> String {
+    format!(
         "{}  seed {}  scenarios {} (+{} pinned)",
         r.tool,
         r.seed,
@@ -128,7 +172,16 @@ pub fn render_text(r: &RunReport) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         r.pinned
-    );
+    )
+}
+
+/// The whole report as text (`run --verbose`): every peer with its version and limits, every
+/// vector file on every peer with its skipped and failed cases, the interop matrices, the
+/// campaign's outcome counts, and every finding with its reproducer. [`super::render_text`]
+/// is the short default.
+pub fn render_verbose(r: &RunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", header(r));
     let _ = writeln!(out, "\npeers:");
     out.push_str(&peers_table(&r.peers));
     for n in &r.not_built {
@@ -193,6 +246,10 @@ pub fn render_text(r: &RunReport) -> String {
         let _ = writeln!(out, "interop: (not run)");
     } else {
         out.push_str(&interop::render(&r.interop));
+    }
+    if let Some(g) = &r.groups {
+        let _ = writeln!(out);
+        out.push_str(&crate::group::report::render_text(g));
     }
 
     let _ = writeln!(
@@ -292,7 +349,13 @@ pub fn render_text(r: &RunReport) -> String {
             let _ = writeln!(out, "      reproduce: {}", s.reproducer);
         }
     }
-    let verdict = if r.exit_code == 0 {
+    let _ = writeln!(out, "\nresult: {}", verdict(r));
+    out
+}
+
+/// `PASS: ...` or `FAIL: ...` with the counts that failed the run.
+pub(crate) fn verdict(r: &RunReport) -> String {
+    if r.exit_code == 0 {
         "PASS: nothing unexpected".to_string()
     } else {
         format!(
@@ -301,7 +364,5 @@ pub fn render_text(r: &RunReport) -> String {
             r.triage.stale.len(),
             r.vector_failures
         )
-    };
-    let _ = writeln!(out, "\nresult: {verdict}");
-    out
+    }
 }
