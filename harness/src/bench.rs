@@ -210,7 +210,7 @@ pub fn run_with(
     }
     let matrices = interop::run(peers, &[], opts.seed);
     findings.extend(interop::sightings(&matrices, opts.seed));
-    let groups = run_groups(opts, &peers, progress)?;
+    let groups = run_groups(opts, peers, progress)?;
     if let Some(g) = &groups {
         findings.extend(g.findings.iter().cloned());
     }
