@@ -224,8 +224,14 @@ fn one_seed_gives_byte_identical_json() {
         "1",
     ]);
     assert!(!a.stdout.is_empty());
+    // double-ratchet-2 draws its keys from the operating system, so a panic of its bincode
+    // decoder on a cut key names a random byte: that number is masked, nothing else.
+    let (a, b) = (
+        random_tag_bytes(&String::from_utf8_lossy(&a.stdout)),
+        random_tag_bytes(&String::from_utf8_lossy(&b.stdout)),
+    );
     assert!(
-        a.stdout == b.stdout,
+        a == b,
         "the same seed must give the same report, whatever the workers"
     );
 }
@@ -504,4 +510,20 @@ fn aborts_in_the_interop_matrix_and_the_vectors_are_reported_too() {
         .contains("abort"));
     // The campaign ran whole.
     assert!(report["outcomes"]["reference"].is_object(), "{report}");
+}
+
+/// `text` with the number in each `InvalidTagEncoding(N)` replaced by `N`.
+fn random_tag_bytes(text: &str) -> String {
+    const TAG: &str = "InvalidTagEncoding(";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(TAG) {
+        let (before, after) = rest.split_at(at + TAG.len());
+        out.push_str(before);
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        out.push('N');
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
 }

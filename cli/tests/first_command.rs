@@ -58,6 +58,9 @@ const BUILD_SCRIPTS: &[(&str, &str)] = &[
     ("thiserror", "rustc, to probe the compiler's features"),
     ("zerocopy", "rustc, to probe the compiler version"),
     ("zmij", "rustc, to probe the compiler version"),
+    ("prettyplease", "nothing: declares its cfg names and passes its version on"),
+    ("serde-sarif", "nothing beyond Rust: generates its SARIF types from the bundled JSON schema (schemafy, syn, prettyplease)"),
+    ("syn", "rustc, to probe the compiler version (syn 1, under schemafy)"),
 ];
 
 /// Packages that must never be in the first command's tree: they run cmake or need clang.

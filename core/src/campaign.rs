@@ -95,6 +95,15 @@ pub struct OperatorUse {
 /// Distinct skip reasons kept per operator and family.
 const SKIP_REASONS: usize = 4;
 
+/// Adds `why` to `reasons`, keeping the [`SKIP_REASONS`] first in order: the same whatever
+/// order the workers met them in, so that one seed gives one report.
+fn keep_reason(reasons: &mut BTreeSet<String>, why: String) {
+    reasons.insert(why);
+    while reasons.len() > SKIP_REASONS {
+        reasons.pop_last();
+    }
+}
+
 impl CampaignResult {
     fn absorb(
         &mut self,
@@ -116,9 +125,7 @@ impl CampaignResult {
                 match &r.outcome {
                     Outcome::Skipped(why) => {
                         used.skipped += 1;
-                        if used.skip_reasons.len() < SKIP_REASONS {
-                            used.skip_reasons.insert(why.clone());
-                        }
+                        keep_reason(&mut used.skip_reasons, why.clone());
                     }
                     _ => used.applied += 1,
                 }
@@ -178,9 +185,7 @@ impl CampaignResult {
                 m.applied += used.applied;
                 m.skipped += used.skipped;
                 for why in used.skip_reasons {
-                    if m.skip_reasons.len() < SKIP_REASONS {
-                        m.skip_reasons.insert(why);
-                    }
+                    keep_reason(&mut m.skip_reasons, why);
                 }
                 m.findings.extend(used.findings);
             }

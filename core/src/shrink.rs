@@ -56,6 +56,11 @@ impl Scenario {
                     msg: renumber(msg),
                     bytes,
                 },
+                Step::Mutate { msg, field, op } => Step::Mutate {
+                    msg: renumber(msg),
+                    field,
+                    op,
+                },
                 other => other,
             })
             .collect();

@@ -6,7 +6,7 @@
 use ratchet_bench::campaign::scenario_for;
 use ratchet_bench::peer::RejectClass;
 use ratchet_bench::peers::{KsiDoubleRatchet, ReferenceSignalDr};
-use ratchet_bench::scenario::{execute, Outcome, Setup};
+use ratchet_bench::scenario::{execute, Outcome, Setup, Step};
 
 fn storage_full(o: &Outcome) -> bool {
     matches!(o, Outcome::Rejected(r) if r.class == RejectClass::StorageFull)
@@ -15,12 +15,23 @@ fn storage_full(o: &Outcome) -> bool {
 /// Over a seeded campaign, every send gives the same wire bytes and every delivery the same
 /// outcome (reject texts differ by design, so only success and bytes count) on both peers, up to the first input where either refuses for a full store: there
 /// ksi-double-ratchet's known off-by-one (ci/expectations.json) lets it keep one key more.
+/// Scenarios that start from a bundle with a low-order key are left out: the reference
+/// refuses such a bundle, ksi-double-ratchet takes it (also listed there).
 #[test]
 fn reference_and_ksi_agree_byte_for_byte_on_a_seeded_campaign() {
     let mut sends = 0;
     let mut cut_short = 0;
+    let mut low_order = 0;
     for index in 0..300 {
         let (scenario, seed) = scenario_for(7, index);
+        if scenario
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Bundle { op, .. } if op.name() == "low-order"))
+        {
+            low_order += 1;
+            continue;
+        }
         let a = execute(&ReferenceSignalDr, &scenario, Setup::seeded(seed));
         let b = execute(&KsiDoubleRatchet, &scenario, Setup::seeded(seed));
         let mut stopped = false;
@@ -53,6 +64,10 @@ fn reference_and_ksi_agree_byte_for_byte_on_a_seeded_campaign() {
     assert!(
         sends > 2000,
         "expected thousands of compared sends, got {sends}"
+    );
+    assert!(
+        low_order < 100,
+        "low-order bundles should be a minority, got {low_order} of 300"
     );
     assert!(
         cut_short < 30,

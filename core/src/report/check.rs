@@ -193,20 +193,65 @@ pub fn divergence(transcripts: &[Transcript]) -> Vec<Finding> {
                 continue;
             }
             let (a, b) = (&transcripts[i], &transcripts[j]);
+            // Where an attack step applied on one peer and not on the other (a peer without a
+            // codec skips typed changes), the two took different inputs from there on; a
+            // changed bundle changes the whole session.
+            let cut = attack_split(a, b);
+            if cut == Some(0) {
+                continue;
+            }
+            let (pi, pj) = (before(&positions[i], cut), before(&positions[j], cut));
             let peers = vec![a.peer.name.clone(), b.peer.name.clone()];
             let same_bytes = a.peer.family == b.peer.family
                 && a.peer.capabilities.injectable_rng
                 && b.peer.capabilities.injectable_rng;
             if same_bytes {
-                if let Some(f) = byte_divergence(a, b, &positions[i], &positions[j], &peers) {
+                if let Some(f) = byte_divergence(a, b, &pi, &pj, &peers) {
                     findings.push(f);
                     continue;
                 }
             }
-            findings.extend(outcome_divergence(&positions[i], &positions[j], &peers));
+            findings.extend(outcome_divergence(&pi, &pj, &peers));
         }
     }
     findings
+}
+
+/// The records of `p` before step `cut`, all of them without one.
+fn before<'t>(
+    p: &BTreeMap<(usize, usize), &'t Record>,
+    cut: Option<usize>,
+) -> BTreeMap<(usize, usize), &'t Record> {
+    p.iter()
+        .filter(|((step, _), _)| cut.is_none_or(|c| *step < c))
+        .map(|(k, r)| (*k, *r))
+        .collect()
+}
+
+/// The first step from which `a` and `b` took different inputs because an attack step (a
+/// typed change of a message or of the bundle) applied on one and was skipped on the other:
+/// `Some(0)` when it is a bundle change (the sessions differ from their set-up), `None` when
+/// every attack step fared alike on both.
+fn attack_split(a: &Transcript, b: &Transcript) -> Option<usize> {
+    let applied = |t: &Transcript| -> BTreeMap<usize, (bool, bool)> {
+        t.records
+            .iter()
+            .filter(|r| r.op.is_some())
+            .map(|r| {
+                let skipped = matches!(r.outcome, Outcome::Skipped(_));
+                (r.step, (!skipped, r.kind == "bundle"))
+            })
+            .collect()
+    };
+    let (ra, rb) = (applied(a), applied(b));
+    let steps: std::collections::BTreeSet<usize> = ra.keys().chain(rb.keys()).copied().collect();
+    steps.into_iter().find_map(|step| {
+        let (x, y) = (ra.get(&step), rb.get(&step));
+        let applied_a = x.is_some_and(|v| v.0);
+        let applied_b = y.is_some_and(|v| v.0);
+        let bundle = x.or(y).is_some_and(|v| v.1);
+        (applied_a != applied_b).then_some(if bundle { 0 } else { step })
+    })
 }
 
 /// How the shim behind a peer broke the protocol, if `o` is its stopped shim's refusal.
