@@ -72,7 +72,7 @@ nav { display: flex; flex-wrap: wrap; gap: 4px 14px; margin: 4px 0 8px; }
 .card .n { font-size: 22px; font-weight: 600; }
 .card .l { color: var(--muted); font-size: 12px; }
 .card.bad { border-color: #ffcecb; background: var(--bad-bg); }
-table { border-collapse: collapse; margin: 6px 0 12px; }
+table { border-collapse: collapse; margin: 6px 0 12px; display: block; max-width: 100%; overflow-x: auto; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: var(--head); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
