@@ -9,6 +9,7 @@ use crate::peer::{Family, Peer};
 use crate::report::{conformance, divergence, Finding, Seen};
 use crate::rng;
 use crate::scenario::{execute, Scenario, Setup, Transcript};
+use crate::shard::Shard;
 use arbitrary::{Arbitrary, Unstructured};
 use rand_core::RngCore;
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,6 +43,24 @@ pub fn check_scenario(
     check_scenario_told(peers, scenario, session_seed, &|_| ())
 }
 
+/// [`check_scenario`] as unit `index` of `key` in the supervisor's journal (see
+/// [`journal::unit`]), each peer's turn written down, so that a peer that aborts the
+/// process is named; `None` when the supervisor asked to skip the unit (it aborted before).
+pub fn check_scenario_journaled(
+    peers: &[&dyn Peer],
+    scenario: &Scenario,
+    session_seed: u64,
+    key: &str,
+    index: u64,
+) -> Option<(Vec<Transcript>, Vec<Finding>)> {
+    let first = peers.first().map_or_else(String::new, |p| p.info().name);
+    journal::unit(key, index, &first, || {
+        check_scenario_told(peers, scenario, session_seed, &|peer| {
+            journal::peer_turn(key, index, &peer.info().name);
+        })
+    })
+}
+
 /// [`check_scenario`], calling `turn` with each peer before its turn (the campaign writes
 /// the supervisor's journal there).
 fn check_scenario_told(
@@ -71,6 +90,8 @@ pub struct CampaignResult {
     pub seen: BTreeMap<String, (u64, Seen)>,
     /// Per peer, how many inputs ended in each outcome.
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per peer, how many scenarios it took part in (pinned ones included).
+    pub ran: BTreeMap<String, u64>,
 }
 
 impl CampaignResult {
@@ -117,6 +138,9 @@ impl CampaignResult {
     /// Adds the counts and sightings of `other` (a campaign of other peers, or another part).
     pub fn merge(&mut self, other: CampaignResult) {
         self.scenarios += other.scenarios;
+        for (peer, n) in other.ran {
+            *self.ran.entry(peer).or_default() += n;
+        }
         for (peer, counts) in other.outcomes {
             let mine = self.outcomes.entry(peer).or_default();
             for (label, n) in counts {
@@ -159,19 +183,31 @@ pub fn run(
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
     let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
-    run_refs(&peers, pinned, true, seed, 0..count, workers, progress)
+    run_refs(
+        &peers,
+        pinned,
+        true,
+        seed,
+        0..count,
+        Shard::WHOLE,
+        workers,
+        progress,
+    )
 }
 
 /// Runs the `pinned` scenarios (if `with_pinned`), then the drawn scenarios numbered
 /// `drawn` under `seed`. Indices (which decide the reported reproducer when a signature shows
 /// several times) count the pinned ones first, then drawn scenario `i` as
-/// `pinned.len() + i`, whichever part a call covers, so split parts merge as one run.
+/// `pinned.len() + i`, whichever part a call covers, so split parts merge as one run; of
+/// those, only the ones `shard` takes run.
+#[allow(clippy::too_many_arguments)]
 fn run_refs(
     peers: &[&dyn Peer],
     pinned: &[(Scenario, u64)],
     with_pinned: bool,
     seed: u64,
     drawn: std::ops::Range<u64>,
+    shard: Shard,
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
@@ -188,6 +224,7 @@ fn run_refs(
     let pinned_jobs = if with_pinned { 0..first_drawn } else { 0..0 };
     let jobs: Vec<u64> = pinned_jobs
         .chain(first_drawn + drawn.start..first_drawn + drawn.end)
+        .filter(|&index| shard.takes(index))
         .collect();
     let jobs = &jobs;
     let parts: Vec<CampaignResult> = std::thread::scope(|scope| {
@@ -234,7 +271,20 @@ fn run_refs(
     for part in parts {
         result.merge(part);
     }
+    for p in peers {
+        *result.ran.entry(p.info().name).or_default() += jobs.len() as u64;
+    }
     result
+}
+
+/// How many drawn scenarios a family's campaign runs when asked for `count`: all of them
+/// when an in-process peer takes part, else (shims only) the `sample` the shims take.
+pub fn drawn(count: u64, sample: u64, any_in_process: bool) -> u64 {
+    if any_in_process {
+        count
+    } else {
+        count.min(sample)
+    }
 }
 
 /// Runs a campaign per family: the peers of each family in `peers` get the `pinned`
@@ -246,12 +296,17 @@ fn run_refs(
 /// Peers out of process ([`Peer::out_of_process`]: shims) take part in the pinned scenarios
 /// and the first `sample` drawn ones only, beside the in-process peers of their family (so
 /// they are compared on the same inputs); the in-process peers run the rest alone.
+///
+/// Only the scenarios `shard` takes run ([`Shard`]); the shards' results merge
+/// ([`CampaignResult::merge`]) into the whole campaign's.
+#[allow(clippy::too_many_arguments)]
 pub fn run_by_family(
     peers: &[Box<dyn Peer>],
     pinned: &[(Scenario, u64)],
     seed: u64,
     count: &dyn Fn(Family) -> u64,
     sample: u64,
+    shard: Shard,
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
@@ -278,6 +333,7 @@ pub fn run_by_family(
                 true,
                 seed,
                 0..count,
+                shard,
                 workers,
                 progress,
             ));
@@ -288,6 +344,7 @@ pub fn run_by_family(
                 true,
                 seed,
                 0..sample,
+                shard,
                 workers,
                 progress,
             ));
@@ -298,6 +355,7 @@ pub fn run_by_family(
                     false,
                     seed,
                     sample..count,
+                    shard,
                     workers,
                     progress,
                 ));

@@ -1,7 +1,7 @@
 #![doc = include_str!("../../README.md")]
 
 pub use ratchet_bench_core::{
-    campaign, guard, interop, journal, oracle, peer, report, rng, scenario, shrink,
+    campaign, guard, interop, journal, oracle, peer, report, rng, scenario, shard, shrink,
 };
 pub use ratchet_bench_peers as peers;
 pub use ratchet_bench_peers::mls_secret_tree;
@@ -11,6 +11,9 @@ pub mod artifact;
 pub mod bench;
 pub mod fuzz_report;
 pub mod fuzzing;
+pub mod merge;
 pub mod minimize;
+pub mod new_entry;
+pub mod recheck;
 pub mod selftest;
 pub mod vectors;
