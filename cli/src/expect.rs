@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use ratchet_bench::bench;
 use ratchet_bench::new_entry::{self, AddOptions};
 use ratchet_bench::recheck::{self, Replayer};
-use ratchet_bench::report::{Check, ExpectationSet, Triage};
+use ratchet_bench::report::{ExpectationSet, Triage};
 use ratchet_bench::vectors;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,6 +18,20 @@ pub enum ExpectationsCommand {
     Check(CheckArgs),
     /// Write a new entry for a finding, with its minimised reproducer and a reason.
     Add(AddArgs),
+    /// Give the entries written before reproducers existed the reproducer of their finding
+    /// in a run's report (`run --json`, with this file).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Args)]
+pub struct MigrateArgs {
+    /// A run's report (`run --json` or `merge --json`; repeatable, e.g. a run of the
+    /// bundled peers and one with `--peers all`).
+    #[arg(long, required = true)]
+    from: Vec<PathBuf>,
+    /// The expectations file to complete.
+    #[arg(long, default_value = "ci/expectations.json")]
+    write: PathBuf,
 }
 
 /// Where reproducers find their inputs.
@@ -99,7 +113,34 @@ pub fn command(command: ExpectationsCommand) -> ExitCode {
     match command {
         ExpectationsCommand::Check(args) => check(args),
         ExpectationsCommand::Add(args) => add(args),
+        ExpectationsCommand::Migrate(args) => migrate(args),
     }
+}
+
+/// `expectations migrate`: 0 when every entry has a reproducer afterwards, 1 when some
+/// remain without (named), 2 on an input error.
+fn migrate(args: MigrateArgs) -> ExitCode {
+    let done = match ratchet_bench::migrate::migrate(&args.write, &args.from) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    for (entry, from) in &done.given {
+        println!("reproducer given: {entry} (from finding {from})");
+    }
+    for entry in &done.left {
+        println!(
+            "no reproducer: {entry} (the report holds no finding it covers; look at it by hand)"
+        );
+    }
+    println!(
+        "{}: {} entries given a reproducer, {} had one, {} left without; check them with `ratchet-bench expectations check --expectations {}`",
+        args.write.display(),
+        done.given.len(),
+        done.had,
+        done.left.len(),
+        args.write.display()
+    );
+    ExitCode::from(u8::from(!done.left.is_empty()))
 }
 
 /// The peers for `needed`: the ones named by `--peer` (started as given), or the bundled
@@ -108,7 +149,13 @@ fn peers(
     given: &[String],
     needed: &[String],
     inputs: &InputArgs,
-) -> Result<(Vec<Box<dyn ratchet_bench::peer::Peer>>, BTreeMap<String, String>), String> {
+) -> Result<
+    (
+        Vec<Box<dyn ratchet_bench::peer::Peer>>,
+        BTreeMap<String, String>,
+    ),
+    String,
+> {
     if given.is_empty() {
         return Ok(recheck::peers_for(needed, &inputs.shims.options()));
     }
@@ -137,7 +184,7 @@ fn check(args: CheckArgs) -> ExitCode {
     let needed: Vec<String> = set
         .entries
         .iter()
-        .flat_map(|l| l.entry.reproducer.peers())
+        .flat_map(|l| l.entry.reproducer.iter().flat_map(|r| r.peers()))
         .collect();
     let (peers, absent) = match peers(&args.peers, &needed, &args.inputs) {
         Ok(p) => p,
@@ -195,8 +242,11 @@ pub fn render(set: &ExpectationSet, triage: &Triage) -> String {
                 e.entry.signature,
                 e.check.explain()
             ));
-            if matches!(e.check, Check::Stale { .. }) {
-                out.push_str(&format!("               reproducer: {}\n", e.entry.reproducer));
+            if e.check.is_stale() {
+                out.push_str(&format!(
+                    "               reproducer: {}\n",
+                    e.entry.reproducer_command()
+                ));
             }
         }
     }
@@ -263,7 +313,7 @@ fn add(args: AddArgs) -> ExitCode {
                 opts.write.display(),
                 check.explain()
             );
-            println!("reproducer: {}", entry.reproducer);
+            println!("reproducer: {}", entry.reproducer_command());
             if let Some(name) = &opts.pin {
                 println!(
                     "pinned as case {name} of {}; run `cargo test -p ratchet-bench --test regressions` and review its new snapshot",

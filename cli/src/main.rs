@@ -446,7 +446,7 @@ fn run(args: RunArgs) -> ExitCode {
         workers,
         today: bench::today(),
         shim_scenarios: args.shim_scenarios,
-        shard: args.shard.unwrap_or(Shard::WHOLE),
+        shard: args.shard,
     };
     let selected = match peers::select_with(&opts.peers, &args.shims.options()) {
         Ok(p) => p,
@@ -472,7 +472,7 @@ fn run(args: RunArgs) -> ExitCode {
             }
         })
         .sum();
-    let bar = ProgressBar::new(drawn.div_ceil(opts.shard.count()));
+    let bar = ProgressBar::new(drawn.div_ceil(opts.shard.map_or(1, Shard::count)));
     bar.set_style(
         ProgressStyle::with_template(
             "{msg} [{bar:30}] {pos} scenarios (of {len} drawn, plus the pinned ones), {elapsed}",
@@ -969,7 +969,11 @@ fn judge(
     seen: &mut [Seen],
     kinds: &[&str],
     peers: &[Box<dyn ratchet_bench::peer::Peer>],
-    vectors: Option<(&std::path::Path, Option<&std::path::Path>, &[vectors::SuiteReport])>,
+    vectors: Option<(
+        &std::path::Path,
+        Option<&std::path::Path>,
+        &[vectors::SuiteReport],
+    )>,
 ) -> Result<Triage, ExitCode> {
     if set.files.is_empty() {
         return Ok(Triage::without_expectations(seen));
@@ -994,7 +998,7 @@ fn judged(set: &ExpectationSet, triage: &Triage, kind: &str) -> String {
     let mut out = format!("expectations: {}\n", set.files.join(", "));
     let mut others = 0;
     for e in &triage.entries {
-        if e.entry.reproducer.kind() == kind {
+        if e.entry.reproducer_kind() == kind {
             out.push_str(&format!(
                 "  {:<12} {} ({}): {}\n",
                 e.check.label(),

@@ -74,8 +74,9 @@ pub struct RunOptions {
     /// How many of a family's drawn scenarios its shims (peers out of process) take part in;
     /// the in-process peers run them all.
     pub shim_scenarios: u64,
-    /// The slice of the run to do; [`Shard::WHOLE`] for all of it.
-    pub shard: Shard,
+    /// The slice of the run to do, whose report `merge` combines with the other shards'
+    /// (`Some(1/1)` too); `None` for the whole run and its plain report.
+    pub shard: Option<Shard>,
 }
 
 /// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]).
@@ -183,6 +184,7 @@ pub fn part(
     peers: &[Box<dyn Peer>],
     progress: &(dyn Fn() + Sync),
 ) -> Result<Part, RunError> {
+    let shard = opts.shard.unwrap_or(Shard::WHOLE);
     let set = ExpectationSet::load(&opts.expectations)?;
     let cases = match &opts.regressions {
         Some(path) => Some((path.clone(), read_cases(path)?)),
@@ -195,7 +197,7 @@ pub fn part(
             peers,
             &opts.suites,
             opts.accept_changed_vectors,
-            opts.shard,
+            shard,
         )?,
         None => Vec::new(),
     };
@@ -210,7 +212,7 @@ pub fn part(
         opts.seed,
         &count,
         opts.shim_scenarios,
-        opts.shard,
+        shard,
         opts.workers,
         progress,
     );
@@ -229,7 +231,7 @@ pub fn part(
     for (_, seen) in campaign_seen.values_mut() {
         shorten(peers, seen);
     }
-    let matrices = interop::run_sharded(peers, &[], opts.seed, opts.shard);
+    let matrices = interop::run_sharded(peers, &[], opts.seed, shard);
     let vector_aborts: Vec<Seen> = crate::journal::skips()
         .iter()
         .filter(|s| s.family.starts_with("vectors/"))
@@ -258,7 +260,8 @@ pub fn part(
     let positions = recheck::positions(&set.entries);
     let mut checks = BTreeMap::new();
     for (i, listed) in set.entries.iter().enumerate() {
-        if !opts.shard.takes(i as u64) || expired[i] {
+        // An entry without a reproducer is judged by the run's findings, in `assemble`.
+        if !shard.takes(i as u64) || expired[i] || listed.entry.reproducer.is_none() {
             continue;
         }
         checks.insert(i, replayer.check(i as u64, positions[i], listed)?);
@@ -266,7 +269,8 @@ pub fn part(
 
     let infos: Vec<_> = peers.iter().map(|p| p.info()).collect();
     Ok(Part {
-        shard: opts.shard,
+        shard,
+        sharded: opts.shard.is_some(),
         header: Header {
             tool: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
             seed: opts.seed,

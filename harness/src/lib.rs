@@ -12,6 +12,7 @@ pub mod bench;
 pub mod fuzz_report;
 pub mod fuzzing;
 pub mod merge;
+pub mod migrate;
 pub mod minimize;
 pub mod new_entry;
 pub mod recheck;

@@ -13,7 +13,9 @@
 //! - interop cells go back to their place in their matrix; vector reports to their suite's
 //!   place ([`ShardData::vector_suites`]); the findings of failed cells and cases are
 //!   computed again from them;
-//! - each expectation's replay comes from the shard that owns the entry.
+//! - each expectation's replay comes from the shard that owns the entry; an entry without a
+//!   reproducer (from before reproducers) is judged here, the old way, by the merged
+//!   findings.
 
 use crate::interop::{self, Matrix};
 use crate::peer::PeerInfo;
@@ -51,6 +53,8 @@ pub struct Header {
 pub struct Part {
     /// Which shard.
     pub shard: Shard,
+    /// Whether the run was asked for as a shard (its report then carries [`ShardData`]).
+    pub sharded: bool,
     /// What every shard has the same.
     pub header: Header,
     /// Campaign sightings by signature, each with its first scenario's index.
@@ -77,7 +81,7 @@ pub struct Part {
 /// [`ShardData`]) or every shard's of a run (merged, as the whole run's).
 pub fn assemble(parts: Vec<Part>) -> RunReport {
     let one_shard = match parts.as_slice() {
-        [p] if !p.shard.is_whole() => Some(p.shard),
+        [p] if p.sharded => Some(p.shard),
         _ => None,
     };
     let count = parts.first().map_or(1, |p| p.shard.count());
@@ -154,8 +158,29 @@ pub fn assemble(parts: Vec<Part>) -> RunReport {
     findings.extend(vectors::sightings(&vectors));
     findings.extend(vector_aborts);
 
+    // An entry without a reproducer is judged the old way, by the findings of the whole run
+    // (so here, after the shards' findings are together), when its peers ran all of it.
+    let complete = |signature: &str| {
+        let names = signature.split('/').next().unwrap_or_default();
+        names.split('+').all(|name| {
+            header.peers.iter().any(|p| {
+                let whole =
+                    header.scenarios.get(p.family.name()).copied().unwrap_or(0) + header.pinned;
+                p.name == name && ran.get(name).copied().unwrap_or(0) >= whole
+            })
+        })
+    };
+    let all_seen: Vec<Seen> = findings.iter().chain(&notes).cloned().collect();
     let entry_checks: Vec<Check> = (0..set.entries.len())
         .map(|i| {
+            let listed = &set.entries[i];
+            if listed.entry.reproducer.is_none() {
+                return Check::by_findings(
+                    &listed.entry,
+                    &all_seen,
+                    complete(&listed.entry.signature),
+                );
+            }
             checks.remove(&i).unwrap_or_else(|| Check::NotChecked {
                 why: format!(
                     "its reproducer is replayed by shard {} of the run",
@@ -300,6 +325,7 @@ pub fn part_of(report: RunReport, path: &Path) -> Result<Part, MergeError> {
         .collect();
     Ok(Part {
         shard: data.shard,
+        sharded: true,
         header: Header {
             tool: report.tool,
             seed: report.seed,
@@ -368,8 +394,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<RunReport, MergeError> {
         if a.peers != b.peers || a.families != b.families || a.not_built != b.not_built {
             return Err(differs("peers"));
         }
-        if a.expectations != b.expectations || first.set != p.set || first.expired != p.expired
-        {
+        if a.expectations != b.expectations || first.set != p.set || first.expired != p.expired {
             return Err(differs("expectations"));
         }
     }
@@ -395,5 +420,13 @@ pub fn merge(paths: &[PathBuf]) -> Result<RunReport, MergeError> {
             }
         }
     }
-    Ok(assemble(parts.into_iter().map(|(_, p)| p).collect()))
+    // The merge is the whole run's report (even of one shard, 1/1): no shard data.
+    let parts = parts
+        .into_iter()
+        .map(|(_, p)| Part {
+            sharded: false,
+            ..p
+        })
+        .collect();
+    Ok(assemble(parts))
 }

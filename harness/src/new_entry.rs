@@ -11,10 +11,8 @@
 //! refused, and so is an empty reason.
 
 use crate::minimize::{self, Source};
-use crate::recheck::{Replayer, RecheckError};
-use crate::report::{
-    Check, ExpectationSet, Expectation, Expectations, Listed, Reproducer, Seen,
-};
+use crate::recheck::{RecheckError, Replayer};
+use crate::report::{Check, Expectation, ExpectationSet, Expectations, Listed, Reproducer, Seen};
 use crate::scenario::Scenario;
 use crate::shrink;
 use std::path::{Path, PathBuf};
@@ -102,10 +100,7 @@ pub fn reproducer(opts: &AddOptions) -> Result<(Reproducer, String), AddError> {
     let wanted = Expectation {
         signature: opts.signature.clone(),
         reason: String::new(),
-        reproducer: Reproducer::Regression {
-            case: String::new(),
-            peers: Vec::new(),
-        },
+        reproducer: None,
         link: None,
         expires: None,
     };
@@ -115,17 +110,7 @@ pub fn reproducer(opts: &AddOptions) -> Result<(Reproducer, String), AddError> {
                 path: path.clone(),
                 reason,
             };
-            let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-            let value: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-            let mut all: Vec<Seen> = Vec::new();
-            for field in ["findings", "notes"] {
-                if let Some(list) = value.get(field) {
-                    let seen: Vec<Seen> = serde_json::from_value(list.clone())
-                        .map_err(|e| bad(format!("{field}: {e}")))?;
-                    all.extend(seen);
-                }
-            }
+            let all = report_sightings(path)?;
             let found = all
                 .iter()
                 .find(|s| wanted.matches(&s.signature))
@@ -168,6 +153,26 @@ pub fn reproducer(opts: &AddOptions) -> Result<(Reproducer, String), AddError> {
             "give the finding's reproducer: --from REPORT.json (a run's --json report) or --scenario TEXT --seed N --peer P (its reproduce line)".into(),
         )),
     }
+}
+
+/// The findings and notes of a report (`run`, `interop` or `merge` with `--json`), each
+/// with its reproducer.
+pub fn report_sightings(path: &Path) -> Result<Vec<Seen>, AddError> {
+    let bad = |reason: String| AddError::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let mut all: Vec<Seen> = Vec::new();
+    for field in ["findings", "notes"] {
+        if let Some(list) = value.get(field) {
+            let seen: Vec<Seen> =
+                serde_json::from_value(list.clone()).map_err(|e| bad(format!("{field}: {e}")))?;
+            all.extend(seen);
+        }
+    }
+    Ok(all)
 }
 
 /// Minimises `found` (a scenario, keeping `shown`), pins it if asked, replays it with
@@ -226,7 +231,7 @@ pub fn add(
     let mut entry = Expectation {
         signature: opts.signature.clone(),
         reason: opts.reason.trim().to_string(),
-        reproducer,
+        reproducer: Some(reproducer),
         link: opts.link.clone(),
         expires: opts.expires.clone(),
     };
@@ -240,7 +245,7 @@ pub fn add(
             "the reproducer does not show {:?} ({}): no entry written; reproducer: {}",
             opts.signature,
             check.explain(),
-            entry.reproducer
+            entry.reproducer_command()
         )));
     }
     if let Some(name) = &opts.pin {
@@ -249,16 +254,14 @@ pub fn add(
                 "--pin {name}: the scenario's peers are not all here to minimise it on"
             )));
         };
-        minimize::write_case(&opts.regressions, name, source, min).map_err(|e| {
-            AddError::File {
-                path: opts.regressions.clone(),
-                reason: e.to_string(),
-            }
+        minimize::write_case(&opts.regressions, name, source, min).map_err(|e| AddError::File {
+            path: opts.regressions.clone(),
+            reason: e.to_string(),
         })?;
-        entry.reproducer = Reproducer::Regression {
+        entry.reproducer = Some(Reproducer::Regression {
             case: name.clone(),
-            peers: entry.reproducer.peers(),
-        };
+            peers: entry.reproducer.iter().flat_map(|r| r.peers()).collect(),
+        });
     }
     let mut file = if opts.write.exists() {
         Expectations::load(&opts.write).map_err(|e| AddError::Refused(e.to_string()))?

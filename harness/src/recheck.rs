@@ -82,7 +82,12 @@ impl Replayer<'_> {
             reason,
         };
         let entry = &listed.entry;
-        match &entry.reproducer {
+        let Some(reproducer) = &entry.reproducer else {
+            return Ok(Check::NotChecked {
+                why: NO_REPRODUCER.into(),
+            });
+        };
+        match reproducer {
             Reproducer::Scenario {
                 scenario,
                 seed,
@@ -135,7 +140,8 @@ impl Replayer<'_> {
                     interop::cell(a, b, *seed)
                 });
                 let Some(cell) = cell else {
-                    let signal = journal::skipped(EXPECTATIONS_KEY, ordinal).map_or(0, |s| s.signal);
+                    let signal =
+                        journal::skipped(EXPECTATIONS_KEY, ordinal).map_or(0, |s| s.signal);
                     let signature = format!("{label}/interop/abort/signal-{signal}");
                     return Ok(Check::of(entry, &[(signature, aborted(signal))]));
                 };
@@ -230,15 +236,17 @@ impl Replayer<'_> {
                     )
                 });
                 let Some(replayed) = replayed else {
-                    let signal = journal::skipped(EXPECTATIONS_KEY, ordinal).map_or(0, |s| s.signal);
+                    let signal =
+                        journal::skipped(EXPECTATIONS_KEY, ordinal).map_or(0, |s| s.signal);
                     let signature = format!("{peer}/abort/vectors");
                     return Ok(Check::of(&listed.entry, &[(signature, aborted(signal))]));
                 };
                 let reports = replayed.map_err(|e| bad(format!("vector: {e}")))?;
-                reports
-                    .into_iter()
-                    .find(|r| mine(r))
-                    .ok_or_else(|| bad(format!("vector: suite {suite} replays no file {file} on {peer}")))?
+                reports.into_iter().find(|r| mine(r)).ok_or_else(|| {
+                    bad(format!(
+                        "vector: suite {suite} replays no file {file} on {peer}"
+                    ))
+                })?
             }
         };
         if let Some(why) = &report.not_run {
@@ -249,7 +257,12 @@ impl Replayer<'_> {
         let shown: Vec<(String, String)> = vectors::sightings(std::slice::from_ref(&report))
             .into_iter()
             .filter(|s| match (tc_id, &s.case) {
-                (Some(want), Reproducer::Vector { tc_id: Some(got), .. }) => want == *got,
+                (
+                    Some(want),
+                    Reproducer::Vector {
+                        tc_id: Some(got), ..
+                    },
+                ) => want == *got,
                 _ => true,
             })
             .map(|s| (s.signature, s.detail))
@@ -268,6 +281,11 @@ impl Replayer<'_> {
         Ok(Check::of(&listed.entry, &shown))
     }
 }
+
+/// Why an entry without a reproducer is not replayed.
+pub const NO_REPRODUCER: &str = "no reproducer (an entry from before reproducers): `run` judges \
+     it the old way, by its own findings; `ratchet-bench expectations migrate --from \
+     REPORT.json` gives it one";
 
 fn aborted(signal: i32) -> String {
     format!(
@@ -379,9 +397,13 @@ pub fn judge_kinds(
     let positions = positions(&set.entries);
     let mut checks = Vec::new();
     for (i, listed) in set.entries.iter().enumerate() {
-        let kind = listed.entry.reproducer.kind();
+        let kind = listed.entry.reproducer_kind();
         checks.push(if expired[i] {
             Check::Expired
+        } else if listed.entry.reproducer.is_none() {
+            Check::NotChecked {
+                why: NO_REPRODUCER.into(),
+            }
         } else if kinds.contains(&kind) {
             replayer.check(i as u64, positions[i], listed)?
         } else {

@@ -357,7 +357,10 @@ mod tests {
         let back: Family =
             Family::with_declared(&[read], || serde_json::from_str(&written).unwrap());
         assert_eq!(back, mine);
-        assert!(serde_json::from_str::<Family>(&written).is_err(), "the scope ends");
+        assert!(
+            serde_json::from_str::<Family>(&written).is_err(),
+            "the scope ends"
+        );
     }
 
     #[test]

@@ -34,8 +34,11 @@ pub struct Expectation {
     pub signature: String,
     /// Why it is known and accepted for now.
     pub reason: String,
-    /// What shows the finding again (for a `*` entry, one signature it covers).
-    pub reproducer: Reproducer,
+    /// What shows the finding again (for a `*` entry, one signature it covers). An entry
+    /// written before reproducers existed has none: it is judged the old way, by whether
+    /// the run's own findings show it, until `expectations migrate` gives it one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproducer: Option<Reproducer>,
     /// Where it is tracked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
@@ -52,6 +55,19 @@ impl Expectation {
             Some(prefix) => signature.starts_with(prefix),
             None => self.signature == signature,
         }
+    }
+
+    /// The reproducer's command, or what stands for it when the entry has none.
+    pub fn reproducer_command(&self) -> String {
+        self.reproducer.as_ref().map_or_else(
+            || "none (an entry from before reproducers: `ratchet-bench expectations migrate --from REPORT.json` adds one)".into(),
+            Reproducer::command,
+        )
+    }
+
+    /// The reproducer's kind (`scenario`, `regression`, `vector`, `interop`), or `none`.
+    pub fn reproducer_kind(&self) -> &'static str {
+        self.reproducer.as_ref().map_or("none", Reproducer::kind)
     }
 
     /// Whether the entry is past its expiry date on `today` (`YYYY-MM-DD`).
@@ -159,11 +175,9 @@ impl Expectations {
                     ));
                 }
             }
-            if let Reproducer::Scenario { scenario, .. } = &e.reproducer {
+            if let Some(Reproducer::Scenario { scenario, .. }) = &e.reproducer {
                 if let Err(why) = scenario.parse::<crate::scenario::Scenario>() {
-                    return Err(format!(
-                        "expectations[{i}].reproducer.scenario: {why}"
-                    ));
+                    return Err(format!("expectations[{i}].reproducer.scenario: {why}"));
                 }
             }
             if file.expectations.iter().any(|o| o.signature == e.signature) {
@@ -240,7 +254,10 @@ impl ExpectationSet {
 
     /// Per entry, whether it is past its expiry date on `today` (`YYYY-MM-DD`).
     pub fn expired_on(&self, today: &str) -> Vec<bool> {
-        self.entries.iter().map(|l| l.entry.expired(today)).collect()
+        self.entries
+            .iter()
+            .map(|l| l.entry.expired(today))
+            .collect()
     }
 
     /// The first unexpired entry that covers `signature` (`expired` as from
@@ -299,7 +316,7 @@ impl ExpectationSet {
             } else {
                 check
             };
-            if matches!(check, Check::Stale { .. }) {
+            if check.is_stale() {
                 triage.stale.push(listed.entry.signature.clone());
             }
             triage.entries.push(EntryCheck {
@@ -329,6 +346,10 @@ pub enum Check {
         /// The failing signatures it showed instead.
         shown: Vec<String>,
     },
+    /// The entry has no reproducer (written before reproducers existed) and the run's own
+    /// findings did not show it, though its peers ran the whole campaign: stale the old way.
+    /// `expectations migrate` gives such entries reproducers.
+    Unseen,
     /// The reproducer was not replayed.
     NotChecked {
         /// Why (a peer not selected or not built, no vectors folder, ...).
@@ -352,11 +373,35 @@ impl Check {
         }
     }
 
+    /// What an entry without a reproducer gets from the findings of a run, `shown` (the
+    /// old way): `Shows` when one is covered, else `Unseen` if `complete` (every peer the
+    /// signature names ran the whole campaign), else not checked.
+    pub fn by_findings(entry: &Expectation, shown: &[Seen], complete: bool) -> Check {
+        match shown.iter().find(|s| entry.matches(&s.signature)) {
+            Some(s) => Check::Shows {
+                signature: s.signature.clone(),
+                detail: s.detail.clone(),
+            },
+            None if complete => Check::Unseen,
+            None => Check::NotChecked {
+                why: "no reproducer, and a peer it names did not run, or ran only a sample or a \
+                      shard of the campaign (judged the old way; `ratchet-bench expectations \
+                      migrate` gives it a reproducer)"
+                    .into(),
+            },
+        }
+    }
+
+    /// Whether the entry fails the run as stale.
+    pub fn is_stale(&self) -> bool {
+        matches!(self, Check::Stale { .. } | Check::Unseen)
+    }
+
     /// One word for tables: `shows`, `STALE`, `not checked`, `expired`.
     pub fn label(&self) -> &'static str {
         match self {
             Check::Shows { .. } => "shows",
-            Check::Stale { .. } => "STALE",
+            Check::Stale { .. } | Check::Unseen => "STALE",
             Check::NotChecked { .. } => "not checked",
             Check::Expired => "expired",
         }
@@ -373,6 +418,10 @@ impl Check {
                 "the reproducer shows only {}: remove or update the entry",
                 shown.join(", ")
             ),
+            Check::Unseen => "no reproducer, and the run's findings did not show it (judged the \
+                               old way: `ratchet-bench expectations migrate` gives it a \
+                               reproducer; or remove the entry)"
+                .into(),
             Check::NotChecked { why } => why.clone(),
             Check::Expired => "past its expiry date, counted as absent".into(),
         }
@@ -517,7 +566,9 @@ mod tests {
 
     #[test]
     fn a_bad_entry_is_an_error_naming_the_entry_and_field() {
-        let no_reproducer = serde_json::json!({"signature": "a/panic/x", "reason": "r"});
+        let bad_reproducer = serde_json::json!({
+            "signature": "a/panic/x", "reason": "r", "reproducer": {"seed": 1},
+        });
         let bad_scenario = serde_json::json!({
             "signature": "a/panic/x", "reason": "r",
             "reproducer": {"scenario": "send A 5; deliver m7", "seed": 1, "peers": ["a"]},
@@ -531,9 +582,18 @@ mod tests {
             "reproducer": {"scenario": "send A 5", "seed": 1, "peers": ["a"]},
         });
         for (value, want) in [
-            (no_reproducer, "expectations[1]: missing field `reproducer`"),
-            (bad_scenario, "expectations[1].reproducer.scenario: step 1: step refers to m7"),
-            (no_seed, "expectations[1].reproducer: a scenario reproducer needs \"seed\""),
+            (
+                bad_reproducer,
+                "expectations[1].reproducer: expected one of",
+            ),
+            (
+                bad_scenario,
+                "expectations[1].reproducer.scenario: step 1: step refers to m7",
+            ),
+            (
+                no_seed,
+                "expectations[1].reproducer: a scenario reproducer needs \"seed\"",
+            ),
             (empty_reason, "expectations[1].reason: expected a reason"),
         ] {
             let path = write("bad", &[entry("a/panic/y"), value]);
@@ -549,7 +609,11 @@ mod tests {
     fn stale_means_the_replay_did_not_show_it_whatever_the_campaign_saw() {
         let path = write(
             "triage",
-            &[entry("a/panic/*"), entry("b/panic/replay"), entry("c/panic/x")],
+            &[
+                entry("a/panic/*"),
+                entry("b/panic/replay"),
+                entry("c/panic/x"),
+            ],
         );
         let mut set = ExpectationSet::load(std::slice::from_ref(&path)).unwrap();
         set.entries[2].entry.expires = Some("2020-01-01".into());
@@ -557,15 +621,23 @@ mod tests {
         let mut sightings = vec![
             seen("a/panic/replay", FindingKind::Panic),
             seen("d/panic/replay", FindingKind::Panic),
-            seen("e/divergence-outcome/deliver", FindingKind::DivergenceOutcome),
+            seen(
+                "e/divergence-outcome/deliver",
+                FindingKind::DivergenceOutcome,
+            ),
         ];
         let checks = vec![
             Check::of(
                 &set.entries[0].entry,
                 &[("a/panic/tamper-mac".into(), "it panicked".into())],
             ),
-            Check::of(&set.entries[1].entry, &[("b/rejected-genuine/deliver".into(), String::new())]),
-            Check::NotChecked { why: "c did not run".into() },
+            Check::of(
+                &set.entries[1].entry,
+                &[("b/rejected-genuine/deliver".into(), String::new())],
+            ),
+            Check::NotChecked {
+                why: "c did not run".into(),
+            },
         ];
         let expired = set.expired_on("2026-01-01");
         assert_eq!(expired, [false, false, true]);
@@ -591,7 +663,40 @@ mod tests {
             Check::Stale { shown: Vec::new() },
             Check::NotChecked { why: "x".into() },
         ];
-        assert_eq!(set.triage(&mut met, &expired, checks).stale, ["b/panic/replay"]);
+        assert_eq!(
+            set.triage(&mut met, &expired, checks).stale,
+            ["b/panic/replay"]
+        );
+    }
+
+    #[test]
+    fn an_entry_from_before_reproducers_loads_and_is_judged_by_the_runs_findings() {
+        let legacy = serde_json::json!({"signature": "a/panic/*", "reason": "r"});
+        let path = write("legacy", &[legacy, entry("b/panic/replay")]);
+        let set = ExpectationSet::load(std::slice::from_ref(&path)).unwrap();
+        let old = &set.entries[0].entry;
+        assert_eq!(old.reproducer, None);
+        assert!(old.reproducer_command().contains("expectations migrate"));
+        assert_eq!(old.reproducer_kind(), "none");
+        let shown = [seen("a/panic/replay", FindingKind::Panic)];
+        assert_eq!(
+            Check::by_findings(old, &shown, true),
+            Check::Shows {
+                signature: "a/panic/replay".into(),
+                detail: shown[0].detail.clone()
+            }
+        );
+        let none: [Seen; 0] = [];
+        let unseen = Check::by_findings(old, &none, true);
+        assert!(unseen.is_stale() && unseen.explain().contains("migrate"));
+        assert!(matches!(
+            Check::by_findings(old, &none, false),
+            Check::NotChecked { .. }
+        ));
+        // It writes back without a reproducer field.
+        let file = Expectations::load(&path).unwrap();
+        assert!(!file.to_text().contains("\"reproducer\": null"));
+        assert_eq!(Expectations::parse(&file.to_text()).unwrap(), file);
     }
 
     #[test]

@@ -8,11 +8,8 @@ mod summary;
 
 pub use check::{conformance, divergence};
 pub use expectations::{
-    Check, EntryCheck, ExpectationSet, Expectation, Expectations, ExpectationsError, Listed,
-    Triage,
+    Check, EntryCheck, Expectation, ExpectationSet, Expectations, ExpectationsError, Listed, Triage,
 };
 pub use finding::{peer_arg, register_peer_arg, Finding, FindingKind, Seen};
 pub use reproducer::Reproducer;
-pub use summary::{
-    expected_counts, peers_table, render_text, NotBuilt, RunReport, ShardData,
-};
+pub use summary::{expected_counts, peers_table, render_text, NotBuilt, RunReport, ShardData};

@@ -363,15 +363,30 @@ mod tests {
                 "got scenario and regression",
             ),
             (r#"{"scenario":"send A 1","peers":["a"]}"#, "needs \"seed\""),
-            (r#"{"scenario":"send A 1","seed":1,"peers":[]}"#, "names of the peers"),
+            (
+                r#"{"scenario":"send A 1","seed":1,"peers":[]}"#,
+                "names of the peers",
+            ),
             (
                 r#"{"scenario":"send A 1","seed":1,"peer":"a"}"#,
                 "takes no \"peer (write peers: [...])\"",
             ),
-            (r#"{"vector":"olm-invalid","tcId":1,"peer":"a"}"#, "needs \"file\""),
-            (r#"{"interop":"olm","initiator":"a","seed":1}"#, "needs \"responder\""),
-            (r#"{"regression":"x","peers":["a"],"seed":3}"#, "takes no \"seed"),
-            (r#"{"scenario":"send A 1","seed":1,"peers":["a"],"colour":1}"#, "colour"),
+            (
+                r#"{"vector":"olm-invalid","tcId":1,"peer":"a"}"#,
+                "needs \"file\"",
+            ),
+            (
+                r#"{"interop":"olm","initiator":"a","seed":1}"#,
+                "needs \"responder\"",
+            ),
+            (
+                r#"{"regression":"x","peers":["a"],"seed":3}"#,
+                "takes no \"seed",
+            ),
+            (
+                r#"{"scenario":"send A 1","seed":1,"peers":["a"],"colour":1}"#,
+                "colour",
+            ),
         ];
         for (json, want) in cases {
             let err = read(json).unwrap_err();

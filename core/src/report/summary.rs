@@ -83,7 +83,8 @@ impl RunReport {
             .map(|s| Family::declare(Box::leak(Box::new(s))))
             .collect();
         Family::with_declared(&declared, || {
-            serde_path_to_error::deserialize(value).map_err(|e| format!("{}: {}", e.path(), e.inner()))
+            serde_path_to_error::deserialize(value)
+                .map_err(|e| format!("{}: {}", e.path(), e.inner()))
         })
     }
 
@@ -339,7 +340,7 @@ pub fn render_text(r: &RunReport) -> String {
         .triage
         .entries
         .iter()
-        .filter(|e| matches!(e.check, Check::Stale { .. }))
+        .filter(|e| e.check.is_stale())
         .collect();
     if !stale.is_empty() {
         let _ = writeln!(
@@ -354,7 +355,7 @@ pub fn render_text(r: &RunReport) -> String {
                 e.file,
                 e.check.explain()
             );
-            let _ = writeln!(out, "      reproducer: {}", e.entry.reproducer);
+            let _ = writeln!(out, "      reproducer: {}", e.entry.reproducer_command());
         }
     }
     if !r.triage.expired.is_empty() {
