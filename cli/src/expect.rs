@@ -143,19 +143,15 @@ fn migrate(args: MigrateArgs) -> ExitCode {
     ExitCode::from(u8::from(!done.left.is_empty()))
 }
 
+/// Peers to replay on, and why each peer that could not be had is absent.
+type Peers = (
+    Vec<Box<dyn ratchet_bench::peer::Peer>>,
+    BTreeMap<String, String>,
+);
+
 /// The peers for `needed`: the ones named by `--peer` (started as given), or the bundled
 /// peers and the shims `needed` names.
-fn peers(
-    given: &[String],
-    needed: &[String],
-    inputs: &InputArgs,
-) -> Result<
-    (
-        Vec<Box<dyn ratchet_bench::peer::Peer>>,
-        BTreeMap<String, String>,
-    ),
-    String,
-> {
+fn peers(given: &[String], needed: &[String], inputs: &InputArgs) -> Result<Peers, String> {
     if given.is_empty() {
         return Ok(recheck::peers_for(needed, &inputs.shims.options()));
     }

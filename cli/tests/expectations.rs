@@ -132,9 +132,10 @@ fn entries_are_judged_by_their_reproducers_in_every_mode() {
         ("0", "9", vec![]),
         ("200", "3", vec!["--shard", "2/3"]),
     ];
+    let file_arg = path(&file);
     for (n, seed, extra) in &modes {
         let mut args = extra.clone();
-        args.extend(["--expectations", &path(&file), "--json"]);
+        args.extend(["--expectations", &file_arg, "--json"]);
         let o = run(n, seed, &args);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert!(
@@ -179,13 +180,14 @@ fn entries_are_judged_by_their_reproducers_in_every_mode() {
     broken[0]["reproducer"]["scenario"] = serde_json::json!("send A 1; deliver m0");
     let broken_file = dir.join("broken.json");
     write_entries(&broken_file, &broken);
+    let broken_arg = path(&broken_file);
     for (n, seed, extra) in &modes {
         if extra.contains(&"2/3") {
             // The entry belongs to shard 1 of 3.
             continue;
         }
         let mut args = extra.clone();
-        args.extend(["--expectations", &path(&broken_file)]);
+        args.extend(["--expectations", &broken_arg]);
         let o = run(n, seed, &args);
         assert_eq!(o.status.code(), Some(1), "{}", both(&o));
         assert!(
@@ -215,7 +217,8 @@ fn entries_are_judged_by_their_reproducers_in_every_mode() {
     );
 
     // Layered files: each entry reported with its file; one signature in two is an error.
-    let (first, second) = entries(&file).split_at(1);
+    let all = entries(&file);
+    let (first, second) = all.split_at(1);
     let (a, b) = (dir.join("project.json"), dir.join("team.json"));
     write_entries(&a, first);
     write_entries(&b, second);
