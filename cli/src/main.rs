@@ -12,7 +12,8 @@ use ratchet_bench::interop;
 use ratchet_bench::peer::Family;
 use ratchet_bench::recheck::{self, Replayer};
 use ratchet_bench::report::{
-    expected_counts, peers_table, render_text, ExpectationSet, Expectations, Seen, Triage,
+    self, expected_counts, peers_table, render_text, render_verbose, ExpectationSet, Expectations,
+    RunReport, Seen, SelftestReport, Triage,
 };
 use ratchet_bench::scenario::Scenario;
 use ratchet_bench::shard::Shard;
@@ -137,6 +138,8 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        reports: ReportFiles,
     },
     /// Hunt the planted-bug catalogue: a seeded campaign per flaw on a mutant of the
     /// reference beside the real signal-dr peers; exit 0 only if every flaw is caught.
@@ -210,6 +213,28 @@ struct SelftestArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    reports: SelftestFiles,
+}
+
+/// Writes the report files asked for of a selftest.
+fn write_selftest_files(files: &SelftestFiles, s: &SelftestReport) -> Result<(), String> {
+    if let Some(path) = &files.junit {
+        let xml = report::junit::selftest(s).map_err(|e| e.to_string())?;
+        write_file(path, &xml, false)?;
+    }
+    if let Some(path) = &files.summary {
+        write_file(path, &report::markdown::selftest(s), true)?;
+    }
+    if let Some(path) = &files.html {
+        let page = report::html::Page {
+            run: None,
+            selftest: Some(s),
+            transcripts: None,
+        };
+        write_file(path, &report::html::render(&page), false)?;
+    }
+    Ok(())
 }
 
 fn selftest(args: SelftestArgs) -> ExitCode {
@@ -254,6 +279,9 @@ fn selftest(args: SelftestArgs) -> ExitCode {
         ignore,
     };
     let report = selftest::run(&opts, expectations.as_ref());
+    if let Err(e) = write_selftest_files(&args.reports, &report) {
+        return fail(e);
+    }
     if args.json {
         println!("{}", to_json(&report));
     } else {
@@ -317,6 +345,8 @@ enum VectorsCommand {
         shims: ShimArgs,
         #[command(flatten)]
         expect: ExpectationArgs,
+        #[command(flatten)]
+        reports: ReportFiles,
     },
 }
 
@@ -360,8 +390,15 @@ struct RunArgs {
     /// expectations' `regression` reproducers name.
     #[arg(long, default_value = "vectors/regressions/scenarios.txt")]
     regressions: PathBuf,
-    /// Run only drawn scenarios (expectations pointing at regression cases are then not
-    /// checked).
+    /// Pinned MLS group schedules run before the drawn ones (seed and group schedule per line).
+    #[arg(long, default_value = "vectors/regressions/groups.txt")]
+    group_regressions: PathBuf,
+    /// How many MLS group schedules the group campaign draws (default: 24); each runs on
+    /// every MLS peer alone and on mixed groups.
+    #[arg(long)]
+    group_schedules: Option<u64>,
+    /// Run only drawn scenarios (and drawn group schedules); expectations pointing at
+    /// regression cases are then not checked.
     #[arg(long, conflicts_with = "regressions")]
     no_regressions: bool,
     /// Skip the vector suites.
@@ -383,6 +420,13 @@ struct RunArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Print every detail in the text report: every peer's version and limits, every vector
+    /// file and skipped case, the interop matrices, every expected finding with its
+    /// reproducer (the default report fits a screen).
+    #[arg(long)]
+    verbose: bool,
+    #[command(flatten)]
+    reports: ReportFiles,
 }
 
 /// Where shims come from and how long each request may take.
@@ -404,6 +448,91 @@ impl ShimArgs {
             timeout: std::time::Duration::from_millis(self.shim_timeout_ms),
             ..Default::default()
         }
+    }
+}
+
+/// The report files a command writes beside its text output, any combination of them.
+#[derive(Args)]
+struct ReportFiles {
+    /// Write a JUnit XML report to FILE (test tabs of CI systems).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a SARIF 2.1.0 log to FILE (code scanning).
+    #[arg(long, value_name = "FILE")]
+    sarif: Option<PathBuf>,
+    /// Append a GitHub-flavoured Markdown summary to FILE (e.g. "$GITHUB_STEP_SUMMARY").
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Write a self-contained HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+}
+
+/// The report files `selftest` writes (SARIF is for findings in the code under test; a
+/// flaw the selftest misses is a failing test of the bench, which JUnit carries).
+#[derive(Args)]
+struct SelftestFiles {
+    /// Write a JUnit XML report to FILE: a test case per planted flaw.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Append a GitHub-flavoured Markdown summary to FILE (e.g. "$GITHUB_STEP_SUMMARY").
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Write a self-contained HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+}
+
+fn write_file(path: &std::path::Path, text: &str, append: bool) -> Result<(), String> {
+    use std::io::Write as _;
+    let file = if append {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    } else {
+        std::fs::File::create(path)
+    };
+    file.and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("{}: cannot write the report: {e}", path.display()))
+}
+
+/// Writes the report files asked for of a run; `peers` (when the run's peers are still at
+/// hand) replay each finding for the HTML report's transcripts.
+fn write_run_files(
+    files: &ReportFiles,
+    r: &RunReport,
+    peers: Option<&[Box<dyn ratchet_bench::peer::Peer>]>,
+) -> Result<(), String> {
+    if let Some(path) = &files.junit {
+        let xml = report::junit::run(r).map_err(|e| e.to_string())?;
+        write_file(path, &xml, false)?;
+    }
+    if let Some(path) = &files.sarif {
+        let log = report::sarif::run(r).map_err(|e| e.to_string())?;
+        write_file(path, &log, false)?;
+    }
+    if let Some(path) = &files.summary {
+        write_file(path, &report::markdown::run(r), true)?;
+    }
+    if let Some(path) = &files.html {
+        let transcripts = peers.map(|p| ratchet_bench::transcripts::transcripts(r, p));
+        let page = report::html::Page {
+            run: Some(r),
+            selftest: None,
+            transcripts: transcripts.as_ref(),
+        };
+        write_file(path, &report::html::render(&page), false)?;
+    }
+    Ok(())
+}
+
+/// The text report: short, or everything with `--verbose`.
+fn run_text(verbose: bool, r: &RunReport) -> String {
+    if verbose {
+        render_verbose(r)
+    } else {
+        render_text(r)
     }
 }
 
@@ -447,6 +576,8 @@ fn run(args: RunArgs) -> ExitCode {
         today: bench::today(),
         shim_scenarios: args.shim_scenarios,
         shard: args.shard,
+        group_schedules: args.group_schedules,
+        group_regressions: (!args.no_regressions).then_some(args.group_regressions),
     };
     let selected = match peers::select_with(&opts.peers, &args.shims.options()) {
         Ok(p) => p,
@@ -472,7 +603,13 @@ fn run(args: RunArgs) -> ExitCode {
             }
         })
         .sum();
-    let bar = ProgressBar::new(drawn.div_ceil(opts.shard.map_or(1, Shard::count)));
+    let groups = if families.contains(&Family::MLS) {
+        opts.group_schedules
+            .unwrap_or(ratchet_bench::group_run::DEFAULT_GROUP_SCHEDULES)
+    } else {
+        0
+    };
+    let bar = ProgressBar::new((drawn + groups).div_ceil(opts.shard.map_or(1, Shard::count)));
     bar.set_style(
         ProgressStyle::with_template(
             "{msg} [{bar:30}] {pos} scenarios (of {len} drawn, plus the pinned ones), {elapsed}",
@@ -481,7 +618,7 @@ fn run(args: RunArgs) -> ExitCode {
     );
     bar.set_message("campaign");
     let started = std::time::Instant::now();
-    let report = bench::run_on(&opts, selected, &|| bar.inc(1));
+    let report = bench::run_with(&opts, &selected, &|| bar.inc(1));
     bar.finish_and_clear();
     let report = match report {
         Ok(r) => r,
@@ -493,10 +630,13 @@ fn run(args: RunArgs) -> ExitCode {
         report.peers.len(),
         started.elapsed().as_secs_f64()
     );
+    if let Err(e) = write_run_files(&args.reports, &report, Some(&selected)) {
+        return fail(e);
+    }
     if args.json {
         println!("{}", to_json(&report));
     } else {
-        print!("{}", render_text(&report));
+        print!("{}", run_text(args.verbose, &report));
     }
     ExitCode::from(report.exit_code as u8)
 }
@@ -646,6 +786,21 @@ fn minimize_command(
     json: bool,
 ) -> ExitCode {
     use ratchet_bench::minimize;
+    if target.is_none() {
+        let text = std::fs::read_to_string(&scenario).unwrap_or_else(|_| scenario.clone());
+        if ratchet_bench::group::is_group_text(&text) {
+            return minimize_group(
+                &text,
+                &peer_names,
+                seed,
+                signature.as_deref(),
+                budget,
+                write,
+                &regressions,
+                json,
+            );
+        }
+    }
     let source = match minimize::source(&scenario, target.as_deref(), seed) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -768,6 +923,9 @@ fn replay(
         Ok(file) => file,
         Err(_) => text,
     };
+    if ratchet_bench::group::is_group_text(&text) {
+        return replay_group(&text, &peer_names, seed, json);
+    }
     let scenario: Scenario = match text.parse() {
         Ok(s) => s,
         Err(e) => return fail(format!("scenario: {e}")),
@@ -820,6 +978,134 @@ fn replay(
         }
     }
     ExitCode::from(u8::from(!new.is_empty()))
+}
+
+/// The group peers named by `--peer` (every one when none is named), or an error naming the
+/// unknown ones.
+fn group_peers(names: &[String]) -> Result<Vec<Box<dyn ratchet_bench::group::GroupPeer>>, String> {
+    let selected = peers::mls_group::named(names);
+    if selected.is_empty() {
+        let known: Vec<String> = peers::mls_group::bundled()
+            .iter()
+            .map(|p| p.info().name)
+            .collect();
+        return Err(format!(
+            "a group schedule runs on MLS peers; none of {names:?} is one (expected {})",
+            known.join(", ")
+        ));
+    }
+    Ok(selected)
+}
+
+/// `replay` of a group schedule: every assignment of the named MLS peers; 1 when a finding
+/// shows.
+fn replay_group(text: &str, names: &[String], seed: u64, json: bool) -> ExitCode {
+    use ratchet_bench::group::GroupSchedule;
+    let schedule: GroupSchedule = match text.trim().parse() {
+        Ok(s) => s,
+        Err(e) => return fail(format!("group schedule: {e}")),
+    };
+    let selected = match group_peers(names) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let refs: Vec<&dyn ratchet_bench::group::GroupPeer> =
+        selected.iter().map(|p| p.as_ref()).collect();
+    let transcripts = ratchet_bench::group_run::replay(&schedule, &refs, seed);
+    let failing = transcripts.iter().any(|t| !t.findings.is_empty());
+    if json {
+        println!(
+            "{}",
+            to_json(&serde_json::json!({
+                "schedule": schedule.to_string(),
+                "seed": seed,
+                "transcripts": transcripts,
+            }))
+        );
+    } else {
+        println!("group schedule: {schedule}\nseed: {seed}");
+        print!("{}", ratchet_bench::group_run::render(&transcripts));
+    }
+    ExitCode::from(u8::from(failing))
+}
+
+/// `minimize` of a group schedule: shrunk on the named MLS peers, optionally written to the
+/// group regressions file.
+#[allow(clippy::too_many_arguments)]
+fn minimize_group(
+    text: &str,
+    names: &[String],
+    seed: u64,
+    signature: Option<&str>,
+    budget: usize,
+    write: Option<String>,
+    regressions: &std::path::Path,
+    json: bool,
+) -> ExitCode {
+    use ratchet_bench::group::GroupSchedule;
+    let schedule: GroupSchedule = match text.trim().parse() {
+        Ok(s) => s,
+        Err(e) => return fail(format!("group schedule: {e}")),
+    };
+    let selected = match group_peers(names) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let refs: Vec<&dyn ratchet_bench::group::GroupPeer> =
+        selected.iter().map(|p| p.as_ref()).collect();
+    let min = match ratchet_bench::group_run::minimize(&schedule, &refs, seed, signature, budget) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let peer_flags: String = min
+        .finding
+        .peers
+        .iter()
+        .map(|p| format!(" --peer {p}"))
+        .collect();
+    let replay = format!(
+        "ratchet-bench replay '{}'{peer_flags} --seed {seed}",
+        min.schedule
+    );
+    if json {
+        println!(
+            "{}",
+            to_json(&serde_json::json!({
+                "signature": min.finding.signature,
+                "seed": seed,
+                "steps_before": schedule.steps.len(),
+                "steps_after": min.schedule.steps.len(),
+                "assignment": min.assignment,
+                "schedule": min.schedule.to_string(),
+                "detail": min.finding.detail,
+                "replay": replay,
+            }))
+        );
+    } else {
+        println!("signature: {}", min.finding.signature);
+        println!(
+            "from {} steps to {} (members on {})",
+            schedule.steps.len(),
+            min.schedule.steps.len(),
+            min.assignment
+        );
+        println!("seed: {seed}\ngroup schedule: {}", min.schedule);
+        println!("detail: {}", min.finding.detail);
+        println!("replay: {replay}");
+    }
+    if let Some(name) = write {
+        let path = regressions.with_file_name("groups.txt");
+        if let Err(e) =
+            ratchet_bench::group_run::write_case(&path, &name, seed, &min, schedule.steps.len())
+        {
+            return fail(e);
+        }
+        eprintln!(
+            "ratchet-bench: added case {name} to {}; run `cargo test -p ratchet-bench --test mls_groups` and review its new snapshot",
+            path.display()
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 /// `vectors fetch`: 0 when every file is there with its pinned hash, 1 when a download had
@@ -887,20 +1173,8 @@ fn interop_command(
     seed: u64,
     expect: &ExpectationArgs,
     json: bool,
+    files: &ReportFiles,
 ) -> ExitCode {
-    let mut wanted = Vec::new();
-    for name in &families {
-        match Family::BUILT_IN.into_iter().find(|f| f.name() == name) {
-            Some(f) => wanted.push(f),
-            None => {
-                let all: Vec<&str> = Family::BUILT_IN.iter().map(|f| f.name()).collect();
-                return fail(format!(
-                    "unknown family {name:?}; expected one of {}",
-                    all.join(", ")
-                ));
-            }
-        }
-    }
     let selected = if peer_names.is_empty() {
         Ok(peers::known())
     } else {
@@ -910,6 +1184,25 @@ fn interop_command(
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    // The built-in families, then those the selected peers declare.
+    let known = Family::present(
+        Family::BUILT_IN
+            .into_iter()
+            .chain(selected.iter().map(|p| p.info().family)),
+    );
+    let mut wanted = Vec::new();
+    for name in &families {
+        match known.iter().find(|f| f.name() == name) {
+            Some(f) => wanted.push(*f),
+            None => {
+                let all: Vec<&str> = known.iter().map(|f| f.name()).collect();
+                return fail(format!(
+                    "unknown family {name:?}; expected one of {}",
+                    all.join(", ")
+                ));
+            }
+        }
+    }
     let set = match expect.load() {
         Ok(e) => e,
         Err(e) => return fail(e),
@@ -922,6 +1215,21 @@ fn interop_command(
         Err(code) => return code,
     };
     let new = triage.new.len();
+    // The report files render the matrices and their failing cells as a run's.
+    let mut r = RunReport::new(seed);
+    r.peers = selected
+        .iter()
+        .map(|p| p.info())
+        .filter(|i| matrices.iter().any(|m| m.peers.contains(&i.name)))
+        .collect();
+    r.expectations = set.files.clone();
+    r.triage = triage.clone();
+    r.interop = matrices.clone();
+    r.findings = sightings.clone();
+    r.exit_code = i32::from(triage.fails());
+    if let Err(e) = write_run_files(files, &r, None) {
+        return fail(e);
+    }
     if json {
         println!(
             "{}",
@@ -1068,6 +1376,7 @@ fn main() -> ExitCode {
             seed,
             expect,
             json,
+            reports,
         } => interop_command(
             families,
             peer_names(peers, peers_all),
@@ -1075,6 +1384,7 @@ fn main() -> ExitCode {
             seed,
             &expect,
             json,
+            &reports,
         ),
         Command::Merge { reports, json } => merge(&reports, json),
         Command::Expectations { command } => expect::command(command),
@@ -1105,6 +1415,7 @@ fn main() -> ExitCode {
                 peers_all,
                 shims,
                 expect,
+                reports: files,
             } => {
                 let all = match peers::select_with(&peer_names(peers, peers_all), &shims.options())
                 {
@@ -1135,6 +1446,20 @@ fn main() -> ExitCode {
                             Ok(t) => t,
                             Err(code) => return code,
                         };
+                        // The report files render the suites as a run's.
+                        let mut r = RunReport::new(bench::DEFAULT_SEED);
+                        r.peers = all.iter().map(|p| p.info()).collect();
+                        r.inputs.vectors_dir = Some(vectors_dir.display().to_string());
+                        r.expectations = set.files.clone();
+                        r.findings = sightings.clone();
+                        r.triage = triage.clone();
+                        r.vector_failures = reports.iter().map(|v| v.failed).sum();
+                        r.exit_code = i32::from(triage.fails());
+                        r.vectors = reports;
+                        if let Err(e) = write_run_files(&files, &r, Some(&all)) {
+                            return fail(e);
+                        }
+                        let reports = &r.vectors;
                         if json {
                             println!(
                                 "{}",
@@ -1146,7 +1471,7 @@ fn main() -> ExitCode {
                                 }))
                             );
                         } else {
-                            for r in &reports {
+                            for r in reports {
                                 match &r.not_run {
                                     Some(why) => println!(
                                         "{} {} {}: not run: {why}",

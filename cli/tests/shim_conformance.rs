@@ -311,7 +311,12 @@ fn a_hello_that_hangs_or_lies_is_refused_naming_the_field() {
     );
     let e = start_err("lie-family", broken_command("lie-family"));
     assert!(
-        e.contains("refused: its hello is wrong: field \"peers[0].family\": unknown family \"quantum\"; expected one of signal-dr, dr2, mls, olm, megolm, libsignal"),
+        e.contains("refused: its hello is wrong: field \"peers[0].family\": unknown family \"quantum\"; expected one of signal-dr, dr2, mls, olm, megolm, signal-v3, libsignal, or a family of its own described in \"peers[0].declares\""),
+        "{e}"
+    );
+    let e = start_err("lie-declares", broken_command("lie-declares"));
+    assert!(
+        e.ends_with("refused: its hello is wrong: field \"peers[0].declares\": \"olm\" is a built-in family (ratchets_per_turn true, uses_previous_length false, deletes_used_keys true); a declaration with ratchets_per_turn false, uses_previous_length false, deletes_used_keys false is another format: give it another name"),
         "{e}"
     );
     let e = start_err("lie-limits", broken_command("lie-limits"));
@@ -387,6 +392,8 @@ fn a_crashing_shim_is_one_finding_and_the_other_peers_results_stay() {
         today: "2026-01-01".into(),
         shim_scenarios: ratchet_bench::bench::DEFAULT_SHIM_SCENARIOS,
         shard: None,
+        group_schedules: None,
+        group_regressions: None,
     };
     let started = Instant::now();
     let report = bench::run_on(
@@ -532,4 +539,102 @@ fn a_listed_shim_that_cannot_start_says_how_to_install_it() {
     assert_eq!(code, 2);
     assert!(err.contains("shim \"x\": the command is empty"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The template's echo shim declaring its own family (`--own-family`), with host
+/// randomness, as the peer `name`.
+fn own_family_peer(name: &str) -> String {
+    format!("shim:{name}={} --own-family --host-rng", echo_command())
+}
+
+#[test]
+fn a_shim_declaring_a_family_of_its_own_runs_through_run_interop_and_replay() {
+    let (one, two) = (own_family_peer("echo-1"), own_family_peer("echo-2"));
+    let (code, out, err) = cli(&[
+        "run",
+        "--peer",
+        &one,
+        "--peer",
+        &two,
+        "--no-vectors",
+        "--no-expectations",
+        "--scenarios",
+        "30",
+        "--shim-scenarios",
+        "30",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["peers"][0]["family"], "template-echo");
+    assert_eq!(report["scenarios"]["template-echo"], 30);
+    let matrix = &report["interop"][0];
+    assert_eq!(matrix["family"], "template-echo");
+    assert_eq!(matrix["peers"], serde_json::json!(["echo-1", "echo-2"]));
+    let cells = matrix["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4);
+    assert!(cells.iter().all(|c| c["result"] == "pass"), "{matrix}");
+    // Both take their randomness from the bench: every input of the 30 scenarios (and the
+    // pinned ones) was compared byte for byte, and they agree.
+    let outcomes = &report["outcomes"];
+    assert!(
+        outcomes["echo-1"]["sent"].as_u64().unwrap() > 100,
+        "{outcomes}"
+    );
+    assert_eq!(outcomes["echo-1"], outcomes["echo-2"]);
+    assert_eq!(
+        report["findings"],
+        serde_json::json!([]),
+        "{}",
+        report["findings"]
+    );
+
+    let (code, out, err) = cli(&[
+        "interop",
+        "--family",
+        "template-echo",
+        "--peer",
+        &one,
+        "--peer",
+        &two,
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.starts_with("interop template-echo (rows initiate, columns respond):\n"),
+        "{out}"
+    );
+    assert!(out.contains("\n  echo-1     pass       pass\n"), "{out}");
+    assert!(
+        out.ends_with("result: 4 cells, 0 failing (0 new)\n"),
+        "{out}"
+    );
+
+    let (code, out, err) = cli(&[
+        "replay",
+        "send A 5; send A 7; deliver m1; tamper m0 mac 3; deliver m0; replay m0",
+        "--peer",
+        &one,
+        "--peer",
+        &two,
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("\necho-1 (template-echo):\n"), "{out}");
+    assert!(out.contains("\necho-2 (template-echo):\n"), "{out}");
+    assert!(out.ends_with("\nfindings: 0\n"), "{out}");
+}
+
+#[test]
+fn two_shims_that_declare_one_family_differently_are_refused_naming_both() {
+    let mine = own_family_peer("mine");
+    let other = format!("shim:other={}", broken_command("declare-other"));
+    let (code, _, err) = cli(&["list", "--peer", &mine, "--peer", &other]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "peers \"mine\" and \"other\" declare the family \"template-echo\" differently"
+        ) && err.contains("deletes_used_keys false); peers of one family must agree on its spec"),
+        "{err}"
+    );
 }

@@ -8,10 +8,11 @@ use crate::journal;
 use crate::peer::{Family, Peer};
 use crate::report::{conformance, divergence, Finding, Seen};
 use crate::rng;
-use crate::scenario::{execute, Scenario, Setup, Transcript};
+use crate::scenario::{execute, Outcome, Scenario, Setup, Transcript};
 use crate::shard::Shard;
 use arbitrary::{Arbitrary, Unstructured};
 use rand_core::RngCore;
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Bytes drawn per scenario; with the event weights this gives scenarios of up to
@@ -92,6 +93,50 @@ pub struct CampaignResult {
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
     /// Per peer, how many scenarios it took part in (pinned ones included).
     pub ran: BTreeMap<String, u64>,
+    /// Per family and mutation operator: how often it applied, how often it could not and
+    /// why, and the signatures found at its steps.
+    pub operators: BTreeMap<String, BTreeMap<String, OperatorUse>>,
+}
+
+/// How one mutation operator fared on one family's peers over a campaign.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct OperatorUse {
+    /// Inputs made with it (one per peer and step).
+    pub applied: u64,
+    /// Steps where it did not apply.
+    pub skipped: u64,
+    /// Why it did not apply, each reason once (the first few).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub skip_reasons: BTreeSet<String>,
+    /// Finding signatures at its steps.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub findings: BTreeSet<String>,
+}
+
+impl OperatorUse {
+    /// Adds `other`'s uses (another part of the same campaign).
+    pub fn add(&mut self, other: &OperatorUse) {
+        self.applied += other.applied;
+        self.skipped += other.skipped;
+        for why in &other.skip_reasons {
+            keep_reason(&mut self.skip_reasons, why);
+        }
+        self.findings.extend(other.findings.iter().cloned());
+    }
+}
+
+/// Distinct skip reasons kept per operator and family.
+const SKIP_REASONS: usize = 4;
+
+/// Adds `why` to `reasons`, keeping the first [`SKIP_REASONS`] in text order: which reasons
+/// are kept does not depend on the order scenarios ran in (workers, shards).
+fn keep_reason(reasons: &mut BTreeSet<String>, why: &str) {
+    if reasons.len() < SKIP_REASONS || reasons.last().is_some_and(|last| why < last.as_str()) {
+        reasons.insert(why.to_string());
+        while reasons.len() > SKIP_REASONS {
+            reasons.pop_last();
+        }
+    }
 }
 
 impl CampaignResult {
@@ -104,6 +149,36 @@ impl CampaignResult {
         findings: &[Finding],
     ) {
         self.scenarios += 1;
+        for t in ts {
+            let family = self
+                .operators
+                .entry(t.peer.family.name().to_string())
+                .or_default();
+            for r in &t.records {
+                let Some(op) = r.op else { continue };
+                let used = family.entry(op.to_string()).or_default();
+                match &r.outcome {
+                    Outcome::Skipped(why) => {
+                        used.skipped += 1;
+                        keep_reason(&mut used.skip_reasons, why);
+                    }
+                    _ => used.applied += 1,
+                }
+            }
+            for f in findings.iter().filter(|f| f.peers.contains(&t.peer.name)) {
+                let at = t
+                    .records
+                    .iter()
+                    .find(|r| r.step == f.step && r.op.is_some());
+                if let Some(op) = at.and_then(|r| r.op) {
+                    family
+                        .entry(op.to_string())
+                        .or_default()
+                        .findings
+                        .insert(f.signature.clone());
+                }
+            }
+        }
         for t in ts {
             let counts = self.outcomes.entry(t.peer.name.clone()).or_default();
             for r in &t.records {
@@ -140,6 +215,12 @@ impl CampaignResult {
         self.scenarios += other.scenarios;
         for (peer, n) in other.ran {
             *self.ran.entry(peer).or_default() += n;
+        }
+        for (family, ops) in other.operators {
+            let mine = self.operators.entry(family).or_default();
+            for (op, used) in ops {
+                mine.entry(op).or_default().add(&used);
+            }
         }
         for (peer, counts) in other.outcomes {
             let mine = self.outcomes.entry(peer).or_default();
@@ -310,16 +391,32 @@ pub fn run_by_family(
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
+    let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
+    run_by_family_refs(
+        &peers, pinned, seed, count, sample, shard, workers, progress,
+    )
+}
+
+/// [`run_by_family`] on borrowed peers (a gate borrows the peers it checks). Families come
+/// in report order, built-in and declared alike.
+#[allow(clippy::too_many_arguments)]
+pub fn run_by_family_refs(
+    peers: &[&dyn Peer],
+    pinned: &[(Scenario, u64)],
+    seed: u64,
+    count: &dyn Fn(Family) -> u64,
+    sample: u64,
+    shard: Shard,
+    workers: usize,
+    progress: &(dyn Fn() + Sync),
+) -> CampaignResult {
     let mut result = CampaignResult::default();
-    for family in Family::BUILT_IN {
+    for family in Family::present(peers.iter().map(|p| p.info().family)) {
         let group: Vec<&dyn Peer> = peers
             .iter()
-            .map(|p| p.as_ref())
+            .copied()
             .filter(|p| p.info().family == family)
             .collect();
-        if group.is_empty() {
-            continue;
-        }
         let count = count(family);
         let local: Vec<&dyn Peer> = group
             .iter()

@@ -266,31 +266,36 @@ pub fn cell(initiator: &dyn Peer, responder: &dyn Peer, seed: u64) -> Cell {
 /// The matrices of every family among `peers` (only `families` if not empty), in family
 /// order.
 pub fn run(peers: &[Box<dyn Peer>], families: &[Family], seed: u64) -> Vec<Matrix> {
+    let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
+    run_refs(&peers, families, seed)
+}
+
+/// [`run`] on borrowed peers (a gate borrows the peers it checks). Every family among the
+/// peers gets its matrix, built-in and declared alike.
+pub fn run_refs(peers: &[&dyn Peer], families: &[Family], seed: u64) -> Vec<Matrix> {
     run_sharded(peers, families, seed, Shard::WHOLE)
 }
 
-/// [`run`], only the cells `shard` takes: a cell's ordinal is its position over every
-/// matrix, row by row, family after family. A matrix keeps its peers whatever cells it
-/// holds, so that the shards' matrices merge into the whole one.
+/// [`run_refs`], only the cells `shard` takes: a cell's ordinal is its position over every
+/// matrix, row by row, family after family (built-in and declared alike, in report order).
+/// A matrix keeps its peers whatever cells it holds, so that the shards' matrices merge into
+/// the whole one.
 pub fn run_sharded(
-    peers: &[Box<dyn Peer>],
+    peers: &[&dyn Peer],
     families: &[Family],
     seed: u64,
     shard: Shard,
 ) -> Vec<Matrix> {
     let mut ordinal = 0u64;
-    Family::BUILT_IN
+    Family::present(peers.iter().map(|p| p.info().family))
         .into_iter()
         .filter(|f| families.is_empty() || families.contains(f))
-        .filter_map(|family| {
+        .map(|family| {
             let members: Vec<&dyn Peer> = peers
                 .iter()
-                .map(|p| p.as_ref())
+                .copied()
                 .filter(|p| p.info().family == family)
                 .collect();
-            if members.is_empty() {
-                return None;
-            }
             let key = format!("interop/{}", family.name());
             let first = ordinal;
             ordinal += (members.len() * members.len()) as u64;
@@ -323,11 +328,11 @@ pub fn run_sharded(
                     )
                 })
                 .collect();
-            Some(Matrix {
+            Matrix {
                 family,
                 peers: members.iter().map(|p| p.info().name).collect(),
                 cells,
-            })
+            }
         })
         .collect()
 }

@@ -13,7 +13,7 @@
 
 use crate::campaign::check_scenario;
 use crate::peer::Peer;
-use crate::report::Finding;
+use crate::report::{Finding, Seen};
 use crate::scenario::{MsgId, Scenario, Step};
 
 impl Scenario {
@@ -109,6 +109,20 @@ pub fn shrink(
     Some((search.current, search.best))
 }
 
+/// Replaces a sighting's reproducer with the shortest scenario found, within `budget` runs,
+/// that still shows its signature on `peers` (the campaign's first reproducer is whatever
+/// the draw gave). A sighting with no scenario (a vector case, an interop cell) is left as
+/// it is.
+pub fn shorten(peers: &[&dyn Peer], seen: &mut Seen, budget: usize) {
+    let Ok(scenario) = seen.scenario.parse::<Scenario>() else {
+        return;
+    };
+    if let Some(mut search) = Search::start(peers, &scenario, seen.seed, &seen.signature, budget) {
+        search.steps();
+        seen.show(&search.best, search.current.to_string());
+    }
+}
+
 /// What [`minimize`] found.
 #[derive(Clone, Debug)]
 pub struct Minimized {
@@ -165,15 +179,32 @@ impl<'a> Search<'a> {
     ) -> Option<Self> {
         let peers = involved(peers, signature);
         let best = shows(&peers, scenario, seed, signature)?;
-        Some(Search {
-            current: scenario.prefix(best.step),
+        let mut search = Search {
+            current: scenario.clone(),
             peers,
             seed,
             signature,
             budget,
             runs: 1,
             best,
-        })
+        };
+        search.cut();
+        Some(search)
+    }
+
+    /// Cuts the current scenario after the step where its finding shows, if the cut one
+    /// still shows it: a later step can change what came before (a bundle step, wherever it
+    /// stands, changes the session's set-up), so a cut is kept only once it has been run.
+    fn cut(&mut self) {
+        let cut = self.current.prefix(self.best.step);
+        if cut.steps.len() == self.current.steps.len() {
+            return;
+        }
+        self.runs += 1;
+        if let Some(f) = shows(&self.peers, &cut, self.seed, self.signature) {
+            self.current = cut;
+            self.best = f;
+        }
     }
 
     /// Keeps `candidate` if it still shows the signature.
@@ -181,8 +212,9 @@ impl<'a> Search<'a> {
         self.runs += 1;
         match shows(&self.peers, &candidate, self.seed, self.signature) {
             Some(f) => {
-                self.current = candidate.prefix(f.step);
+                self.current = candidate;
                 self.best = f;
+                self.cut();
                 true
             }
             None => false,

@@ -12,8 +12,9 @@ use crate::fuzzing::{self, Crash, FUZZ_SEED};
 use crate::guard::{guarded_within, Stopped};
 use crate::mls_secret_tree::SecretTreeCase;
 use crate::peer::{Family, Peer};
+pub use crate::report::render_transcripts;
 use crate::report::Finding;
-use crate::scenario::{hex_preview, Outcome, Scenario, Transcript};
+use crate::scenario::{hex_preview, Scenario, Transcript};
 use arbitrary::{Arbitrary, Unstructured};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -37,11 +38,13 @@ pub enum Target {
     VectorParse,
     /// `mls_secret_tree`: a secret-tree case compared with mls-rs.
     MlsSecretTree,
+    /// `diff_mls_group`: a group schedule on the MLS group peers, alone and mixed.
+    DiffMlsGroup,
 }
 
 impl Target {
     /// Every target, in fuzz/Cargo.toml's order.
-    pub const ALL: [Target; 7] = [
+    pub const ALL: [Target; 8] = [
         Target::DiffSession,
         Target::ReferenceDecrypt,
         Target::VectorParse,
@@ -49,6 +52,7 @@ impl Target {
         Target::DiffMegolm,
         Target::LibolmDecode,
         Target::MlsSecretTree,
+        Target::DiffMlsGroup,
     ];
 
     /// The target's name (its binary and its corpus and artifacts folders).
@@ -61,6 +65,7 @@ impl Target {
             Target::ReferenceDecrypt => "reference_decrypt",
             Target::VectorParse => "vector_parse",
             Target::MlsSecretTree => "mls_secret_tree",
+            Target::DiffMlsGroup => "diff_mls_group",
         }
     }
 
@@ -123,6 +128,8 @@ pub enum Input {
     Bytes(Vec<u8>),
     /// `mls_secret_tree`: the case.
     SecretTree(Box<SecretTreeCase>),
+    /// `diff_mls_group`: the group schedule.
+    GroupSchedule(Box<crate::group::GroupSchedule>),
 }
 
 /// Decodes `bytes` as `target` does.
@@ -142,6 +149,14 @@ pub fn decode(target: Target, bytes: &[u8]) -> Input {
             None => Input::NotRun("an empty input selects no peer".into()),
         },
         Target::ReferenceDecrypt | Target::VectorParse => Input::Bytes(bytes.to_vec()),
+        Target::DiffMlsGroup => {
+            match crate::group::GroupSchedule::arbitrary_take_rest(Unstructured::new(bytes)) {
+                Ok(s) => Input::GroupSchedule(Box::new(s)),
+                Err(e) => {
+                    Input::NotRun(format!("the bytes do not decode to a group schedule: {e}"))
+                }
+            }
+        }
         Target::MlsSecretTree => {
             if bytes.len() < SecretTreeCase::size_hint(0).0 {
                 return Input::NotRun(format!(
@@ -249,6 +264,17 @@ pub fn replay(target: Target, bytes: &[u8]) -> Replay {
             ));
             out.crash = watched(target, move || fuzzing::check_reference_decrypt(&bytes));
         }
+        Input::GroupSchedule(schedule) => {
+            let peers = fuzzing::group_peers();
+            let transcripts = crate::group_run::replay(&schedule, &peers, FUZZ_SEED);
+            out.did.push(format!("group schedule: {schedule}"));
+            out.did.extend(
+                crate::group_run::render(&transcripts)
+                    .lines()
+                    .map(str::to_string),
+            );
+            out.crash = fuzzing::check_mls_group(&schedule);
+        }
         Input::SecretTree(case) => {
             out.did.push(format!("case {case:?}"));
             let copy = case.clone();
@@ -306,41 +332,6 @@ fn stopped_crash(target: Target, stopped: &Stopped) -> Crash {
             detail: stopped.to_string(),
         },
     }
-}
-
-/// A scenario run's transcripts and findings as text, one line per input.
-pub fn render_transcripts(transcripts: &[Transcript], findings: &[Finding]) -> String {
-    let mut out = String::new();
-    for t in transcripts {
-        let _ = writeln!(out, "\n{} ({}):", t.peer.name, t.peer.family);
-        if let Some(f) = &t.setup_failure {
-            let _ = writeln!(out, "  set-up failed: {f:?}");
-        }
-        for r in &t.records {
-            let msg = r.msg.map(|m| format!(" {m}")).unwrap_or_default();
-            let detail = match &r.outcome {
-                Outcome::Rejected(rej) => format!(" ({})", rej.detail),
-                Outcome::Panicked(p) => format!(" ({p})"),
-                Outcome::Hung { detail, .. } => format!(" ({detail})"),
-                Outcome::Skipped(s) => format!(" ({s})"),
-                _ => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "  step {:>3} {:<13}{msg:<5} {}  oracle {:<34} got {}{detail}",
-                r.step,
-                r.kind,
-                r.party,
-                format!("{:?}", r.verdict),
-                r.outcome.label()
-            );
-        }
-    }
-    let _ = writeln!(out, "\nfindings: {}", findings.len());
-    for f in findings {
-        let _ = writeln!(out, "  {}  step {}: {}", f.signature, f.step, f.detail);
-    }
-    out
 }
 
 /// The replay as text: the target, the decoded input (the scenario's text for scenario

@@ -16,7 +16,6 @@ use crate::recheck::{self, RecheckError, Replayer};
 use crate::report::{ExpectationSet, ExpectationsError, RunReport, Seen};
 use crate::scenario::Scenario;
 use crate::shard::Shard;
-use crate::shrink::shrink;
 use crate::vectors::{self, VectorError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -77,6 +76,12 @@ pub struct RunOptions {
     /// The slice of the run to do, whose report `merge` combines with the other shards'
     /// (`Some(1/1)` too); `None` for the whole run and its plain report.
     pub shard: Option<Shard>,
+    /// How many group schedules the MLS group campaign draws; `None` for
+    /// [`crate::group_run::DEFAULT_GROUP_SCHEDULES`].
+    pub group_schedules: Option<u64>,
+    /// The pinned group schedules file (a missing file holds none); `None` to run only drawn
+    /// ones.
+    pub group_regressions: Option<PathBuf>,
 }
 
 /// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]).
@@ -108,38 +113,48 @@ pub enum RunError {
     },
 }
 
-/// Today's date in UTC as `YYYY-MM-DD`.
-pub fn today() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
+pub use crate::report::today;
 
 /// Runs a finding's reproducer may take while it is shrunk.
 const SHRINK_BUDGET: usize = 200;
 
-/// Replaces a sighting's reproducer with the shortest scenario found that still shows it.
-fn shorten(peers: &[Box<dyn Peer>], seen: &mut Seen) {
-    let Ok(scenario) = seen.scenario.parse::<Scenario>() else {
-        return;
-    };
-    if let Some((small, finding)) =
-        shrink(peers, &scenario, seen.seed, &seen.signature, SHRINK_BUDGET)
-    {
-        seen.show(&finding, small.to_string());
+/// The MLS group part of the run, when an MLS peer with a group adapter is among `peers`.
+fn run_groups(
+    opts: &RunOptions,
+    peers: &[Box<dyn Peer>],
+    progress: &(dyn Fn() + Sync),
+) -> Result<Option<crate::group_run::GroupRun>, RunError> {
+    let names: Vec<String> = peers
+        .iter()
+        .map(|p| p.info())
+        .filter(|i| i.family == Family::MLS)
+        .map(|i| i.name)
+        .collect();
+    if names.is_empty() {
+        return Ok(None);
     }
+    let group_peers = peers::mls_group::named(&names);
+    if group_peers.is_empty() {
+        return Ok(None);
+    }
+    let pinned = match &opts.group_regressions {
+        Some(path) => crate::group_run::pinned(path).map_err(|reason| RunError::Regressions {
+            path: path.clone(),
+            reason,
+        })?,
+        None => Vec::new(),
+    };
+    let count = opts
+        .group_schedules
+        .unwrap_or(crate::group_run::DEFAULT_GROUP_SCHEDULES);
+    Ok(Some(crate::group_run::run(
+        &group_peers,
+        &pinned,
+        opts.seed,
+        count,
+        opts.workers,
+        progress,
+    )))
 }
 
 /// Why a peer that is not among `peers` did not run: not built, or not selected.
@@ -175,7 +190,17 @@ pub fn run_on(
     peers: Vec<Box<dyn Peer>>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<RunReport, RunError> {
-    Ok(assemble(vec![part(opts, &peers, progress)?]))
+    run_with(opts, &peers, progress)
+}
+
+/// [`run_on`] that leaves the peers to the caller, who may replay findings on them afterwards
+/// (the HTML report's transcripts, [`crate::transcripts`]).
+pub fn run_with(
+    opts: &RunOptions,
+    peers: &[Box<dyn Peer>],
+    progress: &(dyn Fn() + Sync),
+) -> Result<RunReport, RunError> {
+    Ok(assemble(vec![part(opts, peers, progress)?]))
 }
 
 /// What `opts.shard` of the run computes on `peers`.
@@ -227,11 +252,18 @@ pub fn part(
             campaign::drawn(count(family), opts.shim_scenarios, in_process),
         );
     }
+    let refs: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
     let mut campaign_seen = result.seen;
     for (_, seen) in campaign_seen.values_mut() {
-        shorten(peers, seen);
+        crate::shrink::shorten(&refs, seen, SHRINK_BUDGET);
     }
-    let matrices = interop::run_sharded(peers, &[], opts.seed, shard);
+    let matrices = interop::run_sharded(&refs, &[], opts.seed, shard);
+    // The MLS group part is one unit of work: the shard that takes the first unit runs it.
+    let groups = if shard.takes(0) {
+        run_groups(opts, peers, progress)?
+    } else {
+        None
+    };
     let vector_aborts: Vec<Seen> = crate::journal::skips()
         .iter()
         .filter(|s| s.family.starts_with("vectors/"))
@@ -286,9 +318,15 @@ pub fn part(
                 })
                 .collect(),
             expectations: set.files.clone(),
+            inputs: crate::report::Inputs {
+                vectors_dir: opts.vectors_dir.as_ref().map(|p| p.display().to_string()),
+                regressions: opts.regressions.as_ref().map(|p| p.display().to_string()),
+            },
         },
         campaign: campaign_seen,
         outcomes: result.outcomes,
+        operators: result.operators,
+        groups: groups.map(|g| (g.report, g.findings)),
         ran: result.ran,
         matrices,
         vectors: vector_reports,

@@ -60,6 +60,37 @@ pub fn unexpected(scenario: &Scenario, seed: u64, families: &[Family]) -> Vec<Fi
         .collect()
 }
 
+/// The MLS group peers, built once per process.
+pub fn group_peers() -> Vec<&'static dyn crate::group::GroupPeer> {
+    static PEERS: OnceLock<Vec<Box<dyn crate::group::GroupPeer>>> = OnceLock::new();
+    PEERS
+        .get_or_init(crate::peers::mls_group::bundled)
+        .iter()
+        .map(|p| p.as_ref())
+        .collect()
+}
+
+/// The crash a group schedule causes on the MLS group peers (each alone and mixed, under
+/// [`FUZZ_SEED`]), if any: its first finding the expectations file does not list.
+pub fn check_mls_group(schedule: &crate::group::GroupSchedule) -> Option<Crash> {
+    let known = expectations();
+    crate::group::campaign::check_schedule(&group_peers(), schedule, FUZZ_SEED)
+        .into_iter()
+        .flat_map(|t| t.findings)
+        .find(|f| f.kind.fails_run() && !known.lists(&f.signature))
+        .map(|f| {
+            Crash::new(
+                &f.signature,
+                format!("{}\ngroup schedule: {schedule}", f.detail),
+            )
+        })
+}
+
+/// `diff_mls_group`: runs a drawn group schedule; crashes on an unexpected finding.
+pub fn diff_mls_group(schedule: crate::group::GroupSchedule) {
+    raise(check_mls_group(&schedule));
+}
+
 /// The start of the first line of every crash a target raises; the signature follows.
 pub const CRASH_PREFIX: &str = "ratchet-bench finding: ";
 

@@ -13,14 +13,21 @@
 //! - interop cells go back to their place in their matrix; vector reports to their suite's
 //!   place ([`ShardData::vector_suites`]); the findings of failed cells and cases are
 //!   computed again from them;
+//! - operator uses add up (their skip reasons keep the first few in text order, whatever
+//!   the order the scenarios ran in);
+//! - the MLS group part is one unit, run by the first shard: its section and findings come
+//!   from there (a shard's report names its group findings, [`ShardData::group_findings`]);
 //! - each expectation's replay comes from the shard that owns the entry; an entry without a
 //!   reproducer (from before reproducers) is judged here, the old way, by the merged
 //!   findings.
 
+use crate::campaign::OperatorUse;
+use crate::group::report::GroupReport;
 use crate::interop::{self, Matrix};
 use crate::peer::PeerInfo;
 use crate::report::{
-    Check, ExpectationSet, FindingKind, Listed, NotBuilt, RunReport, Seen, ShardData, Triage,
+    Check, ExpectationSet, FindingKind, Inputs, Listed, NotBuilt, RunReport, Seen, ShardData,
+    Triage,
 };
 use crate::shard::Shard;
 use crate::vectors::{self, SuiteReport};
@@ -46,6 +53,8 @@ pub struct Header {
     pub not_built: Vec<NotBuilt>,
     /// The expectations files.
     pub expectations: Vec<String>,
+    /// The other files the run read.
+    pub inputs: Inputs,
 }
 
 /// What one shard of a run computed, before the triage (the whole run is shard 1/1).
@@ -63,6 +72,10 @@ pub struct Part {
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
     /// Per peer, scenarios run.
     pub ran: BTreeMap<String, u64>,
+    /// Per family and mutation operator, its use.
+    pub operators: BTreeMap<String, BTreeMap<String, OperatorUse>>,
+    /// The MLS group section and its findings, in the part that ran it.
+    pub groups: Option<(GroupReport, Vec<Seen>)>,
     /// Interop matrices (the shard's cells).
     pub matrices: Vec<Matrix>,
     /// Vector reports, each with its suite's ordinal.
@@ -91,6 +104,8 @@ pub fn assemble(parts: Vec<Part>) -> RunReport {
     let mut campaign: BTreeMap<String, (u64, Seen)> = BTreeMap::new();
     let mut outcomes: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut ran: BTreeMap<String, u64> = BTreeMap::new();
+    let mut operators: BTreeMap<String, BTreeMap<String, OperatorUse>> = BTreeMap::new();
+    let mut groups: Option<(GroupReport, Vec<Seen>)> = None;
     let mut matrices: Vec<Matrix> = Vec::new();
     let mut vector_reports: Vec<(u64, SuiteReport)> = Vec::new();
     let mut vector_aborts: Vec<Seen> = Vec::new();
@@ -125,6 +140,15 @@ pub fn assemble(parts: Vec<Part>) -> RunReport {
         for (peer, n) in part.ran {
             *ran.entry(peer).or_default() += n;
         }
+        for (family, ops) in part.operators {
+            let mine = operators.entry(family).or_default();
+            for (op, used) in ops {
+                mine.entry(op).or_default().add(&used);
+            }
+        }
+        if groups.is_none() {
+            groups = part.groups;
+        }
         for m in part.matrices {
             match matrices.iter_mut().find(|x| x.family == m.family) {
                 Some(mine) => mine.cells.extend(m.cells),
@@ -155,6 +179,14 @@ pub fn assemble(parts: Vec<Part>) -> RunReport {
         .map(|(_, s)| s)
         .partition(|s| s.kind.fails_run());
     findings.extend(interop::sightings(&matrices, header.seed));
+    let group_findings: Vec<String> = groups
+        .as_ref()
+        .map(|(_, f)| f.iter().map(|s| s.signature.clone()).collect())
+        .unwrap_or_default();
+    let groups = groups.map(|(report, found)| {
+        findings.extend(found);
+        report
+    });
     findings.extend(vectors::sightings(&vectors));
     findings.extend(vector_aborts);
 
@@ -206,14 +238,18 @@ pub fn assemble(parts: Vec<Part>) -> RunReport {
         peers: header.peers,
         not_built: header.not_built,
         expectations: header.expectations,
+        inputs: header.inputs,
         shard: one_shard.map(|shard| ShardData {
             shard,
             first_seen,
             vector_suites: vector_reports.iter().map(|(o, _)| *o).collect(),
+            group_findings,
         }),
         vectors,
         interop: matrices,
+        groups,
         outcomes,
+        operators,
         findings,
         notes,
         triage,
@@ -233,9 +269,12 @@ fn empty_report() -> RunReport {
         peers: Vec::new(),
         not_built: Vec::new(),
         expectations: Vec::new(),
+        inputs: Inputs::default(),
         vectors: Vec::new(),
         interop: Vec::new(),
+        groups: None,
         outcomes: BTreeMap::new(),
+        operators: BTreeMap::new(),
         findings: Vec::new(),
         notes: Vec::new(),
         triage: Triage::default(),
@@ -280,7 +319,12 @@ pub fn part_of(report: RunReport, path: &Path) -> Result<Part, MergeError> {
     }
     let mut campaign = BTreeMap::new();
     let mut vector_aborts = Vec::new();
+    let mut group_findings = Vec::new();
     for s in report.findings.into_iter().chain(report.notes) {
+        if data.group_findings.contains(&s.signature) {
+            group_findings.push(s);
+            continue;
+        }
         match data.first_seen.get(&s.signature) {
             Some(&index) => {
                 campaign.insert(s.signature.clone(), (index, s));
@@ -335,10 +379,13 @@ pub fn part_of(report: RunReport, path: &Path) -> Result<Part, MergeError> {
             peers: report.peers,
             not_built: report.not_built,
             expectations: report.expectations,
+            inputs: report.inputs,
         },
         campaign,
         outcomes: report.outcomes,
         ran: report.ran,
+        operators: report.operators,
+        groups: report.groups.map(|g| (g, group_findings)),
         matrices: report.interop,
         vectors: data.vector_suites.into_iter().zip(report.vectors).collect(),
         vector_aborts,
@@ -393,6 +440,9 @@ pub fn merge(paths: &[PathBuf]) -> Result<RunReport, MergeError> {
         }
         if a.peers != b.peers || a.families != b.families || a.not_built != b.not_built {
             return Err(differs("peers"));
+        }
+        if a.inputs != b.inputs {
+            return Err(differs("input files"));
         }
         if a.expectations != b.expectations || first.set != p.set || first.expired != p.expired {
             return Err(differs("expectations"));

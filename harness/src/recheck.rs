@@ -92,6 +92,16 @@ impl Replayer<'_> {
                 scenario,
                 seed,
                 peers,
+            } if ratchet_bench_core::group::is_group_text(scenario) => {
+                let parsed: ratchet_bench_core::group::GroupSchedule = scenario
+                    .parse()
+                    .map_err(|e| bad(format!("group schedule: {e}")))?;
+                Ok(self.group(listed, &parsed, *seed, peers))
+            }
+            Reproducer::Scenario {
+                scenario,
+                seed,
+                peers,
             } => {
                 let parsed: Scenario = scenario
                     .parse()
@@ -161,6 +171,36 @@ impl Replayer<'_> {
                 other.kind()
             ))),
         }
+    }
+
+    /// A group schedule (an MLS group finding's reproducer) on the group peers it names,
+    /// alone and mixed, as `replay` runs it.
+    fn group(
+        &self,
+        listed: &Listed,
+        schedule: &ratchet_bench_core::group::GroupSchedule,
+        seed: u64,
+        names: &[String],
+    ) -> Check {
+        for name in names {
+            if let Err(why) = self.peer(name) {
+                return why;
+            }
+        }
+        let group_peers = ratchet_bench_peers::mls_group::named(names);
+        if group_peers.len() != names.len() {
+            return Check::NotChecked {
+                why: format!("no group adapter for every peer of {}", names.join(", ")),
+            };
+        }
+        let refs: Vec<&dyn ratchet_bench_core::group::GroupPeer> =
+            group_peers.iter().map(|p| p.as_ref()).collect();
+        let shown: Vec<(String, String)> = crate::group_run::replay(schedule, &refs, seed)
+            .into_iter()
+            .flat_map(|t| t.findings)
+            .map(|f| (f.signature, f.detail))
+            .collect();
+        Check::of(&listed.entry, &shown)
     }
 
     fn scenario(

@@ -14,7 +14,8 @@ use std::path::Path;
 
 /// Peers of three families, with known findings of every source: campaign divergences and
 /// panics (ksi-double-ratchet, double-ratchet-2), pinned regressions, a failed vector case
-/// (libolm-olm tcId 10), interop cells.
+/// (libolm-olm tcId 10), interop cells, mutation operators, and the MLS group part
+/// (openmls: group schedules and group interop cells).
 fn peers() -> Vec<Box<dyn Peer>> {
     let names = [
         "reference",
@@ -23,6 +24,7 @@ fn peers() -> Vec<Box<dyn Peer>> {
         "reference-olm",
         "libolm-olm",
         "vodozemac-olm",
+        "openmls",
     ];
     let peers: Vec<Box<dyn Peer>> = ratchet_bench::peers::bundled()
         .into_iter()
@@ -50,6 +52,8 @@ fn options(shard: Option<Shard>) -> RunOptions {
         today: "2026-11-23".into(),
         shim_scenarios: bench::DEFAULT_SHIM_SCENARIOS,
         shard,
+        group_schedules: Some(4),
+        group_regressions: Some(root.join("vectors/regressions/groups.txt")),
     }
 }
 
@@ -64,6 +68,10 @@ fn merged_shards_give_the_unsharded_report_byte_for_byte() {
     assert!(
         !whole.findings.is_empty() && !whole.vectors.is_empty() && !whole.interop.is_empty(),
         "the run must have findings, vectors and interop to merge"
+    );
+    assert!(
+        whole.groups.is_some() && !whole.operators.is_empty(),
+        "the run must have a group part and operator uses to merge"
     );
     let expected = json(&whole);
     let dir = common::temp_dir("shards");

@@ -9,8 +9,10 @@
 //! separately): `header length (u8) || bincode header || nonce (12) || AES-GCM-SIV ciphertext
 //! with its 16-byte tag`.
 
+use crate::dr2_codec::Dr2Codec;
 use double_ratchet_2::header::Header;
 use double_ratchet_2::ratchet::Ratchet;
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout,
@@ -89,6 +91,10 @@ impl Peer for DoubleRatchet2 {
             ratchet_key: (header_end >= 1 + DR2_KEY_AT + 32)
                 .then_some(1 + DR2_KEY_AT..1 + DR2_KEY_AT + 32),
         }
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&Dr2Codec)
     }
 }
 

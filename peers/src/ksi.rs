@@ -11,6 +11,7 @@ use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyIvI
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use ksi_double_ratchet::{self as ksi, DecryptError, Header};
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout,
@@ -222,6 +223,10 @@ impl Peer for KsiDoubleRatchet {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         ratchet_bench_references::peers::signal_dr_layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&ratchet_bench_references::codec::SignalDrCodec)
     }
 }
 

@@ -5,11 +5,15 @@
 
 #[cfg(feature = "dr2")]
 mod dr2;
+#[cfg(feature = "dr2")]
+mod dr2_codec;
 #[cfg(feature = "ksi")]
 mod ksi;
 #[cfg(feature = "libolm")]
 mod libolm;
 pub mod libolm_known;
+#[cfg(any(feature = "openmls", feature = "mls-rs"))]
+pub mod mls_group;
 #[cfg(feature = "mls-rs")]
 mod mls_rs;
 #[cfg(feature = "mls-rs")]
@@ -38,7 +42,7 @@ pub use ratchet_bench_references::peers::{
     mutant, ReferenceMegolm, ReferenceOlm, ReferenceSignalDr, ReferenceSignalV3,
 };
 
-use ratchet_bench_core::peer::Peer;
+use ratchet_bench_core::peer::{Family, Peer};
 
 /// Every in-process peer this build bundles, in report order: family by family, the
 /// reference first. `run` takes them all unless told otherwise.
@@ -103,7 +107,7 @@ pub fn not_built() -> Vec<(&'static str, &'static str)> {
     #[cfg(not(feature = "libolm"))]
     {
         const WHY: &str =
-            "built without the `libolm` cargo feature (needs cmake and a C++ compiler)";
+            "built without the `libolm` cargo feature (add `--features libolm`; it needs cmake and a C++ compiler)";
         absent.extend([("libolm-olm", WHY), ("libolm-megolm", WHY)]);
     }
     absent
@@ -118,7 +122,8 @@ pub fn select(names: &[String]) -> Result<Vec<Box<dyn Peer>>, String> {
 /// The peers named in `names` (all bundled peers when `names` is empty): bundled peers by
 /// name, `shim:NAME=COMMAND` for a shim, `all` for the bundled peers and every shim of the
 /// peers file, or the name of a shim (or of one of its peers) listed there. Bundled peers
-/// come first, in report order, then the shims.
+/// come first, in report order, then the shims. Peers that give one family name two specs
+/// (two shims declaring a family differently) are refused, naming both.
 pub fn select_with(
     names: &[String],
     shims: &shim::ShimOptions,
@@ -142,5 +147,9 @@ pub fn select_with(
         .filter(|p| every || rest.contains(&p.info().name))
         .collect();
     selected.extend(started);
+    let infos: Vec<_> = selected.iter().map(|p| p.info()).collect();
+    // Peers of one family must agree on its spec (two shims declaring one name differently).
+    Family::check_agreement(infos.iter().map(|i| (i.name.as_str(), i.family)))
+        .map_err(|e| e.to_string())?;
     Ok(selected)
 }

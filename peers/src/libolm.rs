@@ -81,6 +81,7 @@
 #![allow(unsafe_code)]
 
 use olm_sys as sys;
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout,
@@ -1145,6 +1146,10 @@ impl Peer for LibolmOlm {
         olm_wire::olm_layout(wire)
     }
 
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&ratchet_bench_references::codec::OlmCodec)
+    }
+
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
         let (account, session, book) = read_olm_state(state)?;
         Ok(Box::new(OlmParty {
@@ -1475,6 +1480,10 @@ impl Peer for LibolmMegolm {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         olm_wire::megolm_layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&ratchet_bench_references::codec::MegolmCodec)
     }
 
     fn restore(&self, state: &[u8], _rng: BoxRng) -> Result<Box<dyn Party>, Reject> {

@@ -27,6 +27,7 @@ use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
 use mls_rs::identity::SigningIdentity;
 use mls_rs::{CipherSuite, CipherSuiteProvider, Client, CryptoProvider, Group, MlsMessage};
 use mls_rs_crypto_rustcrypto::RustCryptoProvider;
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout,
@@ -177,6 +178,10 @@ impl Peer for MlsRs {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         mls_wire::layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&ratchet_bench_references::codec::MlsCodec)
     }
 }
 

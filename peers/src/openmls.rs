@@ -31,6 +31,7 @@ use openmls::prelude::{
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider;
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout,
@@ -184,6 +185,10 @@ impl Peer for OpenMls {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         mls_wire::layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&ratchet_bench_references::codec::MlsCodec)
     }
 }
 

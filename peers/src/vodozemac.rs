@@ -53,6 +53,7 @@
 //! MAC (`src/cipher/mod.rs`) and an `Ed25519PublicKey::verify` that accepts every signature
 //! (`src/types/ed25519.rs`). Such a build says so in [`PeerInfo::weakened`].
 
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout,
@@ -345,6 +346,10 @@ impl Peer for VodozemacOlm {
         olm_wire::olm_layout(wire)
     }
 
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&ratchet_bench_references::codec::OlmCodec)
+    }
+
     fn restore(&self, state: &[u8], _rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
         let state: OlmState = serde_json::from_slice(state).map_err(|e| bad_state("Olm", e))?;
         Ok(Box::new(OlmParty {
@@ -514,6 +519,10 @@ impl Peer for VodozemacMegolm {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         olm_wire::megolm_layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&ratchet_bench_references::codec::MegolmCodec)
     }
 
     fn restore(&self, state: &[u8], _rng: BoxRng) -> Result<Box<dyn Party>, Reject> {

@@ -4,6 +4,7 @@
 //! and an independent implementation (a crate under test driven with the same profile) is
 //! what shows those vectors right.
 
+pub mod codec;
 pub mod megolm;
 pub mod mls;
 pub mod olm;
@@ -11,3 +12,4 @@ pub mod olm_wire;
 pub mod peers;
 pub mod signal_dr;
 pub mod signal_v3;
+pub mod x25519;

@@ -15,6 +15,9 @@
 //     node shim.js --echo --host-rng
 //                             the same, drawing its session ids and nonces from the bench
 //                             (the protocol's optional host_rng feature, below)
+//     node shim.js --echo --own-family
+//                             the same, declaring a family of its own ("template-echo")
+//                             instead of claiming signal-dr (the hello's `declares`)
 //
 // Randomness: if your library lets you pass it random bytes (or lets you replace the
 // function it draws from), declare `host_rng` (`hostRng = true`) and take every random byte
@@ -98,6 +101,12 @@ export class Implementation {
   implementation = 'my-ratchet';
   version = '0.0.0';
   family = 'signal-dr'; // signal-dr, signal-v3, dr2, mls, olm, megolm or libsignal
+  // A wire format the bench does not know: name it in `family` and describe it here, with
+  // what the oracles need (see PROTOCOL.md, "A family of your own"); null for a built-in
+  // family. For example:
+  // declares = { description: "my messenger's ratchet, v2 wire format",
+  //              ratchets_per_turn: true, uses_previous_length: true, deletes_used_keys: true };
+  declares = null;
   limits = {
     max_skip: 1000, // most keys one message may make it derive per chain
     max_stored: 2000, // skipped keys kept in all (null: unbounded)
@@ -197,11 +206,24 @@ export class Echo extends Implementation {
     'echo mode: no encryption and no authentication (a public checksum); only for the bench\'s own tests and benchmark',
   ];
 
-  constructor(hostRng = false) {
+  constructor(hostRng = false, ownFamily = false) {
     super();
     // --host-rng: session ids and a 4-byte nonce per message come from the bench.
     this.hostRng = hostRng;
     if (hostRng) this.version = '1 (no cryptography, host randomness)';
+    if (ownFamily) {
+      // --own-family: the echo format is no signal-dr; say what it is. Each side numbers its
+      // messages in one sequence for the whole session (no new chain per turn, no
+      // previous-chain length in the header), and refuses a number it has seen (a used
+      // "key" is gone).
+      this.family = 'template-echo';
+      this.declares = {
+        description: "the template's echo stand-in: a counter and a public checksum, no cryptography",
+        ratchets_per_turn: false,
+        uses_previous_length: false,
+        deletes_used_keys: true,
+      };
+    }
   }
 
   static tag(session, ad, body) {
@@ -461,6 +483,7 @@ export class Shim {
         limits: p.limits,
         capabilities: { ...p.capabilities, host_rng: p.hostRng },
         weakened: p.weakened,
+        ...(p.declares === null ? {} : { declares: p.declares }),
       })),
     };
   }
@@ -559,7 +582,9 @@ export class Shim {
 }
 
 async function main(argv) {
-  const impl = argv.includes('--echo') ? new Echo(argv.includes('--host-rng')) : new Implementation();
+  const impl = argv.includes('--echo')
+    ? new Echo(argv.includes('--host-rng'), argv.includes('--own-family'))
+    : new Implementation();
   await new Shim([impl]).serve();
   return 0;
 }

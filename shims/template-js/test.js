@@ -262,7 +262,7 @@ test('random(n) over 4096 bytes is split into asks of at most 4096', async () =>
 });
 
 test('the JavaScript and the Python template answer the same requests byte for byte', { skip: !HAVE_PYTHON && 'python3 is not installed' }, async () => {
-  for (const args of [['--echo'], ['--echo', '--host-rng'], []]) {
+  for (const args of [['--echo'], ['--echo', '--host-rng'], ['--echo', '--own-family'], []]) {
     const both = [jsShim(...args), pyShim(...args)];
     const script = async (s) => {
       await s.call('hello', { protocol: 1, features: ['host_rng'] });

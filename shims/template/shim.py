@@ -11,6 +11,9 @@ requests, the table of parties, the mapping of errors -- is done here and needs 
     python3 shim.py --echo --host-rng
                               the same, drawing its session ids and nonces from the bench
                               (the protocol's optional host_rng feature, below)
+    python3 shim.py --echo --own-family
+                              the same, declaring a family of its own ("template-echo")
+                              instead of claiming signal-dr (the hello's `declares`)
 
 Randomness: if your library lets you pass it random bytes, declare `host_rng` (set
 `HOST_RNG = True`) and take every random byte from `random(n)` while handling a request: the
@@ -85,7 +88,14 @@ class Implementation:
     # your README: the oracle holds the implementation to them.
     IMPLEMENTATION = "my-ratchet"
     VERSION = "0.0.0"
-    FAMILY = "signal-dr"  # signal-dr, dr2, mls, olm, megolm or libsignal
+    FAMILY = "signal-dr"  # signal-dr, signal-v3, dr2, mls, olm, megolm or libsignal
+    # A wire format the bench does not know: name it in FAMILY and describe it here, with
+    # what the oracles need (see PROTOCOL.md, "A family of your own"); None for a built-in
+    # family. For example:
+    # DECLARES = {"description": "my messenger's ratchet, v2 wire format",
+    #             "ratchets_per_turn": True, "uses_previous_length": True,
+    #             "deletes_used_keys": True}
+    DECLARES = None
     LIMITS = {
         "max_skip": 1000,             # most keys one message may make it derive per chain
         "max_stored": 2000,           # skipped keys kept in all (None: unbounded)
@@ -157,11 +167,24 @@ class Echo(Implementation):
     WEAKENED = ["echo mode: no encryption and no authentication (a public checksum); "
                 "only for the bench's own tests and benchmark"]
 
-    def __init__(self, host_rng=False):
+    def __init__(self, host_rng=False, own_family=False):
         # --host-rng: session ids and a 4-byte nonce per message come from the bench.
         self.HOST_RNG = host_rng
         if host_rng:
             self.VERSION = "1 (no cryptography, host randomness)"
+        if own_family:
+            # --own-family: the echo format is no signal-dr; say what it is. Each side
+            # numbers its messages in one sequence for the whole session (no new chain per
+            # turn, no previous-chain length in the header), and refuses a number it has
+            # seen (a used "key" is gone).
+            self.FAMILY = "template-echo"
+            self.DECLARES = {
+                "description": "the template's echo stand-in: a counter and a public checksum, "
+                               "no cryptography",
+                "ratchets_per_turn": False,
+                "uses_previous_length": False,
+                "deletes_used_keys": True,
+            }
 
     @staticmethod
     def _tag(session, ad, body):
@@ -293,11 +316,19 @@ class Shim:
             "protocol": PROTOCOL,
             "implementation": first.IMPLEMENTATION,
             "version": first.VERSION,
-            "peers": [{"family": p.FAMILY, "limits": p.LIMITS,
-                       "capabilities": dict(p.CAPABILITIES, host_rng=p.HOST_RNG),
-                       "weakened": p.WEAKENED}
-                      for p in self.peers],
+            "peers": [self.declared(p) for p in self.peers],
         }
+
+    @staticmethod
+    def declared(p):
+        """One peer of the hello: its family (and the family's declaration, if it is one of
+        its own), limits, capabilities and weakened checks."""
+        peer = {"family": p.FAMILY, "limits": p.LIMITS,
+                "capabilities": dict(p.CAPABILITIES, host_rng=p.HOST_RNG),
+                "weakened": p.WEAKENED}
+        if p.DECLARES is not None:
+            peer["declares"] = p.DECLARES
+        return peer
 
     def peer(self, req):
         try:
@@ -381,7 +412,10 @@ class Shim:
 
 
 def main(argv):
-    impl = Echo("--host-rng" in argv) if "--echo" in argv else Implementation()
+    if "--echo" in argv:
+        impl = Echo("--host-rng" in argv, "--own-family" in argv)
+    else:
+        impl = Implementation()
     Shim([impl]).serve(sys.stdin.buffer, sys.stdout.buffer)
     return 0  # stdin closed: the bench is done
 

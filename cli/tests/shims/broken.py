@@ -15,6 +15,9 @@ the one fault MODE names:
     lie-protocol    says protocol 2 in its hello
     lie-family      declares the unknown family "quantum"
     lie-limits      declares a peer without limits
+    lie-declares    declares "olm" with properties that are not Olm's
+    declare-other   declares the family "template-echo" with used keys kept: another
+                    declaration of the name the template's --own-family declares
     stderr-noise    writes 5000 lines to stderr while working, then crashes at the 5th
                     encrypt (the bench must keep draining stderr and show only its tail)
     random-undeclared  asks for random bytes at the first encrypt without declaring host_rng
@@ -88,6 +91,15 @@ def main(mode):
                 hello["peers"][0]["family"] = "quantum"
             elif mode == "lie-limits":
                 del hello["peers"][0]["limits"]
+            elif mode in ("lie-declares", "declare-other"):
+                hello["peers"][0]["family"] = "olm" if mode == "lie-declares" else "template-echo"
+                hello["peers"][0]["declares"] = {
+                    "description": "the template's echo stand-in: a counter and a public "
+                                   "checksum, no cryptography",
+                    "ratchets_per_turn": False,
+                    "uses_previous_length": False,
+                    "deletes_used_keys": False,
+                }
         elif op == "encrypt":
             encrypts += 1
             if mode == "hang-encrypt":

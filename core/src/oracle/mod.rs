@@ -57,8 +57,10 @@ pub enum Why {
     /// The sender has no sending chain yet (a responder before its first message).
     NoSendingChain,
     /// The oracle has no model for this message (it was sent where the model said a send
-    /// must fail).
+    /// must fail, or the session started from a changed bundle).
     Unmodelled,
+    /// A copy with a change the family declares benign ([`crate::peer::Benign`]).
+    Benign,
 }
 
 impl Why {
@@ -75,6 +77,7 @@ impl Why {
             Why::ChainDropped => "chain-dropped",
             Why::NoSendingChain => "no-sending-chain",
             Why::Unmodelled => "unmodelled",
+            Why::Benign => "benign",
         }
     }
 }

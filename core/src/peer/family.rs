@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
 
 /// What the ideal model needs to know of a wire format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -36,6 +37,33 @@ pub struct FamilySpec {
     /// Megolm keeps the ratchet at the first index it knows and can decrypt any later index
     /// again: replay detection belongs to the application (by message index).
     pub deletes_used_keys: bool,
+    /// Re-encodings the family declares benign: a peer accepting a message (or bundle) with
+    /// such a change is conformant, not malleable, for the reason given.
+    pub benign: &'static [Benign],
+}
+
+/// Changes of fields that a family declares benign, with the reason: accepting them gives an
+/// attacker nothing (nothing derives from the field, or the family's specification and every
+/// implementation take it so by design).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Benign {
+    /// The fields' names in the family's codec (`registration-id`); `*` for any field.
+    pub fields: &'static [&'static str],
+    /// The changes, as finding signatures name them (`max-value`, `other-version-34`); `*`
+    /// for any change.
+    pub changes: &'static [&'static str],
+    /// Why they are benign.
+    pub reason: &'static str,
+}
+
+impl FamilySpec {
+    /// The declaration that makes `change` of `field` benign, if there is one.
+    pub fn benign(&self, field: &str, change: &str) -> Option<&'static Benign> {
+        let hit = |list: &[&str], x: &str| list.iter().any(|l| *l == "*" || *l == x);
+        self.benign
+            .iter()
+            .find(|b| hit(b.fields, field) && hit(b.changes, change))
+    }
 }
 
 /// The wire format a peer speaks. Peers of one family interoperate; peers of different
@@ -49,6 +77,7 @@ const SIGNAL_DR: FamilySpec = FamilySpec {
     ratchets_per_turn: true,
     uses_previous_length: true,
     deletes_used_keys: true,
+    benign: &[],
 };
 
 const DR2: FamilySpec = FamilySpec {
@@ -57,6 +86,7 @@ const DR2: FamilySpec = FamilySpec {
     ratchets_per_turn: true,
     uses_previous_length: true,
     deletes_used_keys: true,
+    benign: &[],
 };
 
 const MLS: FamilySpec = FamilySpec {
@@ -65,6 +95,7 @@ const MLS: FamilySpec = FamilySpec {
     ratchets_per_turn: false,
     uses_previous_length: true,
     deletes_used_keys: true,
+    benign: &[],
 };
 
 const OLM: FamilySpec = FamilySpec {
@@ -73,6 +104,17 @@ const OLM: FamilySpec = FamilySpec {
     ratchets_per_turn: true,
     uses_previous_length: false,
     deletes_used_keys: true,
+    benign: &[Benign {
+        fields: &[
+            "pre-key-payload",
+            "one-time-key",
+            "base-key",
+            "identity-key",
+            "message",
+        ],
+        changes: &["insert-unknown", "append-unknown", "duplicate", "reorder"],
+        reason: "olm.md gives a pre-key message's payload as key-value pairs, outside any MAC, without saying what a reader does with an unknown, repeated or reordered key; the payload is bound by the keys it carries (3DH) and the inner message's own MAC, not by its bytes, and libolm, vodozemac and the reference all take the keys they know (a normal message's payload is under its MAC: no such change is benign there)",
+    }],
 };
 
 const MEGOLM: FamilySpec = FamilySpec {
@@ -81,7 +123,21 @@ const MEGOLM: FamilySpec = FamilySpec {
     ratchets_per_turn: false,
     uses_previous_length: true,
     deletes_used_keys: false,
+    benign: &[],
 };
+
+/// What the Signal Protocol's families declare benign.
+const REGISTRATION_ID: Benign = Benign {
+    fields: &["registration-id"],
+    changes: &["*"],
+    reason: "nothing derives from a registration id: it rides outside the MAC (in a pre-key message's outer part, in the bundle) and libsignal stores it without checking it",
+};
+const FIELD_ORDER: Benign = Benign {
+    fields: &["*"],
+    changes: &["reorder"],
+    reason: "protobuf lets fields come in any order, and genuine senders of the family write a pre-key message's fields in two orders (libsignal by number, libsignal-protocol-typescript as declared); its outer part is bound by the keys it carries, not by its bytes",
+};
+const VERSION_NIBBLE: &str = "a version-3 message's version byte is 33 from libaxolotl's ports and 34 from libsignal (its low nibble is the writer's newest version); readers take the high nibble, and a pre-key message's is outside the MAC";
 
 const SIGNAL_V3: FamilySpec = FamilySpec {
     name: "signal-v3",
@@ -91,14 +147,35 @@ const SIGNAL_V3: FamilySpec = FamilySpec {
     // libsignal writes previousCounter and never reads it (nor do libaxolotl's ports).
     uses_previous_length: false,
     deletes_used_keys: true,
+    benign: &[
+        REGISTRATION_ID,
+        FIELD_ORDER,
+        Benign {
+            fields: &["device-id"],
+            changes: &["*"],
+            reason: "a bundle's device id addresses the device at the server and enters no key",
+        },
+        Benign {
+            fields: &["version"],
+            changes: &["other-version-33", "other-version-34"],
+            reason: VERSION_NIBBLE,
+        },
+        Benign {
+            fields: &["signed-pre-key-signature"],
+            changes: &["s-plus-l"],
+            reason: "XEdDSA's verification (Signal's XEdDSA specification, and libsignal) takes any s below 2^253, so s and s + q are both valid encodings of one signature; the bundle signed is the same",
+        },
+    ],
 };
 
 const LIBSIGNAL: FamilySpec = FamilySpec {
     name: "libsignal",
     description: "the Signal Protocol as libsignal speaks it today (PQXDH, SPQR), through shims",
     ratchets_per_turn: true,
-    uses_previous_length: true,
+    // As in version 3: libsignal writes previousCounter and never reads it.
+    uses_previous_length: false,
     deletes_used_keys: true,
+    benign: &[REGISTRATION_ID, FIELD_ORDER],
 };
 
 impl Family {
@@ -145,6 +222,107 @@ impl Family {
         Family::BUILT_IN.into_iter().find(|f| f.name() == name)
     }
 
+    /// The family a peer declares at run time (a shim's hello), checked as
+    /// [`Family::check_declared`] does: a built-in name with the built-in's properties is
+    /// the built-in family; a new name is stored once per distinct spec for the rest of the
+    /// process (a few bytes per declaration, never freed, so that [`Family`] stays `Copy`).
+    pub fn declare_at_run_time(
+        name: &str,
+        description: &str,
+        properties: Properties,
+    ) -> Result<Family, DeclarationError> {
+        let wanted = |spec: &FamilySpec| {
+            spec.name == name && spec.description == description && properties.of(spec)
+        };
+        if let Some(built_in) = Family::built_in(name) {
+            return if properties.of(built_in.spec()) {
+                Ok(built_in)
+            } else {
+                Err(DeclarationError::BuiltIn {
+                    family: name.to_string(),
+                    declared: properties,
+                    built_in: Properties::from(built_in.spec()),
+                })
+            };
+        }
+        check_name(name)?;
+        if description.trim().is_empty() {
+            return Err(DeclarationError::NoDescription {
+                family: name.to_string(),
+            });
+        }
+        let mut declared = DECLARED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(spec) = declared.iter().copied().find(|s| wanted(s)) {
+            return Ok(Family(spec));
+        }
+        let spec: &'static FamilySpec = Box::leak(Box::new(FamilySpec {
+            name: Box::leak(name.to_string().into_boxed_str()),
+            description: Box::leak(description.to_string().into_boxed_str()),
+            ratchets_per_turn: properties.ratchets_per_turn,
+            uses_previous_length: properties.uses_previous_length,
+            deletes_used_keys: properties.deletes_used_keys,
+            benign: &[],
+        }));
+        declared.push(spec);
+        Ok(Family(spec))
+    }
+
+    /// Checks a family a peer declares: a declared name is lowercase letters, digits, `.`
+    /// and `-` (it shows in signatures, peer names and on the command line), and a built-in
+    /// name must come with the built-in's properties. Run before a gate or a run starts, so
+    /// that a peer that names a built-in family wrongly is refused rather than misjudged.
+    pub fn check_declared(self) -> Result<(), DeclarationError> {
+        if let Some(built_in) = Family::built_in(self.name()) {
+            if built_in.spec() != self.spec() {
+                return Err(DeclarationError::BuiltIn {
+                    family: self.name().to_string(),
+                    declared: Properties::from(self.spec()),
+                    built_in: Properties::from(built_in.spec()),
+                });
+            }
+            return Ok(());
+        }
+        check_name(self.name())
+    }
+
+    /// The distinct families of `families`, in report order (the built-in ones in their
+    /// order, then the declared ones by name): the families a run or a gate goes through.
+    pub fn present(families: impl IntoIterator<Item = Family>) -> Vec<Family> {
+        let mut all: Vec<Family> = families.into_iter().collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// Checks that the peers described by `peers` agree on their families: every declared
+    /// family passes [`Family::check_declared`], and no two peers give one family name two
+    /// different specs (the error names both peers). Selecting peers runs it, so that two
+    /// shims that disagree about a family are refused before anything runs.
+    pub fn check_agreement<'a>(
+        peers: impl IntoIterator<Item = (&'a str, Family)>,
+    ) -> Result<(), DeclarationError> {
+        let mut seen: Vec<(&str, Family)> = Vec::new();
+        for (peer, family) in peers {
+            family.check_declared().map_err(|e| e.of_peer(peer))?;
+            if let Some((first, other)) = seen
+                .iter()
+                .find(|(_, f)| f.name() == family.name() && *f != family)
+            {
+                return Err(DeclarationError::Disagree {
+                    family: family.name().to_string(),
+                    first: (*first).to_string(),
+                    first_spec: describe(other.spec()),
+                    second: peer.to_string(),
+                    second_spec: describe(family.spec()),
+                });
+            }
+            seen.push((peer, family));
+        }
+        Ok(())
+    }
+
     /// The declaration.
     pub fn spec(self) -> &'static FamilySpec {
         self.0
@@ -183,6 +361,127 @@ impl Family {
             .position(|f| f.0 == self.0)
             .unwrap_or(Family::BUILT_IN.len());
         (position, self.0.name)
+    }
+}
+
+/// The declarations made at run time ([`Family::declare_at_run_time`]), each stored once.
+static DECLARED: Mutex<Vec<&'static FamilySpec>> = Mutex::new(Vec::new());
+
+/// The longest name a declared family may have.
+const MAX_NAME: usize = 40;
+
+fn check_name(name: &str) -> Result<(), DeclarationError> {
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.');
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if first_ok && name.len() <= MAX_NAME && name.chars().all(ok) {
+        Ok(())
+    } else {
+        Err(DeclarationError::Name {
+            family: name.to_string(),
+        })
+    }
+}
+
+fn describe(spec: &FamilySpec) -> String {
+    format!("{:?}, {}", spec.description, Properties::from(spec))
+}
+
+/// What the oracles read of a family: a [`FamilySpec`] without its name and description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Properties {
+    /// [`FamilySpec::ratchets_per_turn`].
+    pub ratchets_per_turn: bool,
+    /// [`FamilySpec::uses_previous_length`].
+    pub uses_previous_length: bool,
+    /// [`FamilySpec::deletes_used_keys`].
+    pub deletes_used_keys: bool,
+}
+
+impl Properties {
+    fn of(self, spec: &FamilySpec) -> bool {
+        self == Properties::from(spec)
+    }
+}
+
+impl From<&FamilySpec> for Properties {
+    fn from(spec: &FamilySpec) -> Self {
+        Properties {
+            ratchets_per_turn: spec.ratchets_per_turn,
+            uses_previous_length: spec.uses_previous_length,
+            deletes_used_keys: spec.deletes_used_keys,
+        }
+    }
+}
+
+impl fmt::Display for Properties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ratchets_per_turn {}, uses_previous_length {}, deletes_used_keys {}",
+            self.ratchets_per_turn, self.uses_previous_length, self.deletes_used_keys
+        )
+    }
+}
+
+/// A family declaration the bench refuses.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeclarationError {
+    /// A built-in family's name with other properties than the built-in's.
+    #[error("{family:?} is a built-in family ({built_in}); a declaration with {declared} is another format: give it another name")]
+    BuiltIn {
+        /// The name.
+        family: String,
+        /// What was declared.
+        declared: Properties,
+        /// What the built-in family says.
+        built_in: Properties,
+    },
+    /// A name that cannot be used in signatures and on the command line.
+    #[error("family name {family:?}: expected 1 to 40 lowercase letters, digits, '.' or '-', starting with a letter or a digit")]
+    Name {
+        /// The name.
+        family: String,
+    },
+    /// A declaration without a description.
+    #[error("family {family:?}: expected a description, got none")]
+    NoDescription {
+        /// The name.
+        family: String,
+    },
+    /// Two peers give one family name two different specs.
+    #[error("peers {first:?} and {second:?} declare the family {family:?} differently ({first}: {first_spec}; {second}: {second_spec}); peers of one family must agree on its spec")]
+    Disagree {
+        /// The name.
+        family: String,
+        /// The first peer.
+        first: String,
+        /// Its spec, as text.
+        first_spec: String,
+        /// The second peer.
+        second: String,
+        /// Its spec, as text.
+        second_spec: String,
+    },
+    /// A declaration of one peer that is refused.
+    #[error("peer {peer:?}: {source}")]
+    Peer {
+        /// The peer.
+        peer: String,
+        /// Why.
+        source: Box<DeclarationError>,
+    },
+}
+
+impl DeclarationError {
+    fn of_peer(self, peer: &str) -> DeclarationError {
+        DeclarationError::Peer {
+            peer: peer.to_string(),
+            source: Box::new(self),
+        }
     }
 }
 
@@ -243,20 +542,28 @@ impl Serialize for Family {
     }
 }
 
-/// A family is read back from its name: a built-in family, or one of the declared families
-/// given to [`Family::with_declared`] around the read. A declared family's name alone does
-/// not say how to judge it, so reading one without its spec is an error.
+/// A family is read back from its name: a built-in family, one of the declared families
+/// given to [`Family::with_declared`] around the read (a report that carries their specs),
+/// or one a peer of this process declared at run time ([`Family::declare_at_run_time`]).
+/// Any other name alone does not say how to judge the family, so reading one is an error.
 impl<'de> Deserialize<'de> for Family {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;
-        if let Some(f) = Family::built_in(&name) {
-            return Ok(f);
-        }
-        let declared = DECLARED.with(|d| d.borrow().iter().copied().find(|f| f.name() == name));
-        declared.ok_or_else(|| {
+        let scoped = || SCOPED.with(|d| d.borrow().iter().copied().find(|f| f.name() == name));
+        let declared = || {
+            let declared = DECLARED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut named = declared.iter().filter(|s| s.name == name);
+            match (named.next(), named.next()) {
+                (Some(spec), None) => Some(Family(spec)),
+                _ => None,
+            }
+        };
+        Family::built_in(&name).or_else(scoped).or_else(declared).ok_or_else(|| {
             let known: Vec<&str> = Family::BUILT_IN.iter().map(|f| f.name()).collect();
             serde::de::Error::custom(format!(
-                "unknown family {name:?}: expected one of {} (a declared family is read only with its spec)",
+                "unknown family {name:?}: expected one of {} (a declared family is read only where a peer declared it)",
                 known.join(", ")
             ))
         })
@@ -265,16 +572,16 @@ impl<'de> Deserialize<'de> for Family {
 
 thread_local! {
     /// The declared families a read on this thread may name ([`Family::with_declared`]).
-    static DECLARED: std::cell::RefCell<Vec<Family>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SCOPED: std::cell::RefCell<Vec<Family>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Family {
     /// Runs `read` (a deserialisation) with the declared families `declared` readable by
     /// name, as a report that carries their specs reads its peers back.
     pub fn with_declared<T>(declared: &[Family], read: impl FnOnce() -> T) -> T {
-        let before = DECLARED.with(|d| d.replace(declared.to_vec()));
+        let before = SCOPED.with(|d| d.replace(declared.to_vec()));
         let out = read();
-        DECLARED.with(|d| d.replace(before));
+        SCOPED.with(|d| d.replace(before));
         out
     }
 }
@@ -291,14 +598,37 @@ impl<'de> Deserialize<'de> for FamilySpec {
             ratchets_per_turn: bool,
             uses_previous_length: bool,
             deletes_used_keys: bool,
+            #[serde(default)]
+            benign: Vec<WrittenBenign>,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct WrittenBenign {
+            fields: Vec<String>,
+            changes: Vec<String>,
+            reason: String,
+        }
+        fn leak_all(list: Vec<String>) -> &'static [&'static str] {
+            let leaked: Vec<&'static str> = list.into_iter().map(|s| &*s.leak()).collect();
+            leaked.leak()
         }
         let w = Written::deserialize(deserializer)?;
+        let benign: Vec<Benign> = w
+            .benign
+            .into_iter()
+            .map(|b| Benign {
+                fields: leak_all(b.fields),
+                changes: leak_all(b.changes),
+                reason: b.reason.leak(),
+            })
+            .collect();
         Ok(FamilySpec {
             name: w.name.leak(),
             description: w.description.leak(),
             ratchets_per_turn: w.ratchets_per_turn,
             uses_previous_length: w.uses_previous_length,
             deletes_used_keys: w.deletes_used_keys,
+            benign: benign.leak(),
         })
     }
 }
@@ -315,6 +645,7 @@ mod tests {
             ratchets_per_turn: true,
             uses_previous_length: false,
             deletes_used_keys: true,
+            benign: &[],
         };
         let mut all = vec![Family::declare(&MINE)];
         all.extend(Family::BUILT_IN.iter().rev());
@@ -345,6 +676,11 @@ mod tests {
             ratchets_per_turn: true,
             uses_previous_length: false,
             deletes_used_keys: true,
+            benign: &[Benign {
+                fields: &["device-id"],
+                changes: &["*"],
+                reason: "nothing derives from it",
+            }],
         };
         let mine = Family::declare(&MINE);
         let spec: FamilySpec =
@@ -372,5 +708,90 @@ mod tests {
             ..*Family::OLM.spec()
         }));
         assert_ne!(Family::declare(other), Family::OLM);
+    }
+
+    #[test]
+    fn a_run_time_declaration_is_stored_once_and_checked() {
+        let props = Properties {
+            ratchets_per_turn: false,
+            uses_previous_length: false,
+            deletes_used_keys: true,
+        };
+        let a = Family::declare_at_run_time("test-own", "a test format", props).unwrap();
+        let b = Family::declare_at_run_time("test-own", "a test format", props).unwrap();
+        assert!(std::ptr::eq(a.spec(), b.spec()), "one spec per declaration");
+        assert!(!a.is_built_in());
+        assert_eq!(
+            serde_json::from_str::<Family>("\"test-own\"").unwrap(),
+            a,
+            "a declared family reads back by its name"
+        );
+        let olm = Properties::from(Family::OLM.spec());
+        assert_eq!(
+            Family::declare_at_run_time("olm", "my olm", olm).unwrap(),
+            Family::OLM,
+            "a built-in name with the built-in's properties is the built-in family"
+        );
+        let e = Family::declare_at_run_time(
+            "olm",
+            "x",
+            Properties {
+                deletes_used_keys: false,
+                ..olm
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "\"olm\" is a built-in family (ratchets_per_turn true, uses_previous_length false, \
+             deletes_used_keys true); a declaration with ratchets_per_turn true, \
+             uses_previous_length false, deletes_used_keys false is another format: give it \
+             another name"
+        );
+        assert!(matches!(
+            Family::declare_at_run_time("Bad Name", "x", props),
+            Err(DeclarationError::Name { .. })
+        ));
+        assert!(matches!(
+            Family::declare_at_run_time("fine", " ", props),
+            Err(DeclarationError::NoDescription { .. })
+        ));
+    }
+
+    #[test]
+    fn peers_that_disagree_on_a_family_are_named() {
+        static ONE: FamilySpec = FamilySpec {
+            name: "test-shared",
+            description: "one",
+            ratchets_per_turn: true,
+            uses_previous_length: true,
+            deletes_used_keys: true,
+            benign: &[],
+        };
+        static TWO: FamilySpec = FamilySpec {
+            deletes_used_keys: false,
+            ..ONE
+        };
+        static FAKE_OLM: FamilySpec = FamilySpec { name: "olm", ..ONE };
+        let one = Family::declare(&ONE);
+        assert!(Family::check_agreement([("a", one), ("b", one), ("c", Family::OLM)]).is_ok());
+        let e = Family::check_agreement([("a", one), ("b", Family::declare(&TWO))]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "peers \"a\" and \"b\" declare the family \"test-shared\" differently (a: \"one\", \
+             ratchets_per_turn true, uses_previous_length true, deletes_used_keys true; b: \
+             \"one\", ratchets_per_turn true, uses_previous_length true, deletes_used_keys \
+             false); peers of one family must agree on its spec"
+        );
+        let e = Family::check_agreement([("mine", Family::declare(&FAKE_OLM))]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("peer \"mine\": \"olm\" is a built-in family"),
+            "{e}"
+        );
+        assert_eq!(
+            Family::present([one, Family::OLM, one, Family::SIGNAL_DR]),
+            [Family::SIGNAL_DR, Family::OLM, one]
+        );
     }
 }

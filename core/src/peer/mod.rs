@@ -8,7 +8,7 @@
 mod family;
 mod reject;
 
-pub use family::{Family, FamilySpec};
+pub use family::{DeclarationError, Family, FamilySpec, Properties};
 pub use reject::{Reject, RejectClass, FAILED_PREFIX};
 
 use serde::{Deserialize, Serialize};
@@ -136,6 +136,14 @@ pub trait Peer: Send + Sync {
 
     /// Where the header, body and MAC of a wire message lie.
     fn layout(&self, wire: &[u8]) -> WireLayout;
+
+    /// The family's codec: its wire messages and bundles as typed fields, which the mutation
+    /// steps change one field at a time and which name the field in findings. Peers of one
+    /// family give the same codec. `None` (the default) leaves the peer with
+    /// [`Peer::layout`]'s byte ranges only.
+    fn codec(&self) -> Option<&'static dyn crate::codec::Codec> {
+        None
+    }
 
     /// Whether every call crosses a process boundary (a shim). Campaigns give such peers a
     /// sample of the drawn scenarios (`RunOptions::shim_scenarios`), since a jump alone costs

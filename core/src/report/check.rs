@@ -64,21 +64,21 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
             (Verdict::MustAccept, Outcome::Panicked(text)) => Some(one(
                 FindingKind::RejectedGenuine,
                 r.step,
-                r.kind,
+                r.what(),
                 Some("panic"),
                 format!("{}: expected success, the peer panicked: {text}", at(r)),
             )),
             (_, Outcome::Panicked(text)) => Some(one(
                 FindingKind::Panic,
                 r.step,
-                r.kind,
+                r.what(),
                 None,
                 format!("{}: the peer panicked: {text}", at(r)),
             )),
             (Verdict::MustAccept, Outcome::Rejected(reject)) => Some(one(
                 FindingKind::RejectedGenuine,
                 r.step,
-                r.kind,
+                r.what(),
                 Some(reject.class.name()),
                 format!("{}: expected success, got {reject}", at(r)),
             )),
@@ -86,7 +86,7 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
                 Some(one(
                     FindingKind::WrongPlaintext,
                     r.step,
-                    r.kind,
+                    r.what(),
                     None,
                     format!(
                         "{}: expected plaintext {}, got {}",
@@ -107,13 +107,15 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
                         FindingKind::WeakenedAccept
                     }
                     Why::Foreign => FindingKind::AcceptedForeign,
+                    // A changed copy of the genuine bundle the initiator started from.
+                    _ if r.kind == "bundle" => FindingKind::AcceptedMalleated,
                     _ if malleated(t, r, pt) => FindingKind::AcceptedMalleated,
                     _ => FindingKind::AcceptedForgery,
                 };
                 Some(one(
                     kind,
                     r.step,
-                    r.kind,
+                    r.what(),
                     None,
                     format!(
                         "{}: expected a rejection ({}), the peer decrypted {}",
@@ -133,7 +135,7 @@ pub fn conformance(t: &Transcript) -> Vec<Finding> {
                 f = one(
                     FindingKind::WeakenedAccept,
                     f.step,
-                    r.kind,
+                    r.what(),
                     Some(f.kind.name()),
                     format!(
                         "after a forgery accepted with weakened checks: {}",
@@ -242,7 +244,7 @@ fn byte_divergence(
         let Some(rb) = pb.get(key) else {
             return diverged(
                 ra.step,
-                ra.kind,
+                ra.what(),
                 format!(
                     "{} recorded an input at step {} that {} did not",
                     peers[0], ra.step, peers[1]
@@ -257,11 +259,11 @@ fn byte_divergence(
             };
             return diverged(
                 ra.step,
-                ra.kind,
+                ra.what(),
                 format!(
                     "step {} ({}): {} gave {}, {} gave {}",
                     ra.step,
-                    ra.kind,
+                    ra.what(),
                     peers[0],
                     shown(oa),
                     peers[1],
@@ -298,12 +300,12 @@ fn outcome_divergence(
                 FindingKind::DivergenceOutcome,
                 peers.to_vec(),
                 ra.step,
-                ra.kind,
+                ra.what(),
                 None,
                 format!(
                     "step {} ({}), where either outcome is allowed: {} {}, {} {}",
                     ra.step,
-                    ra.kind,
+                    ra.what(),
                     peers[0],
                     ra.outcome.label(),
                     peers[1],

@@ -116,6 +116,25 @@ pub enum ExpectationsError {
     },
 }
 
+/// Today's date in UTC as `YYYY-MM-DD`, for [`Expectations::triage`]'s expiry dates.
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 fn valid_date(d: &str) -> bool {
     let parts: Vec<&str> = d.split('-').collect();
     parts.len() == 3
@@ -457,6 +476,27 @@ impl Triage {
     /// Whether the run fails: a new finding or a stale entry.
     pub fn fails(&self) -> bool {
         !self.new.is_empty() || !self.stale.is_empty()
+    }
+
+    /// The entries whose finding showed (their replay, or the run's findings for an entry
+    /// without a reproducer): known and still true.
+    pub fn held(&self) -> impl Iterator<Item = &EntryCheck> {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.check, Check::Shows { .. }))
+    }
+
+    /// The entries that fail the run as stale, each with its file and what its replay showed.
+    pub fn stale_entries(&self) -> impl Iterator<Item = &EntryCheck> {
+        self.entries.iter().filter(|e| e.check.is_stale())
+    }
+
+    /// The entries not judged either way, each with why (a peer not selected or not built,
+    /// a shard that does not own it, no vectors folder, ...).
+    pub fn unjudged(&self) -> impl Iterator<Item = &EntryCheck> {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.check, Check::NotChecked { .. }))
     }
 
     /// The triage of a run without expectations: every failing finding is new.

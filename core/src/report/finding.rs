@@ -62,6 +62,12 @@ pub enum FindingKind {
     /// The process was ended by a signal during a peer's turn in a scenario (an abort no
     /// panic guard catches); the supervisor ran the rest without it ([`crate::journal`]).
     Abort,
+    /// A member removed from an MLS group decrypted a message of an epoch after its removal
+    /// ([`crate::group::oracle`]).
+    RemovedDecrypted,
+    /// A member accepted a group message and named another sender (credential or leaf) than
+    /// the member that sent it ([`crate::group::oracle`]).
+    Misattributed,
 }
 
 impl FindingKind {
@@ -89,6 +95,8 @@ impl FindingKind {
             FindingKind::UnboundedWork => "unbounded-work",
             FindingKind::ShimFailed => "shim-failed",
             FindingKind::Abort => "abort",
+            FindingKind::RemovedDecrypted => "removed-decrypted",
+            FindingKind::Misattributed => "misattributed",
         }
     }
 

@@ -3,6 +3,7 @@
 
 use super::expectations::{Check, Triage};
 use super::finding::Seen;
+use crate::campaign::OperatorUse;
 use crate::interop::{self, Matrix};
 use crate::peer::{Family, FamilySpec, PeerInfo, WhenFull};
 use crate::shard::Shard;
@@ -36,12 +37,22 @@ pub struct RunReport {
     pub not_built: Vec<NotBuilt>,
     /// The expectations files, in layer order; empty when the run had none.
     pub expectations: Vec<String>,
+    /// The other files the run read, as it was given them, so that report files can point a
+    /// reviewer at a vector case or a pinned scenario (an entry's file is in its check).
+    pub inputs: Inputs,
     /// Vector suites, per file and peer.
     pub vectors: Vec<SuiteReport>,
     /// The interop matrix of each family that ran.
     pub interop: Vec<Matrix>,
+    /// MLS groups beyond one epoch: the group campaign and the interop cells per operation,
+    /// when an MLS peer ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<crate::group::report::GroupReport>,
     /// Per peer, how many campaign inputs ended in each outcome.
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per family and mutation operator: uses, reasons it did not apply, findings at its
+    /// steps.
+    pub operators: BTreeMap<String, BTreeMap<String, OperatorUse>>,
     /// Failing-kind findings, expected or new, by signature.
     pub findings: Vec<Seen>,
     /// Divergences where the oracle allows either outcome: reported, not failing.
@@ -68,6 +79,10 @@ pub struct ShardData {
     pub first_seen: BTreeMap<String, u64>,
     /// Per entry of `vectors`, the ordinal of its suite among the suites the run replays.
     pub vector_suites: Vec<u64>,
+    /// The signatures (in `findings`) of the MLS group part's findings, which the shard
+    /// that ran the group part carries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_findings: Vec<String>,
 }
 
 impl RunReport {
@@ -101,6 +116,57 @@ impl RunReport {
     }
 }
 
+impl RunReport {
+    /// A report of nothing yet under `seed`, which passes: the commands that run one part of
+    /// the bench (`interop`, `vectors replay`) fill in what they ran and the verdict, so that
+    /// every report file can render them.
+    pub fn new(seed: u64) -> Self {
+        RunReport {
+            tool: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
+            seed,
+            scenarios: BTreeMap::new(),
+            pinned: 0,
+            ran: BTreeMap::new(),
+            families: Vec::new(),
+            peers: Vec::new(),
+            not_built: Vec::new(),
+            expectations: Vec::new(),
+            inputs: Inputs::default(),
+            vectors: Vec::new(),
+            interop: Vec::new(),
+            groups: None,
+            outcomes: BTreeMap::new(),
+            operators: BTreeMap::new(),
+            findings: Vec::new(),
+            notes: Vec::new(),
+            triage: Triage::default(),
+            vector_failures: 0,
+            exit_code: 0,
+            shard: None,
+        }
+    }
+
+    /// The expectations files as one line: their paths in layer order, or that there are
+    /// none.
+    pub fn expectations_label(&self) -> String {
+        if self.expectations.is_empty() {
+            "none (every finding counts as new)".into()
+        } else {
+            self.expectations.join(", ")
+        }
+    }
+}
+
+/// The files a run read beside its expectations files ([`RunReport::expectations`]), paths
+/// as given on the command line or by the library caller.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    /// The folder holding MANIFEST.json, if the vector suites ran.
+    pub vectors_dir: Option<String>,
+    /// The pinned scenarios file, if one was read.
+    pub regressions: Option<String>,
+}
+
 /// A peer this build of the bench does not have, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotBuilt {
@@ -110,7 +176,7 @@ pub struct NotBuilt {
     pub reason: String,
 }
 
-fn limits(p: &PeerInfo) -> String {
+pub(crate) fn limits(p: &PeerInfo) -> String {
     let l = &p.limits;
     let mut parts = vec![format!("max-skip {}", l.max_skip)];
     if let Some(t) = l.max_stored {
@@ -166,11 +232,9 @@ pub fn expected_counts(v: &SuiteReport) -> String {
     })
 }
 
-/// The human summary.
-pub fn render_text(r: &RunReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
+/// The report's first line: the tool, the seed, the scenarios drawn, and the shard.
+pub(crate) fn header(r: &RunReport) -> String {
+    format!(
         "{}  seed {}  drawn scenarios {} (+{} pinned){}",
         r.tool,
         r.seed,
@@ -184,7 +248,16 @@ pub fn render_text(r: &RunReport) -> String {
             "  shard {} (a slice of the run: `ratchet-bench merge` combines the shards' --json reports)",
             s.shard
         ))
-    );
+    )
+}
+
+/// The whole report as text (`run --verbose`): every peer with its version and limits, every
+/// vector file on every peer with its skipped and failed cases, the interop matrices, the
+/// campaign's outcome counts, every finding with its reproducer, and every expectation with
+/// what its replay showed. [`super::render_text`] is the short default.
+pub fn render_verbose(r: &RunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", header(r));
     let _ = writeln!(out, "\npeers:");
     out.push_str(&peers_table(&r.peers));
     for n in &r.not_built {
@@ -273,6 +346,10 @@ pub fn render_text(r: &RunReport) -> String {
     } else {
         out.push_str(&interop::render(&r.interop));
     }
+    if let Some(g) = &r.groups {
+        let _ = writeln!(out);
+        out.push_str(&crate::group::report::render_text(g));
+    }
 
     let _ = writeln!(
         out,
@@ -287,11 +364,8 @@ pub fn render_text(r: &RunReport) -> String {
         "skipped",
         "setup-failed",
     ];
-    for family in Family::BUILT_IN {
+    for family in Family::present(r.peers.iter().map(|p| p.family)) {
         let peers: Vec<&PeerInfo> = r.peers.iter().filter(|p| p.family == family).collect();
-        if peers.is_empty() {
-            continue;
-        }
         let drawn = r.scenarios.get(family.name()).copied().unwrap_or(0);
         let _ = writeln!(out, "  family {family} ({drawn} drawn scenarios)");
         let _ = write!(out, "    {:<20} {:>9}", "peer", "scenarios");
@@ -308,6 +382,22 @@ pub fn render_text(r: &RunReport) -> String {
                 let _ = write!(out, " {n:>12}");
             }
             out.push('\n');
+        }
+        if let Some(ops) = r.operators.get(family.name()).filter(|o| !o.is_empty()) {
+            let line: Vec<String> = ops
+                .iter()
+                .map(|(op, u)| {
+                    let mut s = format!("{op} {}", u.applied);
+                    if u.skipped > 0 {
+                        let _ = write!(s, "/{} skipped", u.skipped);
+                    }
+                    if !u.findings.is_empty() {
+                        let _ = write!(s, " ({} found)", u.findings.len());
+                    }
+                    s
+                })
+                .collect();
+            let _ = writeln!(out, "    operators: {}", line.join(", "));
         }
     }
 
@@ -376,7 +466,13 @@ pub fn render_text(r: &RunReport) -> String {
             let _ = writeln!(out, "      reproduce: {}", s.reproducer);
         }
     }
-    let verdict = if r.exit_code == 0 {
+    let _ = writeln!(out, "\nresult: {}", verdict(r));
+    out
+}
+
+/// `PASS: ...` or `FAIL: ...` with the counts that failed the run.
+pub(crate) fn verdict(r: &RunReport) -> String {
+    if r.exit_code == 0 {
         "PASS: nothing unexpected".to_string()
     } else {
         format!(
@@ -385,7 +481,5 @@ pub fn render_text(r: &RunReport) -> String {
             r.triage.stale.len(),
             r.vector_failures
         )
-    };
-    let _ = writeln!(out, "\nresult: {verdict}");
-    out
+    }
 }

@@ -5,6 +5,7 @@
 //! positions into message names once, the same for every peer.
 
 use super::{MsgId, Region, Scenario, Side, Step};
+use crate::codec::ops::{FieldSel, Op};
 use arbitrary::{Arbitrary, Unstructured};
 
 /// The longest scenario drawn from bytes.
@@ -39,6 +40,8 @@ pub enum Event {
     Foreign { to: Side, index: u8 },
     Jump { from: Side, past: Past },
     Compromise { side: Side },
+    Mutate { pick: u8, field: FieldSel, op: Op },
+    Bundle { field: FieldSel, op: Op },
 }
 
 fn bytes(u: &mut Unstructured<'_>, min: usize) -> arbitrary::Result<Vec<u8>> {
@@ -48,58 +51,99 @@ fn bytes(u: &mut Unstructured<'_>, min: usize) -> arbitrary::Result<Vec<u8>> {
 
 impl<'a> Arbitrary<'a> for Event {
     /// Weighted so that sends and deliveries dominate, as in a real conversation, and the
-    /// costly jumps are rare; a compromise comes about once per scenario.
+    /// costly jumps are rare; a compromise comes about once per scenario, a typed mutation
+    /// about every eighth event, a changed bundle in about one scenario of four.
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         Ok(match u.int_in_range(0u8..=99)? {
-            0..=29 => Event::Send {
+            0..=26 => Event::Send {
                 from: Side::arbitrary(u)?,
                 len: u.arbitrary()?,
             },
-            30..=52 => Event::Deliver {
+            27..=47 => Event::Deliver {
                 pick: u.arbitrary()?,
             },
             // About one per scenario: a state copy is cheap, and the probes it starts run
             // only on peers that can export their state.
-            53..=54 => Event::Compromise {
+            48..=49 => Event::Compromise {
                 side: Side::arbitrary(u)?,
             },
-            55..=58 => Event::Drop {
+            50..=52 => Event::Drop {
                 pick: u.arbitrary()?,
             },
-            59..=63 => Event::DeliverAll,
-            64..=69 => Event::Replay {
+            53..=56 => Event::DeliverAll,
+            57..=60 => Event::Replay {
                 pick: u.arbitrary()?,
             },
-            70..=79 => Event::Tamper {
+            61..=66 => Event::Tamper {
                 pick: u.arbitrary()?,
                 region: Region::arbitrary(u)?,
                 bit: u.arbitrary()?,
             },
-            80..=81 => Event::Rekey {
+            67 => Event::Rekey {
                 pick: u.arbitrary()?,
             },
-            82..=84 => Event::Truncate {
+            68..=69 => Event::Truncate {
                 pick: u.arbitrary()?,
                 keep: u.arbitrary()?,
             },
-            85..=87 => Event::Extend {
+            70..=71 => Event::Extend {
                 pick: u.arbitrary()?,
                 bytes: bytes(u, 1)?,
             },
-            88..=91 => Event::Inject {
+            72..=73 => Event::Inject {
                 to: Side::arbitrary(u)?,
                 bytes: bytes(u, 0)?,
             },
-            92..=95 => Event::Foreign {
+            74..=76 => Event::Foreign {
                 to: Side::arbitrary(u)?,
                 index: u.int_in_range(0..=3)?,
             },
-            _ => Event::Jump {
+            77..=79 => Event::Jump {
                 from: Side::arbitrary(u)?,
                 past: Past::arbitrary(u)?,
             },
+            80 => {
+                let op = *u.choose(&BUNDLE_OPS)?;
+                Event::Bundle {
+                    field: field_for(u, op)?,
+                    op: op.with_arg(u.int_in_range(0..=7)?),
+                }
+            }
+            _ => {
+                let pick = u.arbitrary()?;
+                let op = Op::arbitrary(u)?;
+                Event::Mutate {
+                    pick,
+                    field: field_for(u, op)?,
+                    op,
+                }
+            }
         })
     }
+}
+
+/// The operators a bundle is changed with: its keys and its signature.
+const BUNDLE_OPS: [Op; 8] = [
+    Op::LowOrder(0),
+    Op::NonCanonical,
+    Op::SPlusL,
+    Op::SZero,
+    Op::SmallOrderR(0),
+    Op::ZeroSignature,
+    Op::MaxValue,
+    Op::Trailing(0),
+];
+
+/// A field for `op`: one of the kinds it is drawn for, most often the first of its kind.
+fn field_for(u: &mut Unstructured<'_>, op: Op) -> arbitrary::Result<FieldSel> {
+    let kind = *u.choose(op.kinds())?;
+    let nth = match u.int_in_range(0u8..=7)? {
+        0..=3 => 0,
+        4..=5 => 1,
+        6 => 2,
+        _ => 3,
+    };
+    Ok(FieldSel { kind, nth })
 }
 
 impl<'a> Arbitrary<'a> for Scenario {
@@ -222,6 +266,15 @@ impl Scenario {
                     Some(Step::Jump { from, past: past.0 })
                 }
                 Event::Compromise { side } => Some(Step::Compromise { side: *side }),
+                Event::Mutate { pick: p, field, op } => pick(*p, sent).map(|i| Step::Mutate {
+                    msg: MsgId(i as u32),
+                    field: *field,
+                    op: *op,
+                }),
+                Event::Bundle { field, op } => Some(Step::Bundle {
+                    field: *field,
+                    op: *op,
+                }),
             };
             steps.extend(step);
         }

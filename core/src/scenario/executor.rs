@@ -6,6 +6,8 @@
 //! produces a record, never a crashed run.
 
 use super::{MsgId, Region, Scenario, Side, Step};
+use crate::codec::ops::{self, Donors, FieldSel, Op};
+use crate::codec::Message as Parsed;
 use crate::guard::{guarded_call, watch, within_deadline, Stopped};
 use crate::oracle::chains::Position;
 use crate::oracle::security::{Attacker, Probe};
@@ -16,7 +18,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Mutex, OnceLock};
 
 /// Where the plaintexts of sends come from.
 pub enum Plaintexts {
@@ -197,6 +200,23 @@ pub struct Record {
     pub verdict: Verdict,
     /// What the peer did.
     pub outcome: Outcome,
+    /// For a step that changes a message or a bundle with an operator (`mutate`, `bundle`),
+    /// the operator's name: the campaign counts each operator's uses and what they found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op: Option<&'static str>,
+    /// For a changed copy whose change the family's codec names, the field and the change
+    /// (`ratchet-key/low-order`, `counter/bit-flip`, `bundle/signature/s-plus-l`): finding
+    /// signatures name the cause with it instead of the step's kind, so that one signature
+    /// is one cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<&'static str>,
+}
+
+impl Record {
+    /// What a finding at this record is named after: its cause, else the step's kind.
+    pub fn what(&self) -> &'static str {
+        self.cause.unwrap_or(self.kind)
+    }
 }
 
 /// What a peer did over a whole scenario.
@@ -247,6 +267,12 @@ struct Run<'p> {
     records: Vec<Record>,
     digest: Sha256,
     attacker: Attacker,
+    /// The record of the scenario's bundle change, kept until its step comes.
+    bundle_record: Option<Record>,
+    /// Set once the session started from a changed bundle the initiator took: the oracle no
+    /// longer models it (its keys may not be the responder's), so every later ruling is
+    /// `May`.
+    unmodelled: bool,
 }
 
 fn call(f: impl FnOnce() -> Result<Vec<u8>, Reject>, ok: fn(Vec<u8>) -> Outcome) -> Outcome {
@@ -272,27 +298,161 @@ fn stopped_outcome(stopped: Stopped) -> Outcome {
 /// Both parties of a new session, `[A, B]`, and what the responder published.
 type Established = ([Box<dyn Party>; 2], Vec<u8>);
 
+/// A scenario's bundle change: its step, the field and the operator.
+type BundleChange = (usize, FieldSel, Op);
+
+/// How a session with a bundle change went: set up (the change's record, if it was
+/// applied or skipped), or refused by the initiator (the change's record).
+enum Started {
+    Session(Established, Option<Record>),
+    Refused(Record),
+}
+
+/// `s` as a `&'static str`, stored once: record kinds name fields and operators, a small
+/// set of strings per run.
+fn intern(s: String) -> &'static str {
+    static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(|| Mutex::new(HashSet::new()));
+    let Ok(mut seen) = seen.lock() else {
+        return "mutate";
+    };
+    if let Some(known) = seen.get(s.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(s.into_boxed_str());
+    seen.insert(leaked);
+    leaked
+}
+
+/// The record of a bundle change at `step`: applied (`bytes` given to the initiator, the
+/// change named `cause`, with `outcome`), or skipped.
+fn bundle_record(
+    step: usize,
+    cause: Option<&'static str>,
+    op: Op,
+    bytes: Vec<u8>,
+    verdict: Verdict,
+    outcome: Outcome,
+) -> Record {
+    Record {
+        step,
+        kind: "bundle",
+        party: Side::A,
+        msg: None,
+        delivery: Some(Delivery::Forged),
+        input: bytes,
+        expected: None,
+        verdict,
+        outcome,
+        op: Some(op.name()),
+        cause,
+    }
+}
+
+/// The changed bundle for `change`, its record kind and the oracle's ruling; or why the
+/// change does not apply.
+fn changed_bundle(
+    peer: &dyn Peer,
+    family: &crate::peer::FamilySpec,
+    bundle: &[u8],
+    field: FieldSel,
+    op: Op,
+) -> Result<(Vec<u8>, &'static str, Verdict), String> {
+    let codec = peer
+        .codec()
+        .ok_or("this peer names no codec for its family's bundles")?;
+    let parsed = codec
+        .bundle(bundle)
+        .ok_or("the family's bundle has no fields to change")?
+        .map_err(|e| e.to_string())?;
+    let (bytes, applied) = ops::apply(&parsed, field, op, codec, &Donors::default())?;
+    let verdict = match family.benign(&applied.field, &applied.change) {
+        Some(_) => Verdict::May(Why::Benign),
+        // What a correct initiator can tell: a key of low order (RFC 7748 §6.1's all-zero
+        // check) and a signature that does not verify. Any other field of a bundle is the
+        // key server's to choose as far as the initiator can see (a substituted key, an id):
+        // taking it is no fault, but the session is then not the one the oracle models.
+        None if matches!(
+            op,
+            Op::LowOrder(_) | Op::SPlusL | Op::SZero | Op::SmallOrderR(_) | Op::ZeroSignature
+        ) =>
+        {
+            Verdict::MustReject(Why::Forged)
+        }
+        None => Verdict::May(Why::Unmodelled),
+    };
+    Ok((
+        bytes,
+        intern(format!("bundle/{}/{}", applied.field, applied.change)),
+        verdict,
+    ))
+}
+
 fn establish(
     peer: &dyn Peer,
     name: &str,
     init: &SessionInit,
     rng_a: BoxRng,
     rng_b: BoxRng,
-) -> Result<Established, Outcome> {
+    change: Option<BundleChange>,
+) -> Result<Started, Outcome> {
     // Each party's calls run within the per-call budget from here on (the peer's own
     // respond and initiate run on this thread, the peer being borrowed, not owned: under
     // the watchdog in fuzz targets, without a budget elsewhere).
-    match guarded_call(|| {
+    match guarded_call(|| -> Result<Started, Reject> {
         let (b, bundle) = within_deadline(name, "respond", || peer.respond(init, rng_b))?;
         let mut b = watch(b, name);
-        let a = within_deadline(name, "initiate", || peer.initiate(init, &bundle, rng_a))?;
+        let mut record = None;
+        let mut given = None;
+        if let Some((step, field, op)) = change {
+            match changed_bundle(peer, peer.info().family.spec(), &bundle, field, op) {
+                Ok((bytes, kind, verdict)) => given = Some((step, op, bytes, kind, verdict)),
+                Err(why) => {
+                    record = Some(bundle_record(
+                        step,
+                        None,
+                        op,
+                        Vec::new(),
+                        Verdict::May(Why::Unmodelled),
+                        Outcome::Skipped(why),
+                    ));
+                }
+            }
+        }
+        let offered = given.as_ref().map_or(bundle.as_slice(), |g| g.2.as_slice());
+        let a = match within_deadline(name, "initiate", || peer.initiate(init, offered, rng_a)) {
+            Ok(a) => a,
+            Err(reject) => {
+                return match given {
+                    Some((step, op, bytes, kind, verdict)) => Ok(Started::Refused(bundle_record(
+                        step,
+                        Some(kind),
+                        op,
+                        bytes,
+                        verdict,
+                        Outcome::Rejected(reject),
+                    ))),
+                    None => Err(reject),
+                }
+            }
+        };
+        if let Some((step, op, bytes, kind, verdict)) = given {
+            record = Some(bundle_record(
+                step,
+                Some(kind),
+                op,
+                bytes,
+                verdict,
+                Outcome::Accepted(Vec::new()),
+            ));
+        }
         let mut a = watch(a, name);
         if let Some(handshake) = a.handshake()? {
             b.join(&handshake)?;
         }
-        Ok(([a, b], bundle))
+        Ok(Started::Session(([a, b], bundle), record))
     }) {
-        Ok(Ok(parties)) => Ok(parties),
+        Ok(Ok(started)) => Ok(started),
         Ok(Err(reject)) => Err(Outcome::Rejected(reject)),
         Err(stopped) => Err(stopped_outcome(stopped)),
     }
@@ -301,9 +461,34 @@ fn establish(
 /// Runs `scenario` on a fresh session of `peer` built from `setup`.
 pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript {
     let info = peer.info();
-    let (parties, bundle) = match establish(peer, &info.name, &setup.init, setup.rng_a, setup.rng_b)
-    {
-        Ok(established) => established,
+    let change = scenario
+        .steps
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| match s {
+            Step::Bundle { field, op } => Some((i, *field, *op)),
+            _ => None,
+        });
+    let started = establish(
+        peer,
+        &info.name,
+        &setup.init,
+        setup.rng_a,
+        setup.rng_b,
+        change,
+    );
+    let (parties, bundle, bundle_record) = match started {
+        Ok(Started::Session((parties, bundle), record)) => (parties, bundle, record),
+        // The initiator refused the changed bundle: no session, the scenario ends there.
+        Ok(Started::Refused(record)) => {
+            return Transcript {
+                peer: info,
+                setup_failure: None,
+                records: vec![record],
+                sent_digest: Sha256::digest(b"").into(),
+                probes: Vec::new(),
+            }
+        }
         Err(failure) => {
             return Transcript {
                 peer: info,
@@ -314,6 +499,11 @@ pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript
             }
         }
     };
+    // A changed bundle the initiator took leaves keys the oracle does not model, unless
+    // the family declares the change benign.
+    let unmodelled = bundle_record.as_ref().is_some_and(|r| {
+        matches!(r.outcome, Outcome::Accepted(_)) && r.verdict != Verdict::May(Why::Benign)
+    });
     let attacker = Attacker::new(
         info.family,
         info.limits,
@@ -335,6 +525,8 @@ pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript
         pending: Vec::new(),
         records: Vec::with_capacity(scenario.steps.len() + 8),
         digest: Sha256::new(),
+        bundle_record,
+        unmodelled,
     };
     for (i, step) in scenario.steps.iter().enumerate() {
         run.step(i, step);
@@ -348,7 +540,9 @@ pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript
     }
 }
 
-fn flip(bytes: &mut [u8], range: std::ops::Range<usize>, bit: u32) {
+/// Flips bit `bit` (modulo the range's size; the whole message if the range is empty) of
+/// `bytes` within `range`; the byte flipped, if any.
+fn flip(bytes: &mut [u8], range: std::ops::Range<usize>, bit: u32) -> Option<usize> {
     let range = if range.is_empty() {
         0..bytes.len()
     } else {
@@ -356,10 +550,12 @@ fn flip(bytes: &mut [u8], range: std::ops::Range<usize>, bit: u32) {
     };
     let bits = range.len() * 8;
     if bits == 0 {
-        return;
+        return None;
     }
     let b = bit as usize % bits;
-    bytes[range.start + b / 8] ^= 1 << (b % 8);
+    let at = range.start + b / 8;
+    bytes[at] ^= 1 << (b % 8);
+    Some(at)
 }
 
 impl Run<'_> {
@@ -381,6 +577,7 @@ impl Run<'_> {
                     return;
                 };
                 let mut ad = self.ad.clone();
+                let mut cause = None;
                 if *region == Region::Ad {
                     let all = 0..ad.len();
                     flip(&mut ad, all, *bit);
@@ -392,9 +589,16 @@ impl Run<'_> {
                         _ => layout.mac,
                     };
                     let range = range.start.min(wire.len())..range.end.min(wire.len());
-                    flip(&mut wire, range, *bit);
+                    let original = wire.clone();
+                    if let Some(at) = flip(&mut wire, range, *bit) {
+                        // Named by the field the bit lands in, where the family has a codec:
+                        // one signature per cause, not per region.
+                        if let Some(field) = self.field_at(&original, at) {
+                            cause = Some(intern(format!("{field}/bit-flip")));
+                        }
+                    }
                 }
-                self.forged(i, step.kind(), to, Some(*msg), wire, ad, Delivery::Forged);
+                self.forged_caused(i, step.kind(), cause, to, Some(*msg), wire, ad);
             }
             Step::Rekey { msg } => {
                 let Some((to, mut wire)) = self.copy(i, step.kind(), *msg) else {
@@ -428,9 +632,33 @@ impl Run<'_> {
                 let Some((to, mut wire)) = self.copy(i, step.kind(), *msg) else {
                     return;
                 };
+                let original = wire.len();
                 wire.extend_from_slice(bytes);
+                // Bytes that parse as unknown fields appended to a message are the
+                // append-unknown change, named like it.
+                let cause = self
+                    .peer
+                    .codec()
+                    .and_then(|c| c.message(&wire).ok())
+                    .and_then(|m| m.appended_unknown(original).map(|s| s.to_string()))
+                    .map(|name| intern(format!("{name}/append-unknown")));
                 let ad = self.ad.clone();
-                self.forged(i, step.kind(), to, Some(*msg), wire, ad, Delivery::Forged);
+                let verdict = self.modelled(match cause {
+                    Some(c) if self.benign_cause(c) => Verdict::May(Why::Benign),
+                    _ => Verdict::MustReject(Why::Forged),
+                });
+                self.forged_as(
+                    i,
+                    step.kind(),
+                    to,
+                    Some(*msg),
+                    wire,
+                    ad,
+                    Delivery::Forged,
+                    verdict,
+                    None,
+                    cause,
+                );
             }
             Step::Inject { to, bytes } => {
                 let ad = self.ad.clone();
@@ -452,6 +680,57 @@ impl Run<'_> {
                 Err(why) => self.skipped(i, step.kind(), *to, None, why),
             },
             Step::Jump { from, past } => self.jump(i, *from, *past),
+            Step::Mutate { msg, field, op } => {
+                let Some((to, wire)) = self.copy(i, step.kind(), *msg) else {
+                    return;
+                };
+                match self.mutated(*msg, to, &wire, *field, *op) {
+                    Ok((bytes, applied)) => {
+                        let benign = self
+                            .info
+                            .family
+                            .spec()
+                            .benign(&applied.field, &applied.change);
+                        let verdict = self.modelled(match benign {
+                            Some(_) => Verdict::May(Why::Benign),
+                            // RFC 7748 §5 asks X25519 to mask the top bit and take u >= p
+                            // reduced: the same key in another encoding, which a receiver
+                            // may take or refuse.
+                            None if matches!(op, Op::NonCanonical) => Verdict::May(Why::Benign),
+                            None => Verdict::MustReject(Why::Forged),
+                        });
+                        let cause = intern(format!("{}/{}", applied.field, applied.change));
+                        let ad = self.ad.clone();
+                        self.forged_as(
+                            i,
+                            step.kind(),
+                            to,
+                            Some(*msg),
+                            bytes,
+                            ad,
+                            Delivery::Forged,
+                            verdict,
+                            Some(op.name()),
+                            Some(cause),
+                        );
+                    }
+                    Err(why) => self.skipped_op(i, "mutate", to, Some(*msg), why, Some(op.name())),
+                }
+            }
+            Step::Bundle { op, .. } => match self.bundle_record.take() {
+                Some(record) if record.step == i => self.push(record),
+                other => {
+                    self.bundle_record = other;
+                    self.skipped_op(
+                        i,
+                        "bundle",
+                        Side::A,
+                        None,
+                        "one bundle change per scenario: the first applies".into(),
+                        Some(op.name()),
+                    );
+                }
+            },
             Step::Compromise { side } => {
                 let party = &self.parties[side.index()];
                 self.attacker
@@ -464,6 +743,74 @@ impl Run<'_> {
         self.records.push(record);
     }
 
+    /// Whether the family declares the change `cause` (`field/change`) benign.
+    fn benign_cause(&self, cause: &str) -> bool {
+        cause
+            .rsplit_once('/')
+            .is_some_and(|(field, change)| self.info.family.spec().benign(field, change).is_some())
+    }
+
+    /// `verdict`, or `May` once the session started from a changed bundle the initiator took
+    /// (the oracle models no such session).
+    fn modelled(&self, verdict: Verdict) -> Verdict {
+        if self.unmodelled {
+            Verdict::May(Why::Unmodelled)
+        } else {
+            verdict
+        }
+    }
+
+    /// The name of the field holding byte `at` of `wire`, through the peer's codec.
+    fn field_at(&self, wire: &[u8], at: usize) -> Option<&'static str> {
+        let parsed = self.peer.codec()?.message(wire).ok()?;
+        parsed.field_at(at).map(|f| intern(f.to_string()))
+    }
+
+    /// Message `id` (bytes `wire`, to `to`) with `op` applied to `field`, through the peer's
+    /// codec, with the messages context-dependent operators take a field from.
+    fn mutated(
+        &mut self,
+        id: MsgId,
+        to: Side,
+        wire: &[u8],
+        field: FieldSel,
+        op: Op,
+    ) -> Result<(Vec<u8>, ops::Applied), String> {
+        let codec = self
+            .peer
+            .codec()
+            .ok_or("this peer names no codec for its family's messages")?;
+        let parsed = codec.message(wire).map_err(|e| e.to_string())?;
+        let parse = |w: &Vec<u8>| codec.message(w).ok();
+        let sent_by = |side: Side, before: Option<u32>| -> Vec<Parsed> {
+            self.messages
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(|(n, m)| m.from == side && before.is_none_or(|b| (*n as u32) < b))
+                .filter_map(|(_, m)| m.wire.as_ref().and_then(parse))
+                .collect()
+        };
+        let receiver = match op {
+            Op::Reflect => sent_by(to, None).into_iter().next(),
+            _ => None,
+        };
+        let earlier = match op {
+            Op::EarlierKey => sent_by(to.other(), Some(id.0)),
+            _ => Vec::new(),
+        };
+        let foreign = match op {
+            Op::ForeignKey => self.foreign_message(0).ok().and_then(|w| parse(&w)),
+            _ => None,
+        };
+        let donors = Donors {
+            receiver: receiver.as_ref(),
+            earlier: earlier.iter().collect(),
+            foreign: foreign.as_ref(),
+        };
+        ops::apply(&parsed, field, op, codec, &donors)
+    }
+
     fn skipped(
         &mut self,
         i: usize,
@@ -471,6 +818,18 @@ impl Run<'_> {
         party: Side,
         msg: Option<MsgId>,
         why: String,
+    ) {
+        self.skipped_op(i, kind, party, msg, why, None);
+    }
+
+    fn skipped_op(
+        &mut self,
+        i: usize,
+        kind: &'static str,
+        party: Side,
+        msg: Option<MsgId>,
+        why: String,
+        op: Option<&'static str>,
     ) {
         self.push(Record {
             step: i,
@@ -482,6 +841,8 @@ impl Run<'_> {
             expected: None,
             verdict: Verdict::May(Why::Unmodelled),
             outcome: Outcome::Skipped(why),
+            op,
+            cause: None,
         });
     }
 
@@ -516,8 +877,10 @@ impl Run<'_> {
             delivery: None,
             input: plaintext,
             expected: None,
-            verdict,
+            verdict: self.modelled(verdict),
             outcome,
+            op: None,
+            cause: None,
         });
         sent
     }
@@ -559,8 +922,10 @@ impl Run<'_> {
             delivery: Some(Delivery::Genuine),
             input: wire,
             expected: Some(expected),
-            verdict,
+            verdict: self.modelled(verdict),
             outcome,
+            op: None,
+            cause: None,
         });
     }
 
@@ -593,17 +958,75 @@ impl Run<'_> {
         } else {
             Why::Forged
         };
+        let verdict = self.modelled(Verdict::MustReject(why));
+        self.forged_as(i, kind, to, msg, bytes, ad, delivery, verdict, None, None);
+    }
+
+    /// A tampered copy of message `msg` to `to`, its change named `cause` if the codec could.
+    #[allow(clippy::too_many_arguments)]
+    fn forged_caused(
+        &mut self,
+        i: usize,
+        kind: &'static str,
+        cause: Option<&'static str>,
+        to: Side,
+        msg: Option<MsgId>,
+        bytes: Vec<u8>,
+        ad: Vec<u8>,
+    ) {
+        let verdict = self.modelled(Verdict::MustReject(Why::Forged));
+        self.forged_as(
+            i,
+            kind,
+            to,
+            msg,
+            bytes,
+            ad,
+            Delivery::Forged,
+            verdict,
+            None,
+            cause,
+        );
+    }
+
+    /// Delivers bytes no party sent (a changed copy, another session's message) to `to`,
+    /// under `verdict`.
+    #[allow(clippy::too_many_arguments)]
+    fn forged_as(
+        &mut self,
+        i: usize,
+        kind: &'static str,
+        to: Side,
+        msg: Option<MsgId>,
+        bytes: Vec<u8>,
+        ad: Vec<u8>,
+        delivery: Delivery,
+        verdict: Verdict,
+        op: Option<&'static str>,
+        cause: Option<&'static str>,
+    ) {
         let party = &mut self.parties[to.index()];
         let before = party.work();
         let outcome = call(|| party.decrypt(&ad, &bytes), Outcome::Accepted);
         let after = party.work();
         self.attacker.on_work(i, kind, to, msg, before, after);
-        if let Outcome::Accepted(_) = &outcome {
-            let original = msg
-                .and_then(|m| self.messages.get(m.0 as usize))
-                .and_then(|m| m.wire.as_deref());
-            self.attacker
-                .on_forged_accepted(self.peer, to, &bytes, original);
+        if let Outcome::Accepted(pt) = &outcome {
+            let original = msg.and_then(|m| self.messages.get(m.0 as usize));
+            self.attacker.on_forged_accepted(
+                self.peer,
+                to,
+                &bytes,
+                original.and_then(|m| m.wire.as_deref()),
+            );
+            // A copy that decrypted to the message's plaintext has used the message's key:
+            // the model counts the message as delivered, so that the genuine one arriving
+            // later is judged as the replay it now is (one cause, one finding).
+            if let Some(p) = original
+                .filter(|m| m.plaintext == *pt)
+                .and_then(|m| m.position)
+            {
+                self.model.accepted(&p);
+            }
         }
         self.push(Record {
             step: i,
@@ -613,8 +1036,10 @@ impl Run<'_> {
             delivery: Some(delivery),
             input: bytes,
             expected: None,
-            verdict: Verdict::MustReject(why),
+            verdict,
             outcome,
+            op,
+            cause,
         });
     }
 
@@ -626,18 +1051,24 @@ impl Run<'_> {
             };
             let setup = Setup::seeded(seed);
             self.foreign = Some(
-                establish(
+                match establish(
                     self.peer,
                     &self.info.name,
                     &setup.init,
                     setup.rng_a,
                     setup.rng_b,
-                )
-                .map(|([alice, _], _)| Foreign {
-                    alice,
-                    sent: Vec::new(),
-                })
-                .map_err(|o| format!("the second session could not be set up: {}", o.label())),
+                    None,
+                ) {
+                    Ok(Started::Session(([alice, _], _), _)) => Ok(Foreign {
+                        alice,
+                        sent: Vec::new(),
+                    }),
+                    Ok(Started::Refused(_)) => Err("the second session could not be set up".into()),
+                    Err(o) => Err(format!(
+                        "the second session could not be set up: {}",
+                        o.label()
+                    )),
+                },
             );
         }
         let foreign = match self.foreign.as_mut() {
@@ -694,8 +1125,10 @@ impl Run<'_> {
                 delivery: None,
                 input: Vec::new(),
                 expected: None,
-                verdict,
+                verdict: self.modelled(verdict),
                 outcome,
+                op: None,
+                cause: None,
             });
         }
         let pt = self.plaintexts.next(16);

@@ -22,6 +22,7 @@ pub use executor::{
 };
 pub use text::ParseError;
 
+use crate::codec::ops::{FieldSel, Op};
 use arbitrary::Arbitrary;
 use serde::{Deserialize, Serialize};
 
@@ -157,6 +158,31 @@ pub enum Step {
         /// How far past the limit.
         past: i8,
     },
+    /// `mutate m3 x25519-key.0 low-order 5`: delivers a copy with one typed field changed by
+    /// an operator that knows the protocol (a low-order key, an overlong varint, a truncated
+    /// tag, a duplicated field: [`crate::codec::ops`]), through the peer's codec. The field
+    /// is chosen by kind and number so that one scenario runs on every family; on a peer
+    /// without a codec, or whose message has no such field, the step is skipped with the
+    /// reason.
+    Mutate {
+        /// The message copied.
+        msg: MsgId,
+        /// The field changed.
+        field: FieldSel,
+        /// How.
+        op: Op,
+    },
+    /// `bundle signed-pre-key-signature.0 s-plus-l`: the initiator starts from a copy of the
+    /// responder's bundle with one typed field changed (a forged signature, a swapped or
+    /// low-order key). Applies before the session is set up, wherever it stands in the
+    /// scenario; a bundle the initiator refuses leaves no session, and every later step says
+    /// so.
+    Bundle {
+        /// The field changed.
+        field: FieldSel,
+        /// How.
+        op: Op,
+    },
     /// `compromise A`: the attacker copies the side's whole state (the peer's
     /// `export_state`) and keeps it; the security oracles then check that the copy cannot
     /// decrypt what the side had already decrypted (forward secrecy) nor what is sent once
@@ -191,6 +217,8 @@ impl Step {
             Step::Foreign { .. } => "foreign",
             Step::Jump { .. } => "jump",
             Step::Compromise { .. } => "compromise",
+            Step::Mutate { .. } => "mutate",
+            Step::Bundle { .. } => "bundle",
         }
     }
 
@@ -208,7 +236,8 @@ impl Step {
             | Step::Tamper { msg, .. }
             | Step::Rekey { msg }
             | Step::Truncate { msg, .. }
-            | Step::Extend { msg, .. } => Some(*msg),
+            | Step::Extend { msg, .. }
+            | Step::Mutate { msg, .. } => Some(*msg),
             _ => None,
         }
     }
@@ -241,11 +270,21 @@ impl Scenario {
         Ok(())
     }
 
-    /// The scenario cut after step `last`, the shortest prefix that still contains it.
+    /// The scenario cut after step `last`, the shortest prefix that still contains it, and
+    /// the first bundle step after it if the prefix has none: a bundle step changes the
+    /// session's set-up wherever it stands, so the steps before it ran on the changed one.
     pub fn prefix(&self, last: usize) -> Scenario {
-        Scenario {
-            steps: self.steps.iter().take(last + 1).cloned().collect(),
+        let mut steps: Vec<Step> = self.steps.iter().take(last + 1).cloned().collect();
+        if !steps.iter().any(|s| matches!(s, Step::Bundle { .. })) {
+            steps.extend(
+                self.steps
+                    .iter()
+                    .skip(last + 1)
+                    .find(|s| matches!(s, Step::Bundle { .. }))
+                    .cloned(),
+            );
         }
+        Scenario { steps }
     }
 
     /// How many messages the scenario sends (not counting a jump's lost messages).

@@ -9,6 +9,7 @@
 //! text back in canonical spacing.
 
 use super::{MsgId, Region, Scenario, Side, Step};
+use crate::codec::ops::{FieldSel, Op};
 use std::fmt;
 use std::str::FromStr;
 
@@ -81,6 +82,8 @@ impl fmt::Display for Step {
             Step::Foreign { to, index } => write!(f, "foreign {to} {index}"),
             Step::Jump { from, past } => write!(f, "jump {from} {past:+}"),
             Step::Compromise { side } => write!(f, "compromise {side}"),
+            Step::Mutate { msg, field, op } => write!(f, "mutate {msg} {field} {op}"),
+            Step::Bundle { field, op } => write!(f, "bundle {field} {op}"),
         }
     }
 }
@@ -168,6 +171,28 @@ impl<'a> Args<'a> {
         }
     }
 
+    fn field(&mut self) -> Result<FieldSel, ParseError> {
+        let word = self.next("a field (kind.number, e.g. x25519-key.0)")?;
+        word.parse().map_err(|e| ParseError::new(self.step, e))
+    }
+
+    fn op(&mut self) -> Result<Op, ParseError> {
+        let name = self.next("an operator")?;
+        let takes_arg = Op::from_name(name, 0).is_some_and(|o| o.arg().is_some());
+        let arg = if takes_arg {
+            self.number("the operator's argument (0-255)")?
+        } else {
+            0
+        };
+        Op::from_name(name, arg).ok_or_else(|| {
+            let all: Vec<&str> = Op::ALL.iter().map(|o| o.name()).collect();
+            ParseError::new(
+                self.step,
+                format!("expected an operator ({}), got {name:?}", all.join(", ")),
+            )
+        })
+    }
+
     fn end(mut self) -> Result<(), ParseError> {
         match self.words.next() {
             None => Ok(()),
@@ -227,12 +252,22 @@ fn parse_step(step: usize, text: &str) -> Result<Step, ParseError> {
             past: args.number("a signed distance past the limit (-128 to +127)")?,
         },
         "compromise" => Step::Compromise { side: args.side()? },
+        "mutate" => Step::Mutate {
+            msg: args.msg()?,
+            field: args.field()?,
+            op: args.op()?,
+        },
+        "bundle" => Step::Bundle {
+            field: args.field()?,
+            op: args.op()?,
+        },
         other => {
             return Err(ParseError::new(
                 step,
                 format!(
                     "expected one of send, deliver, drop, deliver-all, replay, tamper, rekey, \
-                     truncate, extend, inject, foreign, jump, compromise; got {other:?}"
+                     truncate, extend, inject, foreign, jump, compromise, mutate, bundle; got \
+                     {other:?}"
                 ),
             ))
         }

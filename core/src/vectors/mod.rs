@@ -41,6 +41,7 @@ pub use replay::{replay_file, CaseResult, CaseStatus, ExpectedResults, SuiteRepo
 pub use session::{SessionFile, SessionGroup, SessionStep, SessionTest, SESSION_SCHEMA};
 
 use crate::peer::Peer;
+use crate::report::{FindingKind, Seen};
 use std::path::{Path, PathBuf};
 
 /// A vector file or manifest that cannot be used. Each names the file and, where there is
@@ -157,9 +158,21 @@ pub fn run_session_suite(
     peers: &[Box<dyn Peer>],
     accept_changed: bool,
 ) -> Result<Vec<SuiteReport>, VectorError> {
+    let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
+    run_session_suite_refs(dir, suite, &peers, accept_changed)
+}
+
+/// [`run_session_suite`] on borrowed peers (a gate borrows the peers it checks).
+pub fn run_session_suite_refs(
+    dir: &Path,
+    suite: &ManifestSuite,
+    peers: &[&dyn Peer],
+    accept_changed: bool,
+) -> Result<Vec<SuiteReport>, VectorError> {
     let mut reports = Vec::new();
-    let runners: Vec<_> = peers
+    let runners: Vec<&dyn Peer> = peers
         .iter()
+        .copied()
         .filter(|p| {
             let info = p.info();
             info.family.name() == suite.family && info.capabilities.injectable_rng
@@ -205,7 +218,7 @@ pub fn run_session_suite(
         for (i, p) in runners.iter().enumerate() {
             let name = p.info().name;
             let replayed = crate::journal::unit(&key, i as u64, &name, || {
-                replay_file(&path, &file.path, &suite.name, &text, p.as_ref())
+                replay_file(&path, &file.path, &suite.name, &text, *p)
             });
             reports.push(match replayed {
                 Some(report) => report?,
@@ -214,4 +227,45 @@ pub fn run_session_suite(
         }
     }
     Ok(reports)
+}
+
+/// Each failed vector case as a finding, `peer/vector-failed/suite/tcN`, so that a known
+/// deviation of an implementation is listed in the expectations file with its reason like
+/// any other, and every other failure fails the run. `reproducer` gives the command that
+/// replays a suite.
+pub fn sightings(
+    reports: &[SuiteReport],
+    reproducer: &dyn Fn(&SuiteReport) -> String,
+) -> Vec<Seen> {
+    reports
+        .iter()
+        .flat_map(|r| {
+            r.cases
+                .iter()
+                .filter(|c| c.status == CaseStatus::Fail)
+                .map(move |c| Seen {
+                    signature: format!(
+                        "{}/{}/{}/tc{}",
+                        r.peer,
+                        FindingKind::VectorFailed.name(),
+                        r.suite,
+                        c.tc_id
+                    ),
+                    kind: FindingKind::VectorFailed,
+                    count: 1,
+                    detail: format!("{} tcId {}: {}", r.file, c.tc_id, c.reason),
+                    scenario: String::new(),
+                    seed: 0,
+                    reproducer: reproducer(r),
+                    case: crate::report::Reproducer::Vector {
+                        suite: r.suite.clone(),
+                        file: r.file.clone(),
+                        tc_id: Some(c.tc_id),
+                        peer: r.peer.clone(),
+                    },
+                    expected: None,
+                    listed_in: None,
+                })
+        })
+        .collect()
 }

@@ -1,7 +1,9 @@
 //! The hello answer: what a shim says it is, checked field by field so that a shim that lies
 //! or forgets a field is refused before any scenario runs, with the field named.
 
-use ratchet_bench_core::peer::{Capabilities, Family, Limits, WhenFull};
+use ratchet_bench_core::peer::{
+    Capabilities, DeclarationError, Family, Limits, Properties, WhenFull,
+};
 use serde_json::{Map, Value};
 
 /// The protocol version this bench speaks.
@@ -109,22 +111,54 @@ fn limits(map: &Map<String, Value>, path: &str) -> Result<Limits, String> {
     })
 }
 
+/// The fields of a `declares` object: what the oracles need of a family the bench does not
+/// know ([`ratchet_bench_core::peer::FamilySpec`]).
+pub const DECLARES_FIELDS: [&str; 4] = [
+    "description",
+    "ratchets_per_turn",
+    "uses_previous_length",
+    "deletes_used_keys",
+];
+
+/// The family a peer's `declares` object describes under the name `name`: a family of its
+/// own, or the built-in family of that name when the properties are the built-in's.
+fn declaration(map: &Map<String, Value>, path: &str, name: &str) -> Result<Family, String> {
+    let at = format!("{path}declares.");
+    if let Some(unknown) = map.keys().find(|k| !DECLARES_FIELDS.contains(&k.as_str())) {
+        return Err(format!(
+            "field \"{at}{unknown}\": not a field of a family declaration; expected {}",
+            DECLARES_FIELDS.join(", ")
+        ));
+    }
+    let description = text(map, &at, "description")?;
+    let properties = Properties {
+        ratchets_per_turn: flag(map, &at, "ratchets_per_turn")?,
+        uses_previous_length: flag(map, &at, "uses_previous_length")?,
+        deletes_used_keys: flag(map, &at, "deletes_used_keys")?,
+    };
+    Family::declare_at_run_time(name, &description, properties).map_err(|e| match e {
+        DeclarationError::Name { .. } => format!("field \"{path}family\": {e}"),
+        _ => format!("field \"{path}declares\": {e}"),
+    })
+}
+
 fn declared(value: &Value, i: usize) -> Result<Declared, String> {
     let path = format!("peers[{i}].");
     let map = value
         .as_object()
         .ok_or_else(|| format!("field \"peers[{i}]\": expected an object"))?;
     let name = text(map, &path, "family")?;
-    let family = Family::BUILT_IN
-        .into_iter()
-        .find(|f| f.name() == name)
-        .ok_or_else(|| {
+    let family = match map.get("declares") {
+        None => Family::built_in(&name).ok_or_else(|| {
             let known: Vec<&str> = Family::BUILT_IN.iter().map(|f| f.name()).collect();
             format!(
-                "field \"{path}family\": unknown family {name:?}; expected one of {}",
+                "field \"{path}family\": unknown family {name:?}; expected one of {}, or a family of its own described in \"{path}declares\"",
                 known.join(", ")
             )
-        })?;
+        })?,
+        Some(Value::Object(declares)) => declaration(declares, &path, &name)?,
+        Some(_) => return Err(format!("field \"{path}declares\": expected an object")),
+    };
     let caps = object(map, &path, "capabilities")?;
     let caps_path = format!("{path}capabilities.");
     let weakened = match field(map, &path, "weakened")? {
@@ -259,6 +293,81 @@ mod tests {
             check(&v).unwrap_err(),
             "field \"peers[0].capabilities.host_rng\": expected true or false"
         );
+    }
+
+    #[test]
+    fn a_peer_declares_a_family_of_its_own() {
+        let mut v = example();
+        v["peers"][0]["family"] = json!("my-ratchet");
+        v["peers"][0]["declares"] = json!({
+            "description": "a team's own format",
+            "ratchets_per_turn": true,
+            "uses_previous_length": false,
+            "deletes_used_keys": true
+        });
+        let family = check(&v).unwrap().peers[0].family;
+        assert_eq!(family.name(), "my-ratchet");
+        assert!(!family.is_built_in());
+        assert!(family.ratchets_per_turn() && !family.uses_previous_length());
+        assert_eq!(family.spec().description, "a team's own format");
+        // Declaring a built-in family with its own properties is the built-in family.
+        v["peers"][0]["family"] = json!("olm");
+        assert_eq!(check(&v).unwrap().peers[0].family, Family::OLM);
+    }
+
+    #[test]
+    fn a_declaration_that_lies_names_its_field() {
+        let lie = |edit: &dyn Fn(&mut Value)| {
+            let mut v = example();
+            v["peers"][0]["family"] = json!("my-ratchet");
+            v["peers"][0]["declares"] = json!({
+                "description": "a team's own format",
+                "ratchets_per_turn": true,
+                "uses_previous_length": false,
+                "deletes_used_keys": true
+            });
+            edit(&mut v);
+            check(&v).unwrap_err()
+        };
+        assert_eq!(
+            lie(&|v| {
+                v["peers"][0].as_object_mut().unwrap().remove("declares");
+            }),
+            "field \"peers[0].family\": unknown family \"my-ratchet\"; expected one of \
+             signal-dr, dr2, mls, olm, megolm, signal-v3, libsignal, or a family of its own \
+             described in \"peers[0].declares\""
+        );
+        assert_eq!(
+            lie(&|v| v["peers"][0]["family"] = json!("megolm")),
+            "field \"peers[0].declares\": \"megolm\" is a built-in family (ratchets_per_turn \
+             false, uses_previous_length true, deletes_used_keys false); a declaration with \
+             ratchets_per_turn true, uses_previous_length false, deletes_used_keys true is \
+             another format: give it another name"
+        );
+        assert_eq!(
+            lie(&|v| {
+                v["peers"][0]["declares"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("deletes_used_keys");
+            }),
+            "field \"peers[0].declares.deletes_used_keys\" is missing"
+        );
+        assert_eq!(
+            lie(&|v| v["peers"][0]["declares"]["codec"] = json!("tlv")),
+            "field \"peers[0].declares.codec\": not a field of a family declaration; expected \
+             description, ratchets_per_turn, uses_previous_length, deletes_used_keys"
+        );
+        assert_eq!(
+            lie(&|v| v["peers"][0]["declares"]["description"] = json!("")),
+            "field \"peers[0].declares.description\": expected a non-empty string, got \"\""
+        );
+        assert_eq!(
+            lie(&|v| v["peers"][0]["declares"] = json!(true)),
+            "field \"peers[0].declares\": expected an object"
+        );
+        assert!(lie(&|v| v["peers"][0]["family"] = json!("My Ratchet"))
+            .starts_with("field \"peers[0].family\": family name \"My Ratchet\": expected"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod process;
 use hello::Hello;
 use process::{Answer, FailureKind, Process};
 pub use process::{Randomness, MAX_RANDOM_ASK, MAX_RANDOM_PER_REQUEST};
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit, WireLayout,
 };
@@ -462,6 +463,10 @@ impl Peer for ShimPeer {
                 whole
             }
         }
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        ratchet_bench_references::codec::for_family(self.info.family.name())
     }
 
     fn restore(&self, state: &[u8], mut rng: BoxRng) -> Result<Box<dyn Party>, Reject> {

@@ -138,6 +138,17 @@ impl Account {
     ) -> Result<(Vec<u8>, PendingInbound), OlmError> {
         let pre_key = PreKeyMessage::parse(pre_key_message)?;
         let inner = NormalMessage::parse(pre_key.message)?;
+        // A key of low order makes its part of the 3DH secret all zero (RFC 7748 §6.1).
+        for (what, key) in [
+            ("identity key", &pre_key.identity_key),
+            ("base key", &pre_key.base_key),
+        ] {
+            if crate::x25519::is_low_order(key) {
+                return Err(OlmError::Malformed(format!(
+                    "the pre-key message's {what} is of low order"
+                )));
+            }
+        }
         let one_time_key = self
             .one_time_keys
             .iter()

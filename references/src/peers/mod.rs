@@ -26,3 +26,20 @@ pub fn signal_dr_bundle(bundle: &[u8]) -> Result<[u8; 32], Reject> {
         )
     })
 }
+
+/// [`signal_dr_bundle`] as the reference takes it: a key of low order is refused, since the
+/// initiator's first DH output with it would be all zero (RFC 7748 §6.1), and a session
+/// whose first chain owes nothing to a key exchange is not the Double Ratchet's.
+pub fn reference_signal_dr_bundle(bundle: &[u8]) -> Result<[u8; 32], Reject> {
+    let key = signal_dr_bundle(bundle)?;
+    if crate::x25519::is_low_order(&key) {
+        return Err(Reject::new(
+            RejectClass::Malformed,
+            format!(
+                "the responder's ratchet key {} is of low order: X25519 with it gives an all-zero secret",
+                hex::encode(key)
+            ),
+        ));
+    }
+    Ok(key)
+}

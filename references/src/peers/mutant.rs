@@ -9,6 +9,7 @@
 use super::signal_dr::ReferenceParty;
 use super::ReferenceSignalDr;
 use crate::signal_dr::{DoubleRatchet, Flaw, KeyPair, RootKey};
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
 
 /// The reference with one planted flaw.
@@ -69,7 +70,11 @@ impl Peer for MutantReference {
         bundle: &[u8],
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        let bob = super::signal_dr_bundle(bundle)?;
+        let bob = if self.flaw == Flaw::LowOrderKeyAccepted {
+            super::signal_dr_bundle(bundle)?
+        } else {
+            super::reference_signal_dr_bundle(bundle)?
+        };
         let party = DoubleRatchet::init_alice_with_flaw_for_testing_only(
             RootKey::from_bytes(init.shared_secret),
             bob,
@@ -81,6 +86,10 @@ impl Peer for MutantReference {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         ReferenceSignalDr.layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&crate::codec::SignalDrCodec)
     }
 
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {

@@ -52,6 +52,7 @@
 use crate::megolm::{self, InboundSession, OutboundSession};
 use crate::olm::{self, Account, MessageType, OlmError, Session};
 use crate::olm_wire::{self, OlmBundle};
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout, Work,
@@ -189,6 +190,18 @@ impl Peer for ReferenceOlm {
         mut rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
         let bundle = OlmBundle::parse(bundle)?;
+        for (what, key) in [
+            ("identity key", &bundle.identity_key),
+            ("one-time key", &bundle.one_time_key),
+        ] {
+            if crate::x25519::is_low_order(key) {
+                return Err(OlmError::Malformed(format!(
+                    "the bundle's {what} {} is of low order: X25519 with it gives an all-zero secret",
+                    hex::encode(key)
+                ))
+                .into());
+            }
+        }
         let account = Account::new(&mut rng);
         let session =
             account.create_outbound_session(&bundle.identity_key, &bundle.one_time_key, &mut rng);
@@ -197,6 +210,10 @@ impl Peer for ReferenceOlm {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         olm_wire::olm_layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&crate::codec::OlmCodec)
     }
 
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
@@ -289,6 +306,10 @@ impl Peer for ReferenceMegolm {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         olm_wire::megolm_layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&crate::codec::MegolmCodec)
     }
 
     fn restore(&self, state: &[u8], _rng: BoxRng) -> Result<Box<dyn Party>, Reject> {

@@ -1,6 +1,7 @@
 //! The bundled reference as a peer.
 
 use crate::signal_dr::{self, DoubleRatchet, KeyPair, RootKey, HEADER_LEN, MAC_LEN};
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, SessionInit, WhenFull,
     WireLayout, Work,
@@ -48,7 +49,7 @@ impl Peer for ReferenceSignalDr {
         bundle: &[u8],
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        let bob = super::signal_dr_bundle(bundle)?;
+        let bob = super::reference_signal_dr_bundle(bundle)?;
         Ok(Box::new(ReferenceParty::new(DoubleRatchet::init_alice(
             RootKey::from_bytes(init.shared_secret),
             bob,
@@ -58,6 +59,10 @@ impl Peer for ReferenceSignalDr {
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
         signal_dr_layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&crate::codec::SignalDrCodec)
     }
 
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {

@@ -8,6 +8,7 @@
 //! the family's conventions give, so its bytes are the other injectable peers' bytes.
 
 use crate::signal_v3::{self, ErrorClass, SignalV3Error};
+use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
     WhenFull, WireLayout, Work,
@@ -94,6 +95,10 @@ impl Peer for ReferenceSignalV3 {
                 ..WireLayout::default()
             },
         }
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        Some(&crate::codec::SignalV3Codec)
     }
 
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {

@@ -87,11 +87,17 @@ pub enum Flaw {
     /// header performs a whole DH ratchet step. Models double-ratchet-2. The attacker, with
     /// one forged message, desynchronises the session: every later genuine message fails.
     NoRollback,
+    /// The initiator takes a responder's ratchet key of low order (it skips the check for the
+    /// all-zero X25519 output RFC 7748 §6.1 asks for), so its first sending chain owes
+    /// nothing to a key exchange. An attacker who controls the bundle (a malicious or
+    /// compromised key server) puts one of the well-known low-order points there; a bit flip
+    /// of a genuine key never lands on one.
+    LowOrderKeyAccepted,
 }
 
 impl Flaw {
     /// Every flaw, in catalogue order.
-    pub const ALL: [Flaw; 12] = [
+    pub const ALL: [Flaw; 13] = [
         Flaw::MacAfterAdvance,
         Flaw::SkippedKeyUnchecked,
         Flaw::UsedKeysKept,
@@ -104,6 +110,7 @@ impl Flaw {
         Flaw::RootKeyFrozen,
         Flaw::TruncatedMacAccepted,
         Flaw::NoRollback,
+        Flaw::LowOrderKeyAccepted,
     ];
 
     /// The flaw's name in peer names (`reference+<name>`) and reports.
@@ -121,6 +128,7 @@ impl Flaw {
             Flaw::RootKeyFrozen => "root-key-frozen",
             Flaw::TruncatedMacAccepted => "truncated-mac-accepted",
             Flaw::NoRollback => "no-rollback",
+            Flaw::LowOrderKeyAccepted => "low-order-key-accepted",
         }
     }
 
@@ -144,6 +152,7 @@ impl Flaw {
             Flaw::RootKeyFrozen => "root key not updated on the DH ratchet",
             Flaw::TruncatedMacAccepted => "a truncated MAC accepted",
             Flaw::NoRollback => "state not restored after a failed decrypt",
+            Flaw::LowOrderKeyAccepted => "a low-order ratchet key accepted in the bundle",
         }
     }
 }
