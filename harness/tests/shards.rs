@@ -57,8 +57,23 @@ fn options(shard: Option<Shard>) -> RunOptions {
     }
 }
 
+/// The report as JSON, with the number in each `InvalidTagEncoding(N)` replaced by `N`:
+/// double-ratchet-2 draws its keys from the operating system, so a panic of its bincode
+/// decoder on a cut key names a random byte (the default run's snapshot masks it too).
 fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).unwrap()
+    let text = serde_json::to_string_pretty(value).unwrap();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    const TAG: &str = "InvalidTagEncoding(";
+    while let Some(at) = rest.find(TAG) {
+        let (before, after) = rest.split_at(at + TAG.len());
+        out.push_str(before);
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        out.push('N');
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[test]
@@ -82,7 +97,7 @@ fn merged_shards_give_the_unsharded_report_byte_for_byte() {
             let report = bench::run_on(&options(Some(shard)), peers(), &|| {}).unwrap();
             assert_eq!(report.shard.as_ref().map(|s| s.shard), Some(shard));
             let path = dir.join(format!("shard-{k}-of-{n}.json"));
-            std::fs::write(&path, json(&report)).unwrap();
+            std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
             paths.push(path);
         }
         // Shards given in another order merge the same.
