@@ -99,6 +99,7 @@ dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 
 dt { color: var(--muted); }
 dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 td details { border: 0; margin: 0; }
+.wide { overflow-x: auto; max-width: 100%; }
 td details > summary { padding: 0; }
 "#;
 
@@ -434,7 +435,7 @@ fn run(
     if !by_op.is_empty() {
         let _ = write!(
             out,
-            "<h3>Scenarios with a finding, by peer and operator</h3><table><tr><th>peer(s)</th>"
+            "<h3>Scenarios with a finding, by peer and operator</h3><div class=\"wide\"><table><tr><th>peer(s)</th>"
         );
         for op in &ops {
             let _ = write!(out, "<th class=\"num\">{}</th>", escape(op));
@@ -452,7 +453,7 @@ fn run(
             }
             out.push_str("</tr>\n");
         }
-        out.push_str("</table>\n");
+        out.push_str("</table></div>\n");
     }
 
     // Peers.
