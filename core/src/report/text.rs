@@ -275,7 +275,15 @@ mod tests {
         assert!(text.contains(
             "      reproduce: ratchet-bench replay 'send A 1; tamper m0 body 7' --peer beta --seed 42"
         ));
-        assert!(text.contains("  [STALE] alpha/panic/deliver: the finding no longer shows"));
+        assert!(text.contains(
+            "  [STALE] alpha/panic/deliver (ci/expectations.json): the reproducer shows no failing finding: remove the entry"
+        ));
+        assert!(text.contains(
+            "      reproducer: ratchet-bench replay 'send A 1; deliver m0' --peer alpha --seed 1"
+        ));
+        assert!(text.contains(
+            "expectations: ci/expectations.json (5 entries: 2 shows, 1 stale, 1 not checked, 1 expired)"
+        ));
         assert!(text.contains("expired expectations (counted as absent): alpha/rejected-genuine/*"));
         assert!(
             text.contains("  FAIL signal-dr: alpha -> beta: turn 1: responder decrypts A0: auth")
