@@ -1,7 +1,7 @@
 //! Why a gate fails, as text a test prints.
 
 use crate::peer::DeclarationError;
-use crate::report::{render_text, ExpectationsError, RunReport};
+use crate::report::{render_verbose, ExpectationsError, RunReport};
 use crate::scenario::ParseError;
 use crate::vectors::VectorError;
 use std::fmt::{self, Write as _};
@@ -140,6 +140,6 @@ pub(super) fn failure_text(r: &RunReport, expectations: Option<&Path>) -> String
         }
     }
     let _ = writeln!(out, "\nthe whole report:\n");
-    out.push_str(&render_text(r));
+    out.push_str(&render_verbose(r));
     out
 }

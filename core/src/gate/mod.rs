@@ -45,7 +45,7 @@ use crate::campaign;
 use crate::interop;
 use crate::peer::{Family, Peer};
 use crate::report::{
-    render_text, render_transcripts, today, Check, Expectation, ExpectationSet, Finding,
+    render_transcripts, render_verbose, today, Check, Expectation, ExpectationSet, Finding,
     FindingKind, Reproducer, RunReport, Seen, Triage,
 };
 use crate::scenario::{Scenario, Transcript};
@@ -478,7 +478,7 @@ impl GatePass {
     /// counts, the expected findings and the notes. Deterministic for one seed and one
     /// build, to snapshot ([`Gate::snapshot`], or insta's `assert_snapshot!`).
     pub fn summary(&self) -> String {
-        render_text(&self.report)
+        render_verbose(&self.report)
     }
 }
 
