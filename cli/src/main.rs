@@ -158,6 +158,8 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        files: ReportFiles,
     },
     /// Expectations files: replay every entry's reproducer, or add an entry.
     Expectations {
@@ -643,11 +645,16 @@ fn run(args: RunArgs) -> ExitCode {
 
 /// `merge`: the shards' reports as the whole run's report; exit code as `run`'s (2 when the
 /// reports cannot be merged).
-fn merge(reports: &[PathBuf], json: bool) -> ExitCode {
+fn merge(reports: &[PathBuf], json: bool, files: &ReportFiles) -> ExitCode {
     let report = match ratchet_bench::merge::merge(reports) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    // The merged report's files, as the whole run would write them (without transcripts:
+    // the shards' peers are not here to replay the findings).
+    if let Err(e) = write_run_files(files, &report, None) {
+        return fail(e);
+    }
     if json {
         println!("{}", to_json(&report));
     } else {
@@ -1386,7 +1393,11 @@ fn main() -> ExitCode {
             json,
             &reports,
         ),
-        Command::Merge { reports, json } => merge(&reports, json),
+        Command::Merge {
+            reports,
+            json,
+            files,
+        } => merge(&reports, json, &files),
         Command::Expectations { command } => expect::command(command),
         Command::Vectors { command } => match command {
             VectorsCommand::Generate { out } => match vectors::generate(&out) {
