@@ -1,5 +1,6 @@
 //! The `ratchet-bench` command line: a thin layer over the library.
 
+mod expect;
 mod supervise;
 
 use clap::{Args, Parser, Subcommand};
@@ -9,11 +10,13 @@ use ratchet_bench::bench::{self, RunOptions};
 use ratchet_bench::campaign::check_scenario;
 use ratchet_bench::interop;
 use ratchet_bench::peer::Family;
+use ratchet_bench::recheck::{self, Replayer};
 use ratchet_bench::report::{
-    self, expected_counts, peers_table, render_text, render_verbose, Expectations, RunReport,
-    SelftestReport,
+    self, expected_counts, peers_table, render_text, render_verbose, ExpectationSet, Expectations,
+    RunReport, Seen, SelftestReport, Triage,
 };
 use ratchet_bench::scenario::Scenario;
+use ratchet_bench::shard::Shard;
 use ratchet_bench::{peers, vectors};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +66,8 @@ enum Command {
         /// The session seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        #[command(flatten)]
+        expect: ExpectationArgs,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -128,12 +133,8 @@ enum Command {
         /// The seed of the parties' randomness.
         #[arg(long, default_value_t = bench::DEFAULT_SEED)]
         seed: u64,
-        /// The expectations file: failing cells it lists do not fail the command.
-        #[arg(long, default_value = "ci/expectations.json")]
-        expectations: PathBuf,
-        /// Run without an expectations file: every failing cell counts as new.
-        #[arg(long, conflicts_with = "expectations")]
-        no_expectations: bool,
+        #[command(flatten)]
+        expect: ExpectationArgs,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -148,6 +149,49 @@ enum Command {
         #[command(subcommand)]
         command: VectorsCommand,
     },
+    /// Combine the reports of a run's shards (`run --shard K/N --json`) into the report the
+    /// whole run gives; exit code as `run`'s.
+    Merge {
+        /// Every shard's report.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        files: ReportFiles,
+    },
+    /// Expectations files: replay every entry's reproducer, or add an entry.
+    Expectations {
+        #[command(subcommand)]
+        command: expect::ExpectationsCommand,
+    },
+}
+
+/// The expectations files of a command that judges findings.
+#[derive(Args)]
+struct ExpectationArgs {
+    /// An expectations file: the findings it lists do not fail the command (repeatable:
+    /// files layer in order, the project's beside a team's).
+    #[arg(long = "expectations", default_value = "ci/expectations.json")]
+    expectations: Vec<PathBuf>,
+    /// Run without expectations: every finding counts as new.
+    #[arg(long, conflicts_with = "expectations")]
+    no_expectations: bool,
+}
+
+impl ExpectationArgs {
+    fn files(&self) -> Vec<PathBuf> {
+        if self.no_expectations {
+            Vec::new()
+        } else {
+            self.expectations.clone()
+        }
+    }
+
+    fn load(&self) -> Result<ExpectationSet, ratchet_bench::report::ExpectationsError> {
+        ExpectationSet::load(&self.files())
+    }
 }
 
 #[derive(Args)]
@@ -165,12 +209,9 @@ struct SelftestArgs {
     /// see what the other oracles catch without it.
     #[arg(long = "ignore-kind")]
     ignore_kinds: Vec<String>,
-    /// The expectations file: findings of the real peers it lists do not count as catches.
-    #[arg(long, default_value = "ci/expectations.json")]
-    expectations: PathBuf,
-    /// Run without an expectations file.
-    #[arg(long, conflicts_with = "expectations")]
-    no_expectations: bool,
+    /// Findings of the real peers the expectations list do not count as catches.
+    #[command(flatten)]
+    expect: ExpectationArgs,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -221,11 +262,13 @@ fn selftest(args: SelftestArgs) -> ExitCode {
             Err(_) => return fail(format!("--ignore-kind: unknown finding kind {name:?}")),
         }
     }
-    let expectations = if args.no_expectations {
+    let expectations = if args.expect.no_expectations {
         None
     } else {
-        match Expectations::load(&args.expectations) {
-            Ok(e) => Some(e),
+        match args.expect.load() {
+            Ok(set) => Some(Expectations {
+                expectations: set.entries.into_iter().map(|l| l.entry).collect(),
+            }),
             Err(e) => return fail(e),
         }
     };
@@ -303,6 +346,8 @@ enum VectorsCommand {
         #[command(flatten)]
         shims: ShimArgs,
         #[command(flatten)]
+        expect: ExpectationArgs,
+        #[command(flatten)]
         reports: ReportFiles,
     },
 }
@@ -325,12 +370,17 @@ struct RunArgs {
     peers_all: Option<String>,
     #[command(flatten)]
     shims: ShimArgs,
-    /// The expectations file.
-    #[arg(long, default_value = "ci/expectations.json")]
-    expectations: PathBuf,
-    /// Run without an expectations file: every finding counts as new.
-    #[arg(long, conflicts_with = "expectations")]
-    no_expectations: bool,
+    #[command(flatten)]
+    expect: ExpectationArgs,
+    /// The gate for pull requests: vectors, interop, the pinned regressions, every
+    /// expectation's reproducer and a small campaign (20 drawn scenarios per family unless
+    /// --scenarios says otherwise).
+    #[arg(long)]
+    quick: bool,
+    /// Run shard K of N (e.g. 2/3): a deterministic slice of every campaign, suite, interop
+    /// matrix and expectation; `ratchet-bench merge` combines the shards' --json reports.
+    #[arg(long)]
+    shard: Option<Shard>,
     /// The folder holding MANIFEST.json.
     #[arg(long, default_value = "vectors")]
     vectors_dir: PathBuf,
@@ -338,7 +388,8 @@ struct RunArgs {
     /// RATCHET_BENCH_MLS_VECTORS environment variable).
     #[arg(long)]
     mls_vectors_dir: Option<PathBuf>,
-    /// Pinned scenarios run before the drawn ones (seed and scenario per line).
+    /// Pinned scenarios run before the drawn ones (seed and scenario per line), which
+    /// expectations' `regression` reproducers name.
     #[arg(long, default_value = "vectors/regressions/scenarios.txt")]
     regressions: PathBuf,
     /// Pinned MLS group schedules run before the drawn ones (seed and group schedule per line).
@@ -348,7 +399,8 @@ struct RunArgs {
     /// every MLS peer alone and on mixed groups.
     #[arg(long)]
     group_schedules: Option<u64>,
-    /// Run only drawn scenarios (and drawn group schedules).
+    /// Run only drawn scenarios (and drawn group schedules); expectations pointing at
+    /// regression cases are then not checked.
     #[arg(long, conflicts_with = "regressions")]
     no_regressions: bool,
     /// Skip the vector suites.
@@ -364,7 +416,7 @@ struct RunArgs {
     #[arg(long)]
     workers: Option<usize>,
     /// How many of a family's drawn scenarios its shims take part in (the in-process peers
-    /// run them all); expectations about a sampled shim are not judged stale.
+    /// run them all).
     #[arg(long, default_value_t = bench::DEFAULT_SHIM_SCENARIOS)]
     shim_scenarios: u64,
     /// Print the report as JSON.
@@ -381,7 +433,7 @@ struct RunArgs {
 
 /// Where shims come from and how long each request may take.
 #[derive(Args)]
-struct ShimArgs {
+pub(crate) struct ShimArgs {
     /// The peers file `--peers all` reads: a JSON list of {"name", "command"}, commands
     /// relative to the working directory.
     #[arg(long = "shims", default_value = peers::shim::DEFAULT_SHIMS_FILE)]
@@ -392,7 +444,7 @@ struct ShimArgs {
 }
 
 impl ShimArgs {
-    fn options(&self) -> peers::shim::ShimOptions {
+    pub(crate) fn options(&self) -> peers::shim::ShimOptions {
         peers::shim::ShimOptions {
             shims_file: self.shims_file.clone(),
             timeout: std::time::Duration::from_millis(self.shim_timeout_ms),
@@ -492,12 +544,12 @@ fn peer_names(mut names: Vec<String>, all: Option<String>) -> Vec<String> {
     names
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("ratchet-bench: error: {message}");
     ExitCode::from(2)
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
@@ -512,9 +564,11 @@ fn run(args: RunArgs) -> ExitCode {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let opts = RunOptions {
         seed: args.seed,
-        scenarios: args.scenarios,
+        scenarios: args
+            .scenarios
+            .or(args.quick.then_some(bench::QUICK_SCENARIOS)),
         peers: peer_names(args.peers, args.peers_all),
-        expectations: (!args.no_expectations).then_some(args.expectations),
+        expectations: args.expect.files(),
         vectors_dir: (!args.no_vectors).then_some(args.vectors_dir),
         mls_vectors_dir: vectors::mls::mls_vectors_dir(args.mls_vectors_dir),
         regressions: (!args.no_regressions).then_some(args.regressions),
@@ -523,6 +577,7 @@ fn run(args: RunArgs) -> ExitCode {
         workers,
         today: bench::today(),
         shim_scenarios: args.shim_scenarios,
+        shard: args.shard,
         group_schedules: args.group_schedules,
         group_regressions: (!args.no_regressions).then_some(args.group_regressions),
     };
@@ -556,7 +611,7 @@ fn run(args: RunArgs) -> ExitCode {
     } else {
         0
     };
-    let bar = ProgressBar::new(drawn + groups);
+    let bar = ProgressBar::new((drawn + groups).div_ceil(opts.shard.map_or(1, Shard::count)));
     bar.set_style(
         ProgressStyle::with_template(
             "{msg} [{bar:30}] {pos} scenarios (of {len} drawn, plus the pinned ones), {elapsed}",
@@ -572,8 +627,8 @@ fn run(args: RunArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     eprintln!(
-        "ratchet-bench: {} scenarios on {} peers in {:.1} s",
-        report.scenarios.values().sum::<u64>() + report.pinned * report.scenarios.len() as u64,
+        "ratchet-bench: {} scenario runs on {} peers in {:.1} s",
+        report.ran.values().sum::<u64>(),
         report.peers.len(),
         started.elapsed().as_secs_f64()
     );
@@ -584,6 +639,26 @@ fn run(args: RunArgs) -> ExitCode {
         println!("{}", to_json(&report));
     } else {
         print!("{}", run_text(args.verbose, &report));
+    }
+    ExitCode::from(report.exit_code as u8)
+}
+
+/// `merge`: the shards' reports as the whole run's report; exit code as `run`'s (2 when the
+/// reports cannot be merged).
+fn merge(reports: &[PathBuf], json: bool, files: &ReportFiles) -> ExitCode {
+    let report = match ratchet_bench::merge::merge(reports) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    // The merged report's files, as the whole run would write them (without transcripts:
+    // the shards' peers are not here to replay the findings).
+    if let Err(e) = write_run_files(files, &report, None) {
+        return fail(e);
+    }
+    if json {
+        println!("{}", to_json(&report));
+    } else {
+        print!("{}", render_text(&report));
     }
     ExitCode::from(report.exit_code as u8)
 }
@@ -836,6 +911,7 @@ fn replay(
     peer_names: Vec<String>,
     shims: &ShimArgs,
     seed: u64,
+    expect: &ExpectationArgs,
     json: bool,
 ) -> ExitCode {
     let path = std::path::Path::new(&text);
@@ -865,8 +941,24 @@ fn replay(
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    let set = match expect.load() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
     let refs: Vec<&dyn ratchet_bench::peer::Peer> = selected.iter().map(|p| p.as_ref()).collect();
     let (transcripts, findings) = check_scenario(&refs, &scenario, seed);
+    let expired = set.expired_on(&bench::today());
+    // A failing finding no entry lists makes the command fail, as in `run`.
+    let listed: Vec<(String, Option<&ratchet_bench::report::Listed>)> = findings
+        .iter()
+        .filter(|f| f.kind.fails_run())
+        .map(|f| (f.signature.clone(), set.find(&f.signature, &expired)))
+        .collect();
+    let new: Vec<&str> = listed
+        .iter()
+        .filter(|(_, l)| l.is_none())
+        .map(|(s, _)| s.as_str())
+        .collect();
     if json {
         println!(
             "{}",
@@ -875,14 +967,24 @@ fn replay(
                 "seed": seed,
                 "transcripts": transcripts,
                 "findings": findings,
+                "expectations": set.files,
+                "new": new,
             }))
         );
     } else {
         println!("scenario: {scenario}\nseed: {seed}");
         print!("{}", artifact::render_transcripts(&transcripts, &findings));
+        for (signature, l) in &listed {
+            match l {
+                Some(l) => println!(
+                    "[expected] {signature}  (listed by {} in {})",
+                    l.entry.signature, l.file
+                ),
+                None => println!("[NEW] {signature}"),
+            }
+        }
     }
-    let failing = findings.iter().any(|f| f.kind.fails_run());
-    ExitCode::from(u8::from(failing))
+    ExitCode::from(u8::from(!new.is_empty()))
 }
 
 /// The group peers named by `--peer` (every one when none is named), or an error naming the
@@ -1076,7 +1178,7 @@ fn interop_command(
     peer_names: Vec<String>,
     shims: &ShimArgs,
     seed: u64,
-    expectations_file: Option<PathBuf>,
+    expect: &ExpectationArgs,
     json: bool,
     files: &ReportFiles,
 ) -> ExitCode {
@@ -1108,26 +1210,18 @@ fn interop_command(
             }
         }
     }
-    let expectations = match expectations_file
-        .as_deref()
-        .map(Expectations::load)
-        .transpose()
-    {
+    let set = match expect.load() {
         Ok(e) => e,
         Err(e) => return fail(e),
     };
     let matrices = interop::run(&selected, &wanted, seed);
     let mut sightings = interop::sightings(&matrices, seed);
-    for s in &mut sightings {
-        if let Some(e) = &expectations {
-            s.expected = e
-                .expectations
-                .iter()
-                .find(|x| x.matches(&s.signature))
-                .map(|x| x.reason.clone());
-        }
-    }
-    let new = sightings.iter().filter(|s| s.expected.is_none()).count();
+    // The interop entries are judged by replaying their cells; the others by `run`.
+    let triage = match judge(&set, &mut sightings, &["interop"], &selected, None) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let new = triage.new.len();
     // The report files render the matrices and their failing cells as a run's.
     let mut r = RunReport::new(seed);
     r.peers = selected
@@ -1135,24 +1229,11 @@ fn interop_command(
         .map(|p| p.info())
         .filter(|i| matrices.iter().any(|m| m.peers.contains(&i.name)))
         .collect();
-    if let (Some(path), Some(file)) = (&expectations_file, &expectations) {
-        r.expectations = path.display().to_string();
-        r.inputs.expectations = Some(path.display().to_string());
-        r.triage.held = file
-            .expectations
-            .iter()
-            .filter(|e| sightings.iter().any(|s| e.matches(&s.signature)))
-            .cloned()
-            .collect();
-    }
-    r.triage.new = sightings
-        .iter()
-        .filter(|s| s.expected.is_none())
-        .map(|s| s.signature.clone())
-        .collect();
+    r.expectations = set.files.clone();
+    r.triage = triage.clone();
     r.interop = matrices.clone();
     r.findings = sightings.clone();
-    r.exit_code = i32::from(new > 0);
+    r.exit_code = i32::from(triage.fails());
     if let Err(e) = write_run_files(files, &r, None) {
         return fail(e);
     }
@@ -1163,6 +1244,8 @@ fn interop_command(
                 "seed": seed,
                 "interop": matrices,
                 "findings": sightings,
+                "expectations": set.files,
+                "triage": triage,
             }))
         );
     } else {
@@ -1175,18 +1258,79 @@ fn interop_command(
             };
             println!("[{tag}] {}", s.signature);
             if let Some(reason) = &s.expected {
-                println!("    known: {reason}");
+                println!(
+                    "    known: {reason} ({})",
+                    s.listed_in.as_deref().unwrap_or("expectations")
+                );
             }
         }
+        print!("{}", judged(&set, &triage, "interop"));
         let cells: usize = matrices.iter().map(|m| m.cells.len()).sum();
         println!(
-            "result: {} cells, {} failing ({} new)",
+            "result: {} cells, {} failing ({} new), {} stale expectations",
             cells,
             sightings.len(),
-            new
+            new,
+            triage.stale.len()
         );
     }
-    ExitCode::from(u8::from(new > 0))
+    ExitCode::from(u8::from(triage.fails()))
+}
+
+/// Judges `seen` (a command's findings) and the entries with reproducers of `kinds`
+/// against `set`, replaying those entries on `peers`; exit code 2 on an input error.
+fn judge(
+    set: &ExpectationSet,
+    seen: &mut [Seen],
+    kinds: &[&str],
+    peers: &[Box<dyn ratchet_bench::peer::Peer>],
+    vectors: Option<(
+        &std::path::Path,
+        Option<&std::path::Path>,
+        &[vectors::SuiteReport],
+    )>,
+) -> Result<Triage, ExitCode> {
+    if set.files.is_empty() {
+        return Ok(Triage::without_expectations(seen));
+    }
+    let replayer = Replayer {
+        peers,
+        absent: &bench::absent_reason,
+        vectors_dir: vectors.map(|v| v.0),
+        mls_vectors_dir: vectors.and_then(|v| v.1),
+        accept_changed_vectors: false,
+        vector_reports: vectors.map_or(&[], |v| v.2),
+        cases: None,
+    };
+    recheck::judge_kinds(set, seen, kinds, &replayer, &bench::today()).map_err(fail)
+}
+
+/// The entries a command judged (its `kind`'s), one line each, and a count of the others.
+fn judged(set: &ExpectationSet, triage: &Triage, kind: &str) -> String {
+    if set.files.is_empty() {
+        return "expectations: none (every finding counts as new)\n".into();
+    }
+    let mut out = format!("expectations: {}\n", set.files.join(", "));
+    let mut others = 0;
+    for e in &triage.entries {
+        if e.entry.reproducer_kind() == kind {
+            out.push_str(&format!(
+                "  {:<12} {} ({}): {}\n",
+                e.check.label(),
+                e.entry.signature,
+                e.file,
+                e.check.explain()
+            ));
+        } else {
+            others += 1;
+        }
+    }
+    if others > 0 {
+        out.push_str(&format!(
+            "  {others} entries of other kinds: judged by `run` and `expectations check`\n"
+        ));
+    }
+    out
 }
 
 fn main() -> ExitCode {
@@ -1206,8 +1350,9 @@ fn main() -> ExitCode {
             peers,
             shims,
             seed,
+            expect,
             json,
-        } => replay(scenario, target, peers, &shims, seed, json),
+        } => replay(scenario, target, peers, &shims, seed, &expect, json),
         Command::Minimize {
             scenario,
             target,
@@ -1236,8 +1381,7 @@ fn main() -> ExitCode {
             peers_all,
             shims,
             seed,
-            expectations,
-            no_expectations,
+            expect,
             json,
             reports,
         } => interop_command(
@@ -1245,10 +1389,16 @@ fn main() -> ExitCode {
             peer_names(peers, peers_all),
             &shims,
             seed,
-            (!no_expectations).then_some(expectations),
+            &expect,
             json,
             &reports,
         ),
+        Command::Merge {
+            reports,
+            json,
+            files,
+        } => merge(&reports, json, &files),
+        Command::Expectations { command } => expect::command(command),
         Command::Vectors { command } => match command {
             VectorsCommand::Generate { out } => match vectors::generate(&out) {
                 Ok(written) => {
@@ -1275,11 +1425,16 @@ fn main() -> ExitCode {
                 peers,
                 peers_all,
                 shims,
-                reports,
+                expect,
+                reports: files,
             } => {
                 let all = match peers::select_with(&peer_names(peers, peers_all), &shims.options())
                 {
                     Ok(p) => p,
+                    Err(e) => return fail(e),
+                };
+                let set = match expect.load() {
+                    Ok(s) => s,
                     Err(e) => return fail(e),
                 };
                 let mls_dir = vectors::mls::mls_vectors_dir(mls_vectors_dir);
@@ -1290,25 +1445,42 @@ fn main() -> ExitCode {
                     &suites,
                     accept_changed_vectors,
                 ) {
-                    Ok(suites) => {
-                        // The report files render the suites as a run's, every failed case
-                        // a new finding (this command reads no expectations file).
+                    Ok(reports) => {
+                        let mut sightings = vectors::sightings(&reports);
+                        let triage = match judge(
+                            &set,
+                            &mut sightings,
+                            &["vector"],
+                            &all,
+                            Some((&vectors_dir, mls_dir.as_deref(), &reports)),
+                        ) {
+                            Ok(t) => t,
+                            Err(code) => return code,
+                        };
+                        // The report files render the suites as a run's.
                         let mut r = RunReport::new(bench::DEFAULT_SEED);
                         r.peers = all.iter().map(|p| p.info()).collect();
                         r.inputs.vectors_dir = Some(vectors_dir.display().to_string());
-                        r.findings = ratchet_bench::vectors::sightings(&suites, &|r| {
-                            format!("ratchet-bench vectors replay --suite {}", r.suite)
-                        });
-                        r.triage.new = r.findings.iter().map(|s| s.signature.clone()).collect();
-                        r.vector_failures = suites.iter().map(|v| v.failed).sum();
-                        r.exit_code = i32::from(r.vector_failures > 0);
-                        r.vectors = suites;
-                        if let Err(e) = write_run_files(&reports, &r, Some(&all)) {
+                        r.expectations = set.files.clone();
+                        r.findings = sightings.clone();
+                        r.triage = triage.clone();
+                        r.vector_failures = reports.iter().map(|v| v.failed).sum();
+                        r.exit_code = i32::from(triage.fails());
+                        r.vectors = reports;
+                        if let Err(e) = write_run_files(&files, &r, Some(&all)) {
                             return fail(e);
                         }
                         let reports = &r.vectors;
                         if json {
-                            println!("{}", to_json(&reports));
+                            println!(
+                                "{}",
+                                to_json(&serde_json::json!({
+                                    "vectors": reports,
+                                    "findings": sightings,
+                                    "expectations": set.files,
+                                    "triage": triage,
+                                }))
+                            );
                         } else {
                             for r in reports {
                                 match &r.not_run {
@@ -1331,9 +1503,26 @@ fn main() -> ExitCode {
                                     println!("  tcId {} {:?}: {}", c.tc_id, c.status, c.reason);
                                 }
                             }
+                            for s in &sightings {
+                                match &s.expected {
+                                    Some(reason) => println!(
+                                        "[expected] {}\n    known: {reason} ({})",
+                                        s.signature,
+                                        s.listed_in.as_deref().unwrap_or("expectations")
+                                    ),
+                                    None => println!("[NEW] {}", s.signature),
+                                }
+                            }
+                            print!("{}", judged(&set, &triage, "vector"));
+                            println!(
+                                "result: {}: {} failed cases ({} new), {} stale expectations",
+                                if triage.fails() { "FAIL" } else { "PASS" },
+                                sightings.len(),
+                                triage.new.len(),
+                                triage.stale.len()
+                            );
                         }
-                        let failed = reports.iter().any(|r| r.failed > 0);
-                        ExitCode::from(u8::from(failed))
+                        ExitCode::from(u8::from(triage.fails()))
                     }
                     Err(e) => fail(e),
                 }

@@ -382,7 +382,7 @@ fn a_crashing_shim_is_one_finding_and_the_other_peers_results_stay() {
         seed: 5,
         scenarios: Some(30),
         peers: Vec::new(),
-        expectations: None,
+        expectations: Vec::new(),
         vectors_dir: None,
         mls_vectors_dir: None,
         regressions: None,
@@ -391,6 +391,7 @@ fn a_crashing_shim_is_one_finding_and_the_other_peers_results_stay() {
         workers: 2,
         today: "2026-01-01".into(),
         shim_scenarios: ratchet_bench::bench::DEFAULT_SHIM_SCENARIOS,
+        shard: None,
         group_schedules: None,
         group_regressions: None,
     };

@@ -9,6 +9,7 @@ use crate::peer::{Family, Peer};
 use crate::report::{conformance, divergence, Finding, Seen};
 use crate::rng;
 use crate::scenario::{execute, Outcome, Scenario, Setup, Transcript};
+use crate::shard::Shard;
 use arbitrary::{Arbitrary, Unstructured};
 use rand_core::RngCore;
 use serde::Serialize;
@@ -43,6 +44,24 @@ pub fn check_scenario(
     check_scenario_told(peers, scenario, session_seed, &|_| ())
 }
 
+/// [`check_scenario`] as unit `index` of `key` in the supervisor's journal (see
+/// [`journal::unit`]), each peer's turn written down, so that a peer that aborts the
+/// process is named; `None` when the supervisor asked to skip the unit (it aborted before).
+pub fn check_scenario_journaled(
+    peers: &[&dyn Peer],
+    scenario: &Scenario,
+    session_seed: u64,
+    key: &str,
+    index: u64,
+) -> Option<(Vec<Transcript>, Vec<Finding>)> {
+    let first = peers.first().map_or_else(String::new, |p| p.info().name);
+    journal::unit(key, index, &first, || {
+        check_scenario_told(peers, scenario, session_seed, &|peer| {
+            journal::peer_turn(key, index, &peer.info().name);
+        })
+    })
+}
+
 /// [`check_scenario`], calling `turn` with each peer before its turn (the campaign writes
 /// the supervisor's journal there).
 fn check_scenario_told(
@@ -72,35 +91,51 @@ pub struct CampaignResult {
     pub seen: BTreeMap<String, (u64, Seen)>,
     /// Per peer, how many inputs ended in each outcome.
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per peer, how many scenarios it took part in (pinned ones included).
+    pub ran: BTreeMap<String, u64>,
     /// Per family and mutation operator: how often it applied, how often it could not and
     /// why, and the signatures found at its steps.
     pub operators: BTreeMap<String, BTreeMap<String, OperatorUse>>,
 }
 
 /// How one mutation operator fared on one family's peers over a campaign.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct OperatorUse {
     /// Inputs made with it (one per peer and step).
     pub applied: u64,
     /// Steps where it did not apply.
     pub skipped: u64,
     /// Why it did not apply, each reason once (the first few).
-    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub skip_reasons: BTreeSet<String>,
     /// Finding signatures at its steps.
-    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub findings: BTreeSet<String>,
+}
+
+impl OperatorUse {
+    /// Adds `other`'s uses (another part of the same campaign).
+    pub fn add(&mut self, other: &OperatorUse) {
+        self.applied += other.applied;
+        self.skipped += other.skipped;
+        for why in &other.skip_reasons {
+            keep_reason(&mut self.skip_reasons, why);
+        }
+        self.findings.extend(other.findings.iter().cloned());
+    }
 }
 
 /// Distinct skip reasons kept per operator and family.
 const SKIP_REASONS: usize = 4;
 
-/// Adds `why` to `reasons`, keeping the [`SKIP_REASONS`] first in order: the same whatever
-/// order the workers met them in, so that one seed gives one report.
-fn keep_reason(reasons: &mut BTreeSet<String>, why: String) {
-    reasons.insert(why);
-    while reasons.len() > SKIP_REASONS {
-        reasons.pop_last();
+/// Adds `why` to `reasons`, keeping the first [`SKIP_REASONS`] in text order: which reasons
+/// are kept does not depend on the order scenarios ran in (workers, shards).
+fn keep_reason(reasons: &mut BTreeSet<String>, why: &str) {
+    if reasons.len() < SKIP_REASONS || reasons.last().is_some_and(|last| why < last.as_str()) {
+        reasons.insert(why.to_string());
+        while reasons.len() > SKIP_REASONS {
+            reasons.pop_last();
+        }
     }
 }
 
@@ -125,7 +160,7 @@ impl CampaignResult {
                 match &r.outcome {
                     Outcome::Skipped(why) => {
                         used.skipped += 1;
-                        keep_reason(&mut used.skip_reasons, why.clone());
+                        keep_reason(&mut used.skip_reasons, why);
                     }
                     _ => used.applied += 1,
                 }
@@ -178,16 +213,13 @@ impl CampaignResult {
     /// Adds the counts and sightings of `other` (a campaign of other peers, or another part).
     pub fn merge(&mut self, other: CampaignResult) {
         self.scenarios += other.scenarios;
+        for (peer, n) in other.ran {
+            *self.ran.entry(peer).or_default() += n;
+        }
         for (family, ops) in other.operators {
             let mine = self.operators.entry(family).or_default();
             for (op, used) in ops {
-                let m = mine.entry(op).or_default();
-                m.applied += used.applied;
-                m.skipped += used.skipped;
-                for why in used.skip_reasons {
-                    keep_reason(&mut m.skip_reasons, why);
-                }
-                m.findings.extend(used.findings);
+                mine.entry(op).or_default().add(&used);
             }
         }
         for (peer, counts) in other.outcomes {
@@ -232,19 +264,31 @@ pub fn run(
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
     let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
-    run_refs(&peers, pinned, true, seed, 0..count, workers, progress)
+    run_refs(
+        &peers,
+        pinned,
+        true,
+        seed,
+        0..count,
+        Shard::WHOLE,
+        workers,
+        progress,
+    )
 }
 
 /// Runs the `pinned` scenarios (if `with_pinned`), then the drawn scenarios numbered
 /// `drawn` under `seed`. Indices (which decide the reported reproducer when a signature shows
 /// several times) count the pinned ones first, then drawn scenario `i` as
-/// `pinned.len() + i`, whichever part a call covers, so split parts merge as one run.
+/// `pinned.len() + i`, whichever part a call covers, so split parts merge as one run; of
+/// those, only the ones `shard` takes run.
+#[allow(clippy::too_many_arguments)]
 fn run_refs(
     peers: &[&dyn Peer],
     pinned: &[(Scenario, u64)],
     with_pinned: bool,
     seed: u64,
     drawn: std::ops::Range<u64>,
+    shard: Shard,
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
@@ -261,6 +305,7 @@ fn run_refs(
     let pinned_jobs = if with_pinned { 0..first_drawn } else { 0..0 };
     let jobs: Vec<u64> = pinned_jobs
         .chain(first_drawn + drawn.start..first_drawn + drawn.end)
+        .filter(|&index| shard.takes(index))
         .collect();
     let jobs = &jobs;
     let parts: Vec<CampaignResult> = std::thread::scope(|scope| {
@@ -307,7 +352,20 @@ fn run_refs(
     for part in parts {
         result.merge(part);
     }
+    for p in peers {
+        *result.ran.entry(p.info().name).or_default() += jobs.len() as u64;
+    }
     result
+}
+
+/// How many drawn scenarios a family's campaign runs when asked for `count`: all of them
+/// when an in-process peer takes part, else (shims only) the `sample` the shims take.
+pub fn drawn(count: u64, sample: u64, any_in_process: bool) -> u64 {
+    if any_in_process {
+        count
+    } else {
+        count.min(sample)
+    }
 }
 
 /// Runs a campaign per family: the peers of each family in `peers` get the `pinned`
@@ -319,27 +377,36 @@ fn run_refs(
 /// Peers out of process ([`Peer::out_of_process`]: shims) take part in the pinned scenarios
 /// and the first `sample` drawn ones only, beside the in-process peers of their family (so
 /// they are compared on the same inputs); the in-process peers run the rest alone.
+///
+/// Only the scenarios `shard` takes run ([`Shard`]); the shards' results merge
+/// ([`CampaignResult::merge`]) into the whole campaign's.
+#[allow(clippy::too_many_arguments)]
 pub fn run_by_family(
     peers: &[Box<dyn Peer>],
     pinned: &[(Scenario, u64)],
     seed: u64,
     count: &dyn Fn(Family) -> u64,
     sample: u64,
+    shard: Shard,
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
     let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
-    run_by_family_refs(&peers, pinned, seed, count, sample, workers, progress)
+    run_by_family_refs(
+        &peers, pinned, seed, count, sample, shard, workers, progress,
+    )
 }
 
 /// [`run_by_family`] on borrowed peers (a gate borrows the peers it checks). Families come
 /// in report order, built-in and declared alike.
+#[allow(clippy::too_many_arguments)]
 pub fn run_by_family_refs(
     peers: &[&dyn Peer],
     pinned: &[(Scenario, u64)],
     seed: u64,
     count: &dyn Fn(Family) -> u64,
     sample: u64,
+    shard: Shard,
     workers: usize,
     progress: &(dyn Fn() + Sync),
 ) -> CampaignResult {
@@ -363,6 +430,7 @@ pub fn run_by_family_refs(
                 true,
                 seed,
                 0..count,
+                shard,
                 workers,
                 progress,
             ));
@@ -373,6 +441,7 @@ pub fn run_by_family_refs(
                 true,
                 seed,
                 0..sample,
+                shard,
                 workers,
                 progress,
             ));
@@ -383,6 +452,7 @@ pub fn run_by_family_refs(
                     false,
                     seed,
                     sample..count,
+                    shard,
                     workers,
                     progress,
                 ));

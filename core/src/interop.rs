@@ -14,8 +14,9 @@
 use crate::guard::guarded;
 use crate::journal;
 use crate::peer::{Family, Party, Peer, Reject, SessionInit};
-use crate::report::{FindingKind, Seen};
+use crate::report::{FindingKind, Reproducer, Seen};
 use crate::rng;
+use crate::shard::Shard;
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -110,6 +111,13 @@ pub struct Matrix {
 }
 
 impl Matrix {
+    /// Where the cell of `initiator` and `responder` sits in a whole matrix (row by row).
+    pub fn position(&self, initiator: &str, responder: &str) -> Option<usize> {
+        let row = self.peers.iter().position(|p| p == initiator)?;
+        let column = self.peers.iter().position(|p| p == responder)?;
+        Some(row * self.peers.len() + column)
+    }
+
     /// The cells that failed.
     pub fn failures(&self) -> impl Iterator<Item = &Cell> {
         self.cells
@@ -265,6 +273,20 @@ pub fn run(peers: &[Box<dyn Peer>], families: &[Family], seed: u64) -> Vec<Matri
 /// [`run`] on borrowed peers (a gate borrows the peers it checks). Every family among the
 /// peers gets its matrix, built-in and declared alike.
 pub fn run_refs(peers: &[&dyn Peer], families: &[Family], seed: u64) -> Vec<Matrix> {
+    run_sharded(peers, families, seed, Shard::WHOLE)
+}
+
+/// [`run_refs`], only the cells `shard` takes: a cell's ordinal is its position over every
+/// matrix, row by row, family after family (built-in and declared alike, in report order).
+/// A matrix keeps its peers whatever cells it holds, so that the shards' matrices merge into
+/// the whole one.
+pub fn run_sharded(
+    peers: &[&dyn Peer],
+    families: &[Family],
+    seed: u64,
+    shard: Shard,
+) -> Vec<Matrix> {
+    let mut ordinal = 0u64;
     Family::present(peers.iter().map(|p| p.info().family))
         .into_iter()
         .filter(|f| families.is_empty() || families.contains(f))
@@ -275,10 +297,13 @@ pub fn run_refs(peers: &[&dyn Peer], families: &[Family], seed: u64) -> Vec<Matr
                 .filter(|p| p.info().family == family)
                 .collect();
             let key = format!("interop/{}", family.name());
+            let first = ordinal;
+            ordinal += (members.len() * members.len()) as u64;
             let cells = members
                 .iter()
                 .flat_map(|&a| members.iter().map(move |&b| (a, b)))
                 .enumerate()
+                .filter(|(i, _)| shard.takes(first + *i as u64))
                 .map(|(i, (a, b))| {
                     let (ia, ib) = (a.info().name, b.info().name);
                     let label = format!("{ia}+{ib}");
@@ -333,7 +358,12 @@ pub fn sightings(matrices: &[Matrix], seed: u64) -> Vec<Seen> {
             } else {
                 vec![c.initiator.clone(), c.responder.clone()]
             };
-            let peer_args: String = peers.iter().map(|p| crate::report::peer_arg(p)).collect();
+            let case = Reproducer::Interop {
+                family: family.name().to_string(),
+                initiator: c.initiator.clone(),
+                responder: c.responder.clone(),
+                seed,
+            };
             Some(Seen {
                 signature: format!(
                     "{}+{}/{}/{step_kind}/{class}",
@@ -347,16 +377,23 @@ pub fn sightings(matrices: &[Matrix], seed: u64) -> Vec<Seen> {
                 scenario: format!("interop {family}: {} -> {}", c.initiator, c.responder),
                 seed,
                 reproducer: format!(
-                    "ratchet-bench interop --family {family}{peer_args} --seed {seed}"
+                    "ratchet-bench interop --family {family}{} --seed {seed}",
+                    peers
+                        .iter()
+                        .map(|p| crate::report::peer_arg(p))
+                        .collect::<String>()
                 ),
+                case,
                 expected: None,
+                listed_in: None,
             })
         })
         .collect()
 }
 
 /// The matrices as text: a grid per family (initiators as rows, responders as columns), each
-/// cell `pass` or `FAIL n`, and the failures numbered below it.
+/// cell `pass` or `FAIL n` (`-` for a cell another shard ran), and the failures numbered
+/// below it.
 pub fn render(matrices: &[Matrix]) -> String {
     let mut out = String::new();
     for m in matrices {
@@ -372,15 +409,23 @@ pub fn render(matrices: &[Matrix]) -> String {
         }
         let _ = writeln!(out, "{}", line.trim_end());
         let mut failures = Vec::new();
-        for (row, a) in m.peers.iter().enumerate() {
+        for a in &m.peers {
             let mut line = format!("  {a:width$}");
-            for c in m.cells.iter().skip(row * m.peers.len()).take(m.peers.len()) {
-                let text = match &c.result {
-                    CellResult::Pass { .. } => "pass".to_string(),
-                    CellResult::Fail { .. } => {
+            for b in &m.peers {
+                let cell = m
+                    .cells
+                    .iter()
+                    .find(|c| &c.initiator == a && &c.responder == b);
+                let text = match cell {
+                    Some(Cell {
+                        result: CellResult::Pass { .. },
+                        ..
+                    }) => "pass".to_string(),
+                    Some(c) => {
                         failures.push(c);
                         format!("FAIL {}", failures.len())
                     }
+                    None => "-".to_string(),
                 };
                 let _ = write!(line, "  {text:width$}");
             }

@@ -14,9 +14,11 @@
 //! threads), the run is started again on one thread first, so that the one that aborts is
 //! known. The interop matrix's cells and the vector files' peers are journaled the same way
 //! ([`unit`]): an aborted cell fails as `initiator+responder/interop/abort/signal-N`, an
-//! aborted vector file is not run on that peer and reported as `<peer>/abort/vectors`. An
-//! abort anywhere else (loading files, starting shims) cannot be skipped: the supervisor says
-//! so and fails.
+//! aborted vector file is not run on that peer and reported as `<peer>/abort/vectors`; the
+//! replay of an expectation's reproducer is a unit too ([`EXPECTATIONS_KEY`]), its abort the
+//! finding the reproducer's kind gives (`<peer>/abort/scenario`, `<peer>/abort/vectors`,
+//! `a+b/interop/abort/signal-N`). An abort anywhere else (loading files, starting shims)
+//! cannot be skipped: the supervisor says so and fails.
 
 use crate::report::{Finding, FindingKind};
 use std::fs::{File, OpenOptions};
@@ -136,7 +138,9 @@ impl Skip {
 
     /// What was skipped, for a person.
     pub fn unit(&self) -> String {
-        if let Some(file) = self.family.strip_prefix("vectors/") {
+        if self.family == EXPECTATIONS_KEY {
+            format!("the reproducer of expectation {}", self.index)
+        } else if let Some(file) = self.family.strip_prefix("vectors/") {
             format!("the vector file {file}")
         } else if let Some(family) = self.family.strip_prefix("interop/") {
             format!("cell {} of the {family} interop matrix", self.index)
@@ -185,16 +189,51 @@ pub fn skipped(family: &str, index: u64) -> Option<&'static Skip> {
 /// file, `vectors/<path>`) on behalf of `label` (the peer, or `initiator+responder`),
 /// journaled like a campaign scenario, so that an abort inside it is skipped on the next
 /// run; `None` (and `f` not run) when the supervisor asked to skip it.
+///
+/// A unit inside another on the same thread (a vector file replayed for an expectation's
+/// reproducer, inside that reproducer's unit) is part of the outer one: it runs unjournaled,
+/// so that an abort in it is the outer unit's.
 pub fn unit<T>(key: &str, index: u64, label: &str, f: impl FnOnce() -> T) -> Option<T> {
+    if INSIDE.with(|inside| inside.get()) {
+        return Some(f());
+    }
     if skipped(key, index).is_some() {
         return None;
     }
     started(key, index);
     peer_turn(key, index, label);
-    let out = f();
+    let out = {
+        let _inside = Inside::enter();
+        f()
+    };
     ended(key, index);
     Some(out)
 }
+
+thread_local! {
+    /// Whether this thread is inside a [`unit`].
+    static INSIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the thread as inside a unit until dropped (also when the unit unwinds).
+struct Inside;
+
+impl Inside {
+    fn enter() -> Inside {
+        INSIDE.with(|inside| inside.set(true));
+        Inside
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        INSIDE.with(|inside| inside.set(false));
+    }
+}
+
+/// The journal key of the replays of expectations' reproducers; the unit's index is the
+/// entry's ordinal over the layered files.
+pub const EXPECTATIONS_KEY: &str = "expectations";
 
 /// Whether the supervisor asked for one campaign thread.
 pub fn one_thread() -> bool {

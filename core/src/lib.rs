@@ -249,5 +249,6 @@ pub mod peer;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod shard;
 pub mod shrink;
 pub mod vectors;

@@ -1,17 +1,32 @@
-//! The main job behind `ratchet-bench run`: vectors, the seeded campaign, and the triage
-//! against the expectations file.
+//! The main job behind `ratchet-bench run`: vectors, the interop matrix, the pinned
+//! regressions and the seeded campaign, the replay of every expectation's reproducer, and
+//! the triage against the expectations files.
+//!
+//! A run (or one shard of it, [`Shard`]) computes a [`Part`]; [`crate::merge::assemble`]
+//! turns parts into the report, so that the whole run and the merge of its shards' reports
+//! build the same report by the same code.
 
 use crate::campaign;
 use crate::interop;
+use crate::merge::{assemble, Header, Part};
+use crate::minimize::{self, Case};
 use crate::peer::{Family, Peer};
 use crate::peers;
-use crate::report::{Expectations, ExpectationsError, RunReport, Seen};
+use crate::recheck::{self, RecheckError, Replayer};
+use crate::report::{ExpectationSet, ExpectationsError, RunReport, Seen};
+use crate::scenario::Scenario;
+use crate::shard::Shard;
 use crate::vectors::{self, VectorError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The campaign size `run` uses for the Double Ratchet families unless told otherwise.
 pub const DEFAULT_SCENARIOS: u64 = 2000;
+
+/// The drawn scenarios `run --quick` gives every family: with the vectors, the interop
+/// matrix, the pinned regressions and the replay of every expectation's reproducer (which
+/// show every known finding whatever the campaign draws), a gate for pull requests.
+pub const QUICK_SCENARIOS: u64 = 20;
 
 /// The drawn scenarios `run` gives each family unless told otherwise: the Double Ratchet
 /// families [`DEFAULT_SCENARIOS`]; the costlier ones fewer, so that the default run stays
@@ -37,14 +52,15 @@ pub struct RunOptions {
     pub scenarios: Option<u64>,
     /// Peers by name; empty for all bundled peers.
     pub peers: Vec<String>,
-    /// The expectations file; `None` to run without one.
-    pub expectations: Option<PathBuf>,
+    /// The expectations files, layered in order; empty to run without.
+    pub expectations: Vec<PathBuf>,
     /// The folder with MANIFEST.json; `None` to skip vectors.
     pub vectors_dir: Option<PathBuf>,
     /// The folder holding the MLS working group's vector files; `None` reports the MLS
     /// suites as not run.
     pub mls_vectors_dir: Option<PathBuf>,
-    /// The pinned scenarios file; `None` to run only drawn scenarios.
+    /// The regressions file: its cases are pinned before the drawn scenarios, and
+    /// expectations' `regression` reproducers name them; `None` for neither.
     pub regressions: Option<PathBuf>,
     /// Only these suites; empty for all.
     pub suites: Vec<String>,
@@ -55,9 +71,11 @@ pub struct RunOptions {
     /// Today, `YYYY-MM-DD`, for expiry dates.
     pub today: String,
     /// How many of a family's drawn scenarios its shims (peers out of process) take part in;
-    /// the in-process peers run them all. An expectation about a shim that ran only a sample
-    /// is not judged stale: a rare finding may not show in the sample.
+    /// the in-process peers run them all.
     pub shim_scenarios: u64,
+    /// The slice of the run to do, whose report `merge` combines with the other shards'
+    /// (`Some(1/1)` too); `None` for the whole run and its plain report.
+    pub shard: Option<Shard>,
     /// How many group schedules the MLS group campaign draws; `None` for
     /// [`crate::group_run::DEFAULT_GROUP_SCHEDULES`].
     pub group_schedules: Option<u64>,
@@ -76,9 +94,12 @@ pub enum RunError {
     /// A peer name is unknown.
     #[error("{0}")]
     Peer(String),
-    /// The expectations file is unusable.
+    /// An expectations file is unusable.
     #[error(transparent)]
     Expectations(#[from] ExpectationsError),
+    /// An expectation's reproducer cannot run.
+    #[error(transparent)]
+    Reproducer(#[from] RecheckError),
     /// A vector file or the manifest is unusable.
     #[error(transparent)]
     Vectors(#[from] VectorError),
@@ -136,6 +157,26 @@ fn run_groups(
     )))
 }
 
+/// Why a peer that is not among `peers` did not run: not built, or not selected.
+pub fn absent_reason(name: &str) -> String {
+    match peers::not_built().into_iter().find(|(n, _)| *n == name) {
+        Some((_, why)) => format!("{name} is not built: {why}"),
+        None => format!(
+            "{name} did not run (select it with --peer {name}, or --peers all for the shims)"
+        ),
+    }
+}
+
+/// The regressions file's cases, or an input error naming the file and line.
+pub fn read_cases(path: &std::path::Path) -> Result<Vec<Case>, RunError> {
+    let bad = |reason: String| RunError::Regressions {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    minimize::cases(&text).map_err(bad)
+}
+
 /// Runs the vectors and the campaign, and holds the findings against the expectations.
 pub fn run(opts: &RunOptions, progress: &(dyn Fn() + Sync)) -> Result<RunReport, RunError> {
     let peers: Vec<Box<dyn Peer>> = peers::select(&opts.peers).map_err(RunError::Peer)?;
@@ -159,32 +200,36 @@ pub fn run_with(
     peers: &[Box<dyn Peer>],
     progress: &(dyn Fn() + Sync),
 ) -> Result<RunReport, RunError> {
-    let expectations = match &opts.expectations {
-        Some(path) => Some(Expectations::load(path)?),
+    Ok(assemble(vec![part(opts, peers, progress)?]))
+}
+
+/// What `opts.shard` of the run computes on `peers`.
+pub fn part(
+    opts: &RunOptions,
+    peers: &[Box<dyn Peer>],
+    progress: &(dyn Fn() + Sync),
+) -> Result<Part, RunError> {
+    let shard = opts.shard.unwrap_or(Shard::WHOLE);
+    let set = ExpectationSet::load(&opts.expectations)?;
+    let cases = match &opts.regressions {
+        Some(path) => Some((path.clone(), read_cases(path)?)),
         None => None,
     };
     let vector_reports = match &opts.vectors_dir {
-        Some(dir) => vectors::run_suites(
+        Some(dir) => vectors::run_suites_sharded(
             dir,
             opts.mls_vectors_dir.as_deref(),
             peers,
             &opts.suites,
             opts.accept_changed_vectors,
+            shard,
         )?,
         None => Vec::new(),
     };
-    let pinned = match &opts.regressions {
-        Some(path) => {
-            let bad = |reason: String| RunError::Regressions {
-                path: path.clone(),
-                reason,
-            };
-            let text =
-                std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-            campaign::parse_pinned(&text).map_err(bad)?
-        }
-        None => Vec::new(),
-    };
+    let pinned: Vec<(Scenario, u64)> = cases
+        .iter()
+        .flat_map(|(_, cases)| cases.iter().map(|c| (c.scenario.clone(), c.seed)))
+        .collect();
     let count = |family| opts.scenarios.unwrap_or_else(|| default_scenarios(family));
     let result = campaign::run_by_family(
         peers,
@@ -192,92 +237,102 @@ pub fn run_with(
         opts.seed,
         &count,
         opts.shim_scenarios,
+        shard,
         opts.workers,
         progress,
     );
     let mut scenarios = BTreeMap::new();
     for p in peers {
         let family = p.info().family;
-        scenarios.insert(family.name().to_string(), count(family));
+        let in_process = peers
+            .iter()
+            .any(|q| q.info().family == family && !q.out_of_process());
+        scenarios.insert(
+            family.name().to_string(),
+            campaign::drawn(count(family), opts.shim_scenarios, in_process),
+        );
     }
-    let (mut findings, mut notes): (Vec<Seen>, Vec<Seen>) = result
-        .sightings()
-        .into_iter()
-        .partition(|s| s.kind.fails_run());
     let refs: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
-    for seen in findings.iter_mut().chain(notes.iter_mut()) {
+    let mut campaign_seen = result.seen;
+    for (_, seen) in campaign_seen.values_mut() {
         crate::shrink::shorten(&refs, seen, SHRINK_BUDGET);
     }
-    let matrices = interop::run(peers, &[], opts.seed);
-    findings.extend(interop::sightings(&matrices, opts.seed));
-    let groups = run_groups(opts, peers, progress)?;
-    if let Some(g) = &groups {
-        findings.extend(g.findings.iter().cloned());
-    }
-    findings.extend(vectors::sightings(&vector_reports, &|r| {
-        format!("ratchet-bench vectors replay --suite {}", r.suite)
-    }));
-    findings.extend(
-        crate::journal::skips()
-            .iter()
-            .filter(|s| s.family.starts_with("vectors/"))
-            .map(|s| {
-                let mut finding = s.finding();
-                finding.signature = format!("{}/abort/vectors", s.peer);
-                let mut seen = Seen::first(&finding, String::new(), opts.seed);
-                seen.reproducer = format!(
-                    "ratchet-bench vectors replay{}",
-                    crate::peers::shim::peer_arg(&s.peer)
-                );
-                seen
-            }),
-    );
-    let sampled = |p: &dyn Peer| p.out_of_process() && opts.shim_scenarios < count(p.info().family);
-    let ran: Vec<String> = peers
+    let matrices = interop::run_sharded(&refs, &[], opts.seed, shard);
+    // The MLS group part is one unit of work: the shard that takes the first unit runs it.
+    let groups = if shard.takes(0) {
+        run_groups(opts, peers, progress)?
+    } else {
+        None
+    };
+    let vector_aborts: Vec<Seen> = crate::journal::skips()
         .iter()
-        .filter(|p| !sampled(p.as_ref()))
-        .map(|p| p.info().name)
+        .filter(|s| s.family.starts_with("vectors/"))
+        .map(|skip| {
+            let file = skip.family.trim_start_matches("vectors/");
+            let suite = vector_reports
+                .iter()
+                .find(|(_, r)| r.file == file && r.peer == skip.peer)
+                .map_or("", |(_, r)| r.suite.as_str());
+            vectors::abort_sighting(skip, suite, opts.seed)
+        })
         .collect();
-    let triage = expectations
-        .as_ref()
-        .map(|e| e.triage(&mut findings, &opts.today, &ran))
-        .unwrap_or_else(|| crate::report::Triage {
-            new: findings.iter().map(|s| s.signature.clone()).collect(),
-            ..Default::default()
-        });
-    let vector_failures: usize = vector_reports.iter().map(|v| v.failed).sum();
-    let exit_code = i32::from(triage.fails());
-    Ok(RunReport {
-        tool: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
-        seed: opts.seed,
-        scenarios,
-        pinned: pinned.len() as u64,
-        peers: peers.iter().map(|p| p.info()).collect(),
-        not_built: peers::not_built()
-            .into_iter()
-            .map(|(peer, reason)| crate::report::NotBuilt {
-                peer: peer.into(),
-                reason: reason.into(),
-            })
-            .collect(),
-        expectations: opts.expectations.as_ref().map_or_else(
-            || "none (every finding counts as new)".into(),
-            |p| p.display().to_string(),
-        ),
-        inputs: crate::report::Inputs {
-            expectations: opts.expectations.as_ref().map(|p| p.display().to_string()),
-            vectors_dir: opts.vectors_dir.as_ref().map(|p| p.display().to_string()),
-            regressions: opts.regressions.as_ref().map(|p| p.display().to_string()),
+
+    // The replay of every expectation's reproducer this shard owns.
+    let only_reports: Vec<_> = vector_reports.iter().map(|(_, r)| r.clone()).collect();
+    let replayer = Replayer {
+        peers,
+        absent: &absent_reason,
+        vectors_dir: opts.vectors_dir.as_deref(),
+        mls_vectors_dir: opts.mls_vectors_dir.as_deref(),
+        accept_changed_vectors: opts.accept_changed_vectors,
+        vector_reports: &only_reports,
+        cases: cases.as_ref().map(|(p, c)| (p.as_path(), c.as_slice())),
+    };
+    let expired = set.expired_on(&opts.today);
+    let positions = recheck::positions(&set.entries);
+    let mut checks = BTreeMap::new();
+    for (i, listed) in set.entries.iter().enumerate() {
+        // An entry without a reproducer is judged by the run's findings, in `assemble`.
+        if !shard.takes(i as u64) || expired[i] || listed.entry.reproducer.is_none() {
+            continue;
+        }
+        checks.insert(i, replayer.check(i as u64, positions[i], listed)?);
+    }
+
+    let infos: Vec<_> = peers.iter().map(|p| p.info()).collect();
+    Ok(Part {
+        shard,
+        sharded: opts.shard.is_some(),
+        header: Header {
+            tool: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
+            seed: opts.seed,
+            scenarios,
+            pinned: pinned.len() as u64,
+            families: RunReport::declared_families(&infos),
+            peers: infos,
+            not_built: peers::not_built()
+                .into_iter()
+                .map(|(peer, reason)| crate::report::NotBuilt {
+                    peer: peer.into(),
+                    reason: reason.into(),
+                })
+                .collect(),
+            expectations: set.files.clone(),
+            inputs: crate::report::Inputs {
+                vectors_dir: opts.vectors_dir.as_ref().map(|p| p.display().to_string()),
+                regressions: opts.regressions.as_ref().map(|p| p.display().to_string()),
+            },
         },
-        vectors: vector_reports,
-        interop: matrices,
-        groups: groups.map(|g| g.report),
+        campaign: campaign_seen,
         outcomes: result.outcomes,
         operators: result.operators,
-        findings,
-        notes,
-        triage,
-        vector_failures,
-        exit_code,
+        groups: groups.map(|g| (g.report, g.findings)),
+        ran: result.ran,
+        matrices,
+        vectors: vector_reports,
+        vector_aborts,
+        checks,
+        set,
+        expired,
     })
 }

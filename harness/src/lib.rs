@@ -1,7 +1,7 @@
 #![doc = include_str!("../../README.md")]
 
 pub use ratchet_bench_core::{
-    campaign, group, guard, interop, journal, oracle, peer, report, rng, scenario, shrink,
+    campaign, group, guard, interop, journal, oracle, peer, report, rng, scenario, shard, shrink,
 };
 pub use ratchet_bench_peers as peers;
 pub use ratchet_bench_peers::mls_secret_tree;
@@ -12,7 +12,11 @@ pub mod bench;
 pub mod fuzz_report;
 pub mod fuzzing;
 pub mod group_run;
+pub mod merge;
+pub mod migrate;
 pub mod minimize;
+pub mod new_entry;
+pub mod recheck;
 pub mod selftest;
 pub mod transcripts;
 pub mod vectors;

@@ -5,7 +5,10 @@
 pub use ratchet_bench_peers::libolm_known;
 pub use ratchet_bench_suites::*;
 
+use ratchet_bench_core::journal::Skip;
 use ratchet_bench_core::peer::Peer;
+use ratchet_bench_core::report::{peer_arg, FindingKind, Reproducer, Seen};
+use ratchet_bench_core::shard::Shard;
 use std::path::Path;
 
 /// Replays every suite of the manifest in `dir` (or only `only`, by name): a
@@ -21,6 +24,24 @@ pub fn run_suites(
     only: &[String],
     accept_changed: bool,
 ) -> Result<Vec<SuiteReport>, VectorError> {
+    Ok(
+        run_suites_sharded(dir, mls_dir, peers, only, accept_changed, Shard::WHOLE)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect(),
+    )
+}
+
+/// [`run_suites`], only the suites `shard` takes (a suite's ordinal is its position among
+/// the suites asked for), each report with its suite's ordinal.
+pub fn run_suites_sharded(
+    dir: &Path,
+    mls_dir: Option<&Path>,
+    peers: &[Box<dyn Peer>],
+    only: &[String],
+    accept_changed: bool,
+    shard: Shard,
+) -> Result<Vec<(u64, SuiteReport)>, VectorError> {
     let manifest = Manifest::load(&dir.join("MANIFEST.json"))?;
     if let Some(unknown) = only
         .iter()
@@ -38,24 +59,27 @@ pub fn run_suites(
         });
     }
     let mut reports = Vec::new();
-    for suite in manifest
+    for (ordinal, suite) in manifest
         .suites
         .iter()
         .filter(|s| only.is_empty() || only.contains(&s.name))
+        .enumerate()
     {
+        let ordinal = ordinal as u64;
+        if !shard.takes(ordinal) {
+            continue;
+        }
         if let Some(done) = run_suite(dir, mls_dir, suite, peers, accept_changed)? {
-            reports.extend(done);
+            reports.extend(done.into_iter().map(|r| (ordinal, r)));
             continue;
         }
         if suite.loader == libolm_known::LOADER {
             for file in &suite.files {
-                reports.extend(libolm_known::run_pinned(
-                    dir,
-                    suite,
-                    file,
-                    peers,
-                    accept_changed,
-                )?);
+                reports.extend(
+                    libolm_known::run_pinned(dir, suite, file, peers, accept_changed)?
+                        .into_iter()
+                        .map(|r| (ordinal, r)),
+                );
             }
             continue;
         }
@@ -70,4 +94,69 @@ pub fn run_suites(
         });
     }
     Ok(reports)
+}
+
+/// Each failed vector case as a finding, `peer/vector-failed/suite/tcN`, so that a known
+/// deviation of an implementation is listed in an expectations file with its reason like
+/// any other, and every other failure fails the run.
+pub fn sightings(reports: &[SuiteReport]) -> Vec<Seen> {
+    reports
+        .iter()
+        .flat_map(|r| {
+            r.cases
+                .iter()
+                .filter(|c| c.status == CaseStatus::Fail)
+                .map(move |c| Seen {
+                    signature: format!(
+                        "{}/{}/{}/tc{}",
+                        r.peer,
+                        FindingKind::VectorFailed.name(),
+                        r.suite,
+                        c.tc_id
+                    ),
+                    kind: FindingKind::VectorFailed,
+                    count: 1,
+                    detail: format!("{} tcId {}: {}", r.file, c.tc_id, c.reason),
+                    scenario: String::new(),
+                    seed: 0,
+                    reproducer: format!(
+                        "ratchet-bench vectors replay --suite {}{}",
+                        r.suite,
+                        peer_arg(&r.peer)
+                    ),
+                    case: Reproducer::Vector {
+                        suite: r.suite.clone(),
+                        file: r.file.clone(),
+                        tc_id: Some(c.tc_id),
+                        peer: r.peer.clone(),
+                    },
+                    expected: None,
+                    listed_in: None,
+                })
+        })
+        .collect()
+}
+
+/// The finding of a peer that ended the process while it replayed a vector file
+/// (`peer/abort/vectors`): what the supervisor's `skip` says, and the file to replay.
+pub fn abort_sighting(skip: &Skip, suite: &str, seed: u64) -> Seen {
+    let mut finding = skip.finding();
+    finding.signature = format!("{}/{}/vectors", skip.peer, FindingKind::Abort.name());
+    let mut seen = Seen::first(&finding, String::new(), seed);
+    let file = skip
+        .family
+        .strip_prefix("vectors/")
+        .unwrap_or(&skip.family)
+        .to_string();
+    seen.case = Reproducer::Vector {
+        suite: suite.to_string(),
+        file,
+        tc_id: None,
+        peer: skip.peer.clone(),
+    };
+    seen.reproducer = format!(
+        "ratchet-bench vectors replay --suite {suite}{}",
+        peer_arg(&skip.peer)
+    );
+    seen
 }

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ratchet_bench::bench::{self, RunOptions, DEFAULT_SEED};
-use ratchet_bench::report::{render_text, render_verbose, Expectations, FindingKind};
+use ratchet_bench::report::{render_text, render_verbose, ExpectationSet, FindingKind};
 use std::path::Path;
 
 #[test]
@@ -17,7 +17,7 @@ fn the_default_run_passes_and_its_summary_is_stable() {
         seed: DEFAULT_SEED,
         scenarios: None,
         peers: Vec::new(),
-        expectations: Some(root.join("ci/expectations.json")),
+        expectations: vec![root.join("ci/expectations.json")],
         vectors_dir: Some(root.join("vectors")),
         // Without the MLS working group's files (not in the repository), so that the snapshot
         // is the same on every machine; tests/mls.rs checks those suites where they exist.
@@ -28,6 +28,7 @@ fn the_default_run_passes_and_its_summary_is_stable() {
         workers: 2,
         today: "2026-11-23".into(),
         shim_scenarios: ratchet_bench::bench::DEFAULT_SHIM_SCENARIOS,
+        shard: None,
         group_schedules: None,
         group_regressions: Some(root.join("vectors/regressions/groups.txt")),
     };
@@ -99,19 +100,29 @@ fn the_default_run_passes_and_its_summary_is_stable() {
     }
 
     // Dropping any entry from the expectations file must make the same findings fail.
-    let file = Expectations::load(&root.join("ci/expectations.json")).unwrap();
+    let set = ExpectationSet::load(&[root.join("ci/expectations.json")]).unwrap();
     let ran: Vec<String> = report.peers.iter().map(|p| p.name.clone()).collect();
-    for (i, entry) in file.expectations.iter().enumerate() {
+    for (i, listed) in set.entries.iter().enumerate() {
+        let entry = &listed.entry;
         // Entries about peers the default run leaves out (the MLS peers) are held against
         // runs that name those peers.
         let about = entry.signature.split('/').next().unwrap_or_default();
         if !about.split('+').all(|p| ran.iter().any(|r| r == p)) {
             continue;
         }
-        let mut fewer = file.clone();
-        fewer.expectations.remove(i);
+        let mut fewer = set.clone();
+        fewer.entries.remove(i);
+        let checks = report
+            .triage
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, e)| e.check.clone())
+            .collect();
         let mut findings = report.findings.clone();
-        let triage = fewer.triage(&mut findings, "2026-11-23", &ran);
+        let expired = fewer.expired_on("2026-11-23");
+        let triage = fewer.triage(&mut findings, &expired, checks);
         assert!(
             triage.fails(),
             "without {:?} the run must fail",

@@ -1,7 +1,7 @@
 //! Why a gate fails, as text a test prints.
 
 use crate::peer::DeclarationError;
-use crate::report::{render_text, ExpectationsError, RunReport};
+use crate::report::{render_verbose, ExpectationsError, RunReport};
 use crate::scenario::ParseError;
 use crate::vectors::VectorError;
 use std::fmt::{self, Write as _};
@@ -65,6 +65,14 @@ pub enum GateError {
         /// What is wrong, with the line.
         reason: String,
     },
+    /// An expectation's reproducer cannot run (its scenario does not parse).
+    #[error("ratchet-bench gate: expectation {signature}: reproducer: {reason}")]
+    Reproducer {
+        /// The entry's signature.
+        signature: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A scenario given to [`super::Gate::replay`] does not parse.
     #[error("ratchet-bench gate: scenario: {0}")]
     Scenario(ParseError),
@@ -118,13 +126,20 @@ pub(super) fn failure_text(r: &RunReport, expectations: Option<&Path>) -> String
     if stale > 0 {
         let _ = writeln!(
             out,
-            "\nstale expectations (the finding no longer shows: remove the entry):"
+            "\nstale expectations (the reproducer no longer shows the finding: remove the entry):"
         );
-        for e in &r.triage.stale {
-            let _ = writeln!(out, "  [STALE] {}  ({})", e.signature, e.reason);
+        for e in r.triage.stale_entries() {
+            let _ = writeln!(
+                out,
+                "  [STALE] {}  ({}): {}",
+                e.entry.signature,
+                e.entry.reason,
+                e.check.explain()
+            );
+            let _ = writeln!(out, "      reproducer: {}", e.entry.reproducer_command());
         }
     }
     let _ = writeln!(out, "\nthe whole report:\n");
-    out.push_str(&render_text(r));
+    out.push_str(&render_verbose(r));
     out
 }

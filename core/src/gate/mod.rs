@@ -45,8 +45,8 @@ use crate::campaign;
 use crate::interop;
 use crate::peer::{Family, Peer};
 use crate::report::{
-    render_text, render_transcripts, today, Expectations, Finding, FindingKind, RunReport, Seen,
-    Triage,
+    render_transcripts, render_verbose, today, Check, Expectation, ExpectationSet, Finding,
+    FindingKind, Reproducer, RunReport, Seen, Triage,
 };
 use crate::scenario::{Scenario, Transcript};
 use crate::shrink;
@@ -218,10 +218,7 @@ impl<'p> Gate<'p> {
     pub fn report(&self) -> Result<RunReport, GateError> {
         self.check_peers()?;
         let peers = &self.peers;
-        let expectations = match &self.expectations {
-            Some(path) => Some(Expectations::load(path)?),
-            None => None,
-        };
+        let set = ExpectationSet::load(self.expectations.as_slice())?;
         let vector_reports = match &self.vectors {
             Some(dir) => vectors::replay(dir, peers)?,
             None => Vec::new(),
@@ -249,6 +246,7 @@ impl<'p> Gate<'p> {
             self.seed,
             &count,
             u64::MAX,
+            crate::shard::Shard::WHOLE,
             workers,
             &|| {},
         );
@@ -267,14 +265,18 @@ impl<'p> Gate<'p> {
         for seen in findings.iter_mut().chain(notes.iter_mut()) {
             seen.reproducer = reproducer(seen);
         }
-        let names: Vec<String> = peers.iter().map(|p| p.info().name).collect();
         let today = self.today.clone().unwrap_or_else(today);
-        let triage = match &expectations {
-            Some(e) => e.triage(&mut findings, &today, &names),
-            None => Triage {
-                new: findings.iter().map(|s| s.signature.clone()).collect(),
-                ..Triage::default()
-            },
+        let triage = if set.files.is_empty() {
+            Triage::without_expectations(&findings)
+        } else {
+            let expired = set.expired_on(&today);
+            let all_seen: Vec<Seen> = findings.iter().chain(&notes).cloned().collect();
+            let checks = set
+                .entries
+                .iter()
+                .map(|listed| check_entry(peers, &listed.entry, &vector_reports, &all_seen))
+                .collect::<Result<Vec<Check>, GateError>>()?;
+            set.triage(&mut findings, &expired, checks)
         };
         let families = Family::present(peers.iter().map(|p| p.info().family));
         let scenarios: BTreeMap<String, u64> = families
@@ -289,12 +291,12 @@ impl<'p> Gate<'p> {
             pinned: pinned.len() as u64,
             peers: peers.iter().map(|p| p.info()).collect(),
             not_built: Vec::new(),
-            expectations: self.expectations.as_ref().map_or_else(
-                || "none (every finding counts as new)".into(),
-                |p| p.display().to_string(),
+            ran: result.ran,
+            families: RunReport::declared_families(
+                &peers.iter().map(|p| p.info()).collect::<Vec<_>>(),
             ),
+            expectations: set.files.clone(),
             inputs: crate::report::Inputs {
-                expectations: self.expectations.as_ref().map(|p| p.display().to_string()),
                 vectors_dir: self.vectors.as_ref().map(|p| p.display().to_string()),
                 regressions: None,
             },
@@ -308,6 +310,7 @@ impl<'p> Gate<'p> {
             notes,
             triage,
             exit_code,
+            shard: None,
         })
     }
 
@@ -324,6 +327,121 @@ impl<'p> Gate<'p> {
             findings,
         })
     }
+}
+
+/// What an expectation's reproducer shows on the gate's peers, as `run` judges it: a
+/// scenario replayed alone on the peers it names, an interop cell run again, a vector case
+/// looked up in the gate's own replay of the vectors. An entry without a reproducer is judged
+/// by the gate's findings (every peer runs every scenario of a gate); a regression case (the
+/// gate has no named cases) or an entry about a peer the gate does not have is not checked.
+fn check_entry(
+    peers: &[&dyn Peer],
+    entry: &Expectation,
+    vector_reports: &[crate::vectors::SuiteReport],
+    seen: &[Seen],
+) -> Result<Check, GateError> {
+    let named = |name: &str| {
+        peers
+            .iter()
+            .copied()
+            .find(|p| p.info().name == name)
+            .ok_or_else(|| Check::NotChecked {
+                why: format!("{name} is not among the gate's peers"),
+            })
+    };
+    let bad = |reason: String| GateError::Reproducer {
+        signature: entry.signature.clone(),
+        reason,
+    };
+    let shown = |found: Vec<Seen>| -> Vec<(String, String)> {
+        found.into_iter().map(|s| (s.signature, s.detail)).collect()
+    };
+    let Some(reproducer) = &entry.reproducer else {
+        let complete = entry
+            .signature
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .split('+')
+            .all(|n| named(n).is_ok());
+        return Ok(Check::by_findings(entry, seen, complete));
+    };
+    Ok(match reproducer {
+        Reproducer::Scenario {
+            scenario,
+            seed,
+            peers: names,
+        } => {
+            let parsed: Scenario = scenario
+                .parse()
+                .map_err(|e| bad(format!("scenario: {e}")))?;
+            let mut on = Vec::new();
+            for n in names {
+                match named(n) {
+                    Ok(p) => on.push(p),
+                    Err(why) => return Ok(why),
+                }
+            }
+            let (_, findings) = campaign::check_scenario(&on, &parsed, *seed);
+            let found: Vec<(String, String)> = findings
+                .into_iter()
+                .map(|f| (f.signature, f.detail))
+                .collect();
+            Check::of(entry, &found)
+        }
+        Reproducer::Interop {
+            initiator,
+            responder,
+            seed,
+            ..
+        } => {
+            let (a, b) = match (named(initiator), named(responder)) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err(why), _) | (_, Err(why)) => return Ok(why),
+            };
+            let matrix = interop::Matrix {
+                family: a.info().family,
+                peers: vec![initiator.clone(), responder.clone()],
+                cells: vec![interop::cell(a, b, *seed)],
+            };
+            Check::of(entry, &shown(interop::sightings(&[matrix], *seed)))
+        }
+        Reproducer::Vector {
+            suite,
+            file,
+            tc_id,
+            peer,
+        } => {
+            if let Err(why) = named(peer) {
+                return Ok(why);
+            }
+            let Some(report) = vector_reports
+                .iter()
+                .find(|r| &r.suite == suite && &r.file == file && &r.peer == peer)
+            else {
+                return Ok(Check::NotChecked {
+                    why: format!("the gate replays no vector file {file} of {suite} on {peer}"),
+                });
+            };
+            let found = crate::vectors::sightings(std::slice::from_ref(report), &|_| String::new());
+            let found: Vec<Seen> = found
+                .into_iter()
+                .filter(|s| match (tc_id, &s.case) {
+                    (
+                        Some(want),
+                        Reproducer::Vector {
+                            tc_id: Some(got), ..
+                        },
+                    ) => want == got,
+                    _ => true,
+                })
+                .collect();
+            Check::of(entry, &shown(found))
+        }
+        other => Check::NotChecked {
+            why: format!("a gate does not replay {} reproducers", other.kind()),
+        },
+    })
 }
 
 /// A finding's reproducer as a gate's user runs it: a campaign finding's scenario through
@@ -360,7 +478,7 @@ impl GatePass {
     /// counts, the expected findings and the notes. Deterministic for one seed and one
     /// build, to snapshot ([`Gate::snapshot`], or insta's `assert_snapshot!`).
     pub fn summary(&self) -> String {
-        render_text(&self.report)
+        render_verbose(&self.report)
     }
 }
 

@@ -72,7 +72,7 @@ pub fn reproducer(schedule: &str, peers: &[String], seed: u64) -> String {
 }
 
 /// Counts of one assignment's runs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RunCounts {
     /// Runs.
     pub runs: u64,
@@ -86,7 +86,7 @@ pub struct RunCounts {
 }
 
 /// The totals of what the drawn groups went through.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ShapeTotals {
     /// Schedules per initial group size.
     pub sizes: BTreeMap<u8, u64>,

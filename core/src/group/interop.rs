@@ -67,7 +67,7 @@ pub const OPERATIONS: [(&str, &str); 6] = [
 const SEED: u64 = 1;
 
 /// One cell: an operation from a committer's peer to a receiver's peer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct GroupCell {
     /// The operation.
     pub operation: String,
@@ -177,7 +177,13 @@ pub fn sightings(cells: &[GroupCell]) -> Vec<Seen> {
                 scenario: text.to_string(),
                 seed: SEED,
                 reproducer: super::campaign::reproducer(text, &peers, SEED),
+                case: crate::report::Reproducer::Scenario {
+                    scenario: text.to_string(),
+                    seed: SEED,
+                    peers,
+                },
                 expected: None,
+                listed_in: None,
             })
         })
         .collect()

@@ -542,12 +542,14 @@ impl Serialize for Family {
     }
 }
 
-/// A family is read back from its name: a built-in family, or one a peer of this process
-/// declared at run time ([`Family::declare_at_run_time`]). Any other name alone does not
-/// say how to judge the family, so reading one is an error.
+/// A family is read back from its name: a built-in family, one of the declared families
+/// given to [`Family::with_declared`] around the read (a report that carries their specs),
+/// or one a peer of this process declared at run time ([`Family::declare_at_run_time`]).
+/// Any other name alone does not say how to judge the family, so reading one is an error.
 impl<'de> Deserialize<'de> for Family {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;
+        let scoped = || SCOPED.with(|d| d.borrow().iter().copied().find(|f| f.name() == name));
         let declared = || {
             let declared = DECLARED
                 .lock()
@@ -558,12 +560,75 @@ impl<'de> Deserialize<'de> for Family {
                 _ => None,
             }
         };
-        Family::built_in(&name).or_else(declared).ok_or_else(|| {
+        Family::built_in(&name).or_else(scoped).or_else(declared).ok_or_else(|| {
             let known: Vec<&str> = Family::BUILT_IN.iter().map(|f| f.name()).collect();
             serde::de::Error::custom(format!(
                 "unknown family {name:?}: expected one of {} (a declared family is read only where a peer declared it)",
                 known.join(", ")
             ))
+        })
+    }
+}
+
+thread_local! {
+    /// The declared families a read on this thread may name ([`Family::with_declared`]).
+    static SCOPED: std::cell::RefCell<Vec<Family>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Family {
+    /// Runs `read` (a deserialisation) with the declared families `declared` readable by
+    /// name, as a report that carries their specs reads its peers back.
+    pub fn with_declared<T>(declared: &[Family], read: impl FnOnce() -> T) -> T {
+        let before = SCOPED.with(|d| d.replace(declared.to_vec()));
+        let out = read();
+        SCOPED.with(|d| d.replace(before));
+        out
+    }
+}
+
+/// A spec is read back as written (a report carries its declared families' specs). Its
+/// strings are leaked: a family lives as long as the process, as a declared `static` does.
+impl<'de> Deserialize<'de> for FamilySpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Written {
+            name: String,
+            description: String,
+            ratchets_per_turn: bool,
+            uses_previous_length: bool,
+            deletes_used_keys: bool,
+            #[serde(default)]
+            benign: Vec<WrittenBenign>,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct WrittenBenign {
+            fields: Vec<String>,
+            changes: Vec<String>,
+            reason: String,
+        }
+        fn leak_all(list: Vec<String>) -> &'static [&'static str] {
+            let leaked: Vec<&'static str> = list.into_iter().map(|s| &*s.leak()).collect();
+            leaked.leak()
+        }
+        let w = Written::deserialize(deserializer)?;
+        let benign: Vec<Benign> = w
+            .benign
+            .into_iter()
+            .map(|b| Benign {
+                fields: leak_all(b.fields),
+                changes: leak_all(b.changes),
+                reason: b.reason.leak(),
+            })
+            .collect();
+        Ok(FamilySpec {
+            name: w.name.leak(),
+            description: w.description.leak(),
+            ratchets_per_turn: w.ratchets_per_turn,
+            uses_previous_length: w.uses_previous_length,
+            deletes_used_keys: w.deletes_used_keys,
+            benign: benign.leak(),
         })
     }
 }
@@ -601,6 +666,37 @@ mod tests {
         );
         assert!(!Family::declare(&MINE).is_built_in());
         assert_eq!(Family::built_in("olm"), Some(Family::OLM));
+    }
+
+    #[test]
+    fn a_declared_family_reads_back_with_its_spec_and_not_without() {
+        static MINE: FamilySpec = FamilySpec {
+            name: "team-format",
+            description: "a team's own format",
+            ratchets_per_turn: true,
+            uses_previous_length: false,
+            deletes_used_keys: true,
+            benign: &[Benign {
+                fields: &["device-id"],
+                changes: &["*"],
+                reason: "nothing derives from it",
+            }],
+        };
+        let mine = Family::declare(&MINE);
+        let spec: FamilySpec =
+            serde_json::from_str(&serde_json::to_string(mine.spec()).unwrap()).unwrap();
+        assert_eq!(spec, MINE);
+        let written = serde_json::to_string(&mine).unwrap();
+        let err = serde_json::from_str::<Family>(&written).unwrap_err();
+        assert!(err.to_string().contains("team-format"), "{err}");
+        let read = Family::declare(Box::leak(Box::new(spec)));
+        let back: Family =
+            Family::with_declared(&[read], || serde_json::from_str(&written).unwrap());
+        assert_eq!(back, mine);
+        assert!(
+            serde_json::from_str::<Family>(&written).is_err(),
+            "the scope ends"
+        );
     }
 
     #[test]

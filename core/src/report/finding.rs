@@ -1,6 +1,7 @@
 //! A finding: a transcript that disagrees with the oracle, two peers that disagree with each
 //! other, or a peer that panicked.
 
+use super::reproducer::Reproducer;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -172,8 +173,14 @@ pub struct Seen {
     pub seed: u64,
     /// A command that shows it again.
     pub reproducer: String,
-    /// Whether the expectations file lists it, and why.
+    /// The same as data: what `expectations add` writes into an entry and `expectations
+    /// check` replays.
+    pub case: Reproducer,
+    /// Whether an expectations file lists it, and why.
     pub expected: Option<String>,
+    /// The expectations file whose entry lists it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed_in: Option<String>,
 }
 
 impl Seen {
@@ -185,9 +192,15 @@ impl Seen {
             count: 1,
             detail: String::new(),
             reproducer: String::new(),
+            case: Reproducer::Scenario {
+                scenario: String::new(),
+                seed,
+                peers: finding.peers.clone(),
+            },
             scenario: String::new(),
             seed,
             expected: None,
+            listed_in: None,
         };
         seen.show(finding, scenario);
         seen
@@ -195,12 +208,13 @@ impl Seen {
 
     /// Makes `scenario` (showing `finding`) the sighting's reproducer.
     pub fn show(&mut self, finding: &Finding, scenario: String) {
-        let peers: String = finding.peers.iter().map(|p| peer_arg(p)).collect();
         self.detail = finding.detail.clone();
-        self.reproducer = format!(
-            "ratchet-bench replay '{scenario}'{peers} --seed {}",
-            self.seed
-        );
+        self.case = Reproducer::Scenario {
+            scenario: scenario.clone(),
+            seed: self.seed,
+            peers: finding.peers.clone(),
+        };
+        self.reproducer = self.case.command();
         self.scenario = scenario;
     }
 }

@@ -3,8 +3,9 @@
 //! a note, a stale and an expired entry, a failing and a passing interop cell, a failed
 //! vector case, a suite not run, a pinned scenario), plus a selftest that misses a flaw.
 
-use super::expectations::{Expectation, Triage};
+use super::expectations::{Check, EntryCheck, Expectation, Triage};
 use super::finding::{FindingKind, Seen};
+use super::reproducer::Reproducer;
 use super::selftest::{FlawResult, SelftestReport};
 use super::summary::{Inputs, RunReport};
 use crate::interop::{Cell, CellResult, Matrix};
@@ -46,7 +47,13 @@ fn seen(signature: &str, kind: FindingKind, expected: Option<&str>) -> Seen {
             "ratchet-bench replay 'send A 1; tamper m0 body 7' --peer {} --seed 42",
             signature.split('/').next().unwrap_or_default()
         ),
+        case: Reproducer::Scenario {
+            scenario: "send A 1; tamper m0 body 7".into(),
+            seed: 42,
+            peers: vec![signature.split('/').next().unwrap_or_default().to_string()],
+        },
         expected: expected.map(Into::into),
+        listed_in: expected.map(|_| "ci/expectations.json".into()),
     }
 }
 
@@ -54,8 +61,22 @@ fn entry(signature: &str) -> Expectation {
     Expectation {
         signature: signature.into(),
         reason: format!("known: {HOSTILE}"),
+        reproducer: Some(Reproducer::Scenario {
+            scenario: "send A 1; deliver m0".into(),
+            seed: 1,
+            peers: vec![signature.split('/').next().unwrap_or_default().to_string()],
+        }),
         link: None,
         expires: None,
+    }
+}
+
+/// `signature`'s entry in ci/expectations.json, with what its replay showed.
+fn checked(signature: &str, check: Check) -> EntryCheck {
+    EntryCheck {
+        file: "ci/expectations.json".into(),
+        entry: entry(signature),
+        check,
     }
 }
 
@@ -70,9 +91,8 @@ pub fn failing() -> RunReport {
     r.scenarios = BTreeMap::from([("signal-dr".to_string(), 20)]);
     r.pinned = 1;
     r.peers = vec![peer("alpha"), peer("beta")];
-    r.expectations = "ci/expectations.json".into();
+    r.expectations = vec!["ci/expectations.json".into()];
     r.inputs = Inputs {
-        expectations: Some("ci/expectations.json".into()),
         vectors_dir: Some("vectors".into()),
         regressions: Some("vectors/regressions/scenarios.txt".into()),
     };
@@ -188,13 +208,32 @@ pub fn failing() -> RunReport {
             "beta/accepted-forgery/tamper-body".into(),
             "alpha+beta/interop/decrypt/auth".into(),
         ],
-        stale: vec![entry("alpha/panic/deliver")],
+        stale: vec!["alpha/panic/deliver".into()],
         expired: vec!["alpha/rejected-genuine/*".into()],
-        held: vec![
-            entry("beta/panic/*"),
-            entry("beta/vector-failed/signal-dr-invalid/tc3"),
+        entries: vec![
+            checked("alpha/panic/deliver", Check::Stale { shown: Vec::new() }),
+            checked("alpha/rejected-genuine/*", Check::Expired),
+            checked(
+                "beta/panic/*",
+                Check::Shows {
+                    signature: "beta/panic/deliver".into(),
+                    detail: "beta panics".into(),
+                },
+            ),
+            checked(
+                "beta/vector-failed/signal-dr-invalid/tc3",
+                Check::Shows {
+                    signature: "beta/vector-failed/signal-dr-invalid/tc3".into(),
+                    detail: "tcId 3 fails".into(),
+                },
+            ),
+            checked(
+                "gamma/panic/*",
+                Check::NotChecked {
+                    why: "gamma did not run".into(),
+                },
+            ),
         ],
-        unjudged: vec![entry("gamma/panic/*")],
     };
     r.vector_failures = 1;
     r.exit_code = 1;

@@ -99,6 +99,7 @@ dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 
 dt { color: var(--muted); }
 dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 td details { border: 0; margin: 0; }
+.wide { overflow-x: auto; max-width: 100%; }
 td details > summary { padding: 0; }
 "#;
 
@@ -154,7 +155,7 @@ fn run(
         r.seed,
         escape(&scenarios.join(", ")),
         r.pinned,
-        escape(&r.expectations)
+        escape(&r.expectations_label())
     );
     let _ = writeln!(
         out,
@@ -231,13 +232,15 @@ fn run(
         for s in r.findings.iter().filter(|s| s.expected.is_none()) {
             finding(out, s, transcripts, true);
         }
-        for e in &r.triage.stale {
+        for e in r.triage.stale_entries() {
             let _ = writeln!(
                 out,
-                "<details open><summary><span class=\"badge stale\">STALE</span><code>{}</code></summary><div class=\"body\"><p>The finding no longer shows: remove the entry from <code>{}</code>.</p><dl><dt>reason given</dt><dd>{}</dd></dl></div></details>",
-                escape(&e.signature),
-                escape(&r.expectations),
-                escape(&e.reason)
+                "<details open><summary><span class=\"badge stale\">STALE</span><code>{}</code></summary><div class=\"body\"><p>The reproducer no longer shows the finding: remove the entry from <code>{}</code>.</p><dl><dt>replay</dt><dd>{}</dd><dt>reproducer</dt><dd><code>{}</code></dd><dt>reason given</dt><dd>{}</dd></dl></div></details>",
+                escape(&e.entry.signature),
+                escape(&e.file),
+                escape(&e.check.explain()),
+                escape(&e.entry.reproducer_command()),
+                escape(&e.entry.reason)
             );
         }
         for s in &r.triage.expired {
@@ -432,7 +435,7 @@ fn run(
     if !by_op.is_empty() {
         let _ = write!(
             out,
-            "<h3>Scenarios with a finding, by peer and operator</h3><table><tr><th>peer(s)</th>"
+            "<h3>Scenarios with a finding, by peer and operator</h3><div class=\"wide\"><table><tr><th>peer(s)</th>"
         );
         for op in &ops {
             let _ = write!(out, "<th class=\"num\">{}</th>", escape(op));
@@ -450,7 +453,7 @@ fn run(
             }
             out.push_str("</tr>\n");
         }
-        out.push_str("</table>\n");
+        out.push_str("</table></div>\n");
     }
 
     // Peers.

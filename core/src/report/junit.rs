@@ -165,33 +165,47 @@ fn interop(r: &RunReport) -> TestSuite {
 fn expectations(r: &RunReport) -> TestSuite {
     let mut suite = TestSuite::new("expectations");
     let t = &r.triage;
-    for e in &t.held {
-        let mut c = case(&e.signature, "expectations", TestCaseStatus::success());
-        c.set_system_out(format!("the finding shows, as listed: {}\n", e.reason));
+    for e in t.held() {
+        let mut c = case(
+            &e.entry.signature,
+            "expectations",
+            TestCaseStatus::success(),
+        );
+        c.set_system_out(format!(
+            "the finding shows, as listed in {}: {}\n{}\nreproducer: {}\n",
+            e.file,
+            e.entry.reason,
+            e.check.explain(),
+            e.entry.reproducer_command()
+        ));
         suite.add_test_case(c);
     }
-    for e in &t.stale {
+    for e in t.stale_entries() {
         suite.add_test_case(case(
-            &e.signature,
+            &e.entry.signature,
             "expectations",
             failure(
-                "stale: the finding no longer shows; remove the entry",
+                "stale: the reproducer no longer shows the finding; remove the entry",
                 "stale-expectation",
                 format!(
-                    "entry in {}: {}\nreason given: {}\n",
-                    r.expectations, e.signature, e.reason
+                    "entry in {}: {}\n{}\nreproducer: {}\nreason given: {}\n",
+                    e.file,
+                    e.entry.signature,
+                    e.check.explain(),
+                    e.entry.reproducer_command(),
+                    e.entry.reason
                 ),
             ),
         ));
     }
-    for e in &t.unjudged {
+    for e in t.unjudged() {
         suite.add_test_case(case(
-            &e.signature,
+            &e.entry.signature,
             "expectations",
             skipped(
-                "not judged: its peers did not run, or ran only a sample of the campaign",
-                "not-judged",
-                String::new(),
+                &format!("not checked: {}", e.check.explain()),
+                "not-checked",
+                format!("entry in {}\n", e.file),
             ),
         ));
     }

@@ -81,7 +81,7 @@ pub fn run(r: &RunReport) -> String {
         r.seed,
         escape(&scenarios.join(", ")),
         r.pinned,
-        code(&r.expectations)
+        code(&r.expectations_label())
     );
     let new: Vec<_> = r.findings.iter().filter(|s| s.expected.is_none()).collect();
     let cells: usize = r.interop.iter().map(|m| m.cells.len()).sum();
@@ -136,11 +136,17 @@ pub fn run(r: &RunReport) -> String {
     if !r.triage.stale.is_empty() {
         let _ = writeln!(
             out,
-            "### Stale expectations\n\nThe finding no longer shows; remove the entry from {}.\n",
-            code(&r.expectations)
+            "### Stale expectations\n\nThe reproducer no longer shows the finding; remove the entry.\n"
         );
-        for e in &r.triage.stale {
-            let _ = writeln!(out, "- {}: {}", code(&e.signature), escape(&e.reason));
+        for e in r.triage.stale_entries() {
+            let _ = writeln!(
+                out,
+                "- {} ({}): {} (reason given: {})",
+                code(&e.entry.signature),
+                code(&e.file),
+                escape(&e.check.explain()),
+                escape(&e.entry.reason)
+            );
         }
         out.push('\n');
     }

@@ -1,6 +1,6 @@
-//! Findings, their signatures, the expectations file, and the run's report: as short and
-//! verbose text, as JSON (serde), and as the files CI systems read ([`junit`], [`sarif`],
-//! [`markdown`] for a job summary, [`html`] for people).
+//! Findings, their signatures and reproducers, the expectations files, and the run's report:
+//! as short and verbose text, as JSON (serde), and as the files CI systems read ([`junit`],
+//! [`sarif`], [`markdown`] for a job summary, [`html`] for people).
 
 mod check;
 mod expectations;
@@ -11,6 +11,7 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 mod render_error;
+mod reproducer;
 pub mod sarif;
 mod selftest;
 mod summary;
@@ -18,10 +19,16 @@ mod text;
 mod transcripts;
 
 pub use check::{conformance, divergence};
-pub use expectations::{today, Expectation, Expectations, ExpectationsError, Triage};
+pub use expectations::{
+    today, Check, EntryCheck, Expectation, ExpectationSet, Expectations, ExpectationsError, Listed,
+    Triage,
+};
 pub use finding::{peer_arg, register_peer_arg, Finding, FindingKind, Seen};
 pub use render_error::RenderError;
+pub use reproducer::Reproducer;
 pub use selftest::{FlawResult, SelftestReport};
-pub use summary::{expected_counts, peers_table, render_verbose, Inputs, NotBuilt, RunReport};
+pub use summary::{
+    expected_counts, peers_table, render_verbose, Inputs, NotBuilt, RunReport, ShardData,
+};
 pub use text::render_text;
 pub use transcripts::render_transcripts;

@@ -151,15 +151,15 @@ fn logical(peers: &str) -> sarif::Location {
 
 /// Where a reviewer looks for things in the run's files.
 struct Files<'r> {
+    /// The first (the project's) expectations file, where a new entry goes.
     expectations: Option<&'r str>,
     vectors_dir: Option<&'r str>,
     regressions: Option<&'r str>,
 }
 
 impl Files<'_> {
-    /// The line of the expectations entry whose signature is `entry`.
-    fn entry(&self, entry: &str) -> Option<sarif::Location> {
-        let path = self.expectations?;
+    /// The line of the entry whose signature is `entry` in the expectations file `path`.
+    fn entry(&self, path: &str, entry: &str) -> Option<sarif::Location> {
         let quoted = serde_json::to_string(entry).ok()?;
         let line = line_of(path, |l| l.contains("\"signature\"") && l.contains(&quoted));
         Some(location(path, line))
@@ -229,16 +229,15 @@ fn finding_result(r: &RunReport, files: &Files, s: &Seen) -> sarif::Result {
     // The entry that lists it, if any (an entry ending in `*` covers many signatures).
     let entry = r
         .triage
-        .held
-        .iter()
-        .find(|e| e.matches(&s.signature))
-        .map(|e| e.signature.clone());
+        .held()
+        .find(|e| e.entry.matches(&s.signature))
+        .map(|e| (e.file.clone(), e.entry.signature.clone()));
     let place = if s.kind == FindingKind::VectorFailed {
         files.vector_case(r, s)
     } else {
         None
     }
-    .or_else(|| entry.as_deref().and_then(|e| files.entry(e)))
+    .or_else(|| entry.as_ref().and_then(|(f, e)| files.entry(f, e)))
     .or_else(|| files.pinned(&s.signature))
     .or_else(|| files.expectations.map(|p| location(p, None)))
     .or_else(|| files.regressions.map(|p| location(p, None)))
@@ -310,7 +309,7 @@ fn rule(id: &str, text: &str, level: &str) -> sarif::ReportingDescriptor {
 /// The run as a SARIF 2.1.0 log (pretty JSON).
 pub fn run(r: &RunReport) -> Result<String, RenderError> {
     let files = Files {
-        expectations: r.inputs.expectations.as_deref(),
+        expectations: r.expectations.first().map(String::as_str),
         vectors_dir: r.inputs.vectors_dir.as_deref(),
         regressions: r.inputs.regressions.as_deref(),
     };
@@ -320,26 +319,38 @@ pub fn run(r: &RunReport) -> Result<String, RenderError> {
         .chain(&r.notes)
         .map(|s| finding_result(r, &files, s))
         .collect();
-    let expectations = files.expectations.unwrap_or("the expectations file");
-    for e in &r.triage.stale {
+    for e in r.triage.stale_entries() {
+        let signature = &e.entry.signature;
         let place = files
-            .entry(&e.signature)
-            .unwrap_or_else(|| logical(&e.signature));
+            .entry(&e.file, signature)
+            .unwrap_or_else(|| logical(signature));
         results.push(
             sarif::Result::builder()
                 .rule_id(STALE)
                 .level(sarif::ResultLevel::Error)
                 .message(message(format!(
-                    "{}: listed in {expectations}, but the finding no longer shows; remove the entry (its reason: {})",
-                    e.signature, e.reason
+                    "{signature}: listed in {}, but the replay of its reproducer ({}) no longer shows the finding: {}; remove the entry (its reason: {})",
+                    e.file,
+                    e.entry.reproducer_command(),
+                    e.check.explain(),
+                    e.entry.reason
                 )))
                 .locations(vec![place])
-                .partial_fingerprints(fingerprints(&format!("{STALE}:{}", e.signature)))
+                .partial_fingerprints(fingerprints(&format!("{STALE}:{signature}")))
                 .build(),
         );
     }
-    for signature in &r.triage.expired {
-        let place = files.entry(signature).unwrap_or_else(|| logical(signature));
+    for e in r
+        .triage
+        .entries
+        .iter()
+        .filter(|e| e.check == crate::report::Check::Expired)
+    {
+        let signature = &e.entry.signature;
+        let expectations = &e.file;
+        let place = files
+            .entry(expectations, signature)
+            .unwrap_or_else(|| logical(signature));
         results.push(
             sarif::Result::builder()
                 .rule_id(EXPIRED)
@@ -547,8 +558,11 @@ mod tests {
         )
         .unwrap();
         let mut r = fixture::failing();
+        r.expectations = vec![expectations.display().to_string()];
+        for e in &mut r.triage.entries {
+            e.file = expectations.display().to_string();
+        }
         r.inputs = Inputs {
-            expectations: Some(expectations.display().to_string()),
             vectors_dir: Some(dir.join("vectors").display().to_string()),
             regressions: Some(regressions.display().to_string()),
         };

@@ -1,35 +1,44 @@
 //! The run's report: a table per family, vector results, findings with their signatures and
 //! reproducers; as text for people and as JSON for machines.
 
-use super::expectations::Triage;
+use super::expectations::{Check, Triage};
 use super::finding::Seen;
 use crate::campaign::OperatorUse;
 use crate::interop::{self, Matrix};
-use crate::peer::{Family, PeerInfo, WhenFull};
+use crate::peer::{Family, FamilySpec, PeerInfo, WhenFull};
+use crate::shard::Shard;
 use crate::vectors::SuiteReport;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Everything a run found. Holds no timings, so one seed gives byte-identical JSON.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunReport {
     /// The bench and its version.
     pub tool: String,
     /// The campaign's seed.
     pub seed: u64,
-    /// Per family that ran, the scenarios drawn from the seed and run on each of its peers.
+    /// Per family that ran, the scenarios drawn from the seed for its campaign (a family
+    /// only shims speak draws only the sample they take).
     pub scenarios: BTreeMap<String, u64>,
     /// Pinned scenarios run before them.
     pub pinned: u64,
+    /// Per peer, the scenarios it really ran, pinned ones included (a shim runs a sample of
+    /// its family's; a shard a slice).
+    pub ran: BTreeMap<String, u64>,
+    /// The specs of the declared families the peers speak (a built-in family is known by
+    /// its name), so that the report reads back ([`RunReport::read`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<FamilySpec>,
     /// The peers that ran.
     pub peers: Vec<PeerInfo>,
     /// Peers this build leaves out, each with the reason (e.g. a cargo feature turned off).
     pub not_built: Vec<NotBuilt>,
-    /// The expectations file used, or why none was.
-    pub expectations: String,
-    /// The files the run read, as it was given them, so that report files can point a
-    /// reviewer at an expectations entry, a vector case or a pinned scenario.
+    /// The expectations files, in layer order; empty when the run had none.
+    pub expectations: Vec<String>,
+    /// The other files the run read, as it was given them, so that report files can point a
+    /// reviewer at a vector case or a pinned scenario (an entry's file is in its check).
     pub inputs: Inputs,
     /// Vector suites, per file and peer.
     pub vectors: Vec<SuiteReport>,
@@ -54,6 +63,57 @@ pub struct RunReport {
     pub vector_failures: usize,
     /// 0 when nothing unexpected happened, 1 otherwise.
     pub exit_code: i32,
+    /// A shard's report: which shard, and what `merge` needs to rebuild the whole run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardData>,
+}
+
+/// What a shard's report carries beyond what it shows, so that the shards' reports merge
+/// into the report of the whole run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardData {
+    /// Which shard, `K/N`.
+    pub shard: Shard,
+    /// Per campaign signature (in `findings` or `notes`), the index of the first scenario
+    /// of this shard that showed it: the merged report keeps the lowest one's sighting.
+    pub first_seen: BTreeMap<String, u64>,
+    /// Per entry of `vectors`, the ordinal of its suite among the suites the run replays.
+    pub vector_suites: Vec<u64>,
+    /// The signatures (in `findings`) of the MLS group part's findings, which the shard
+    /// that ran the group part carries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_findings: Vec<String>,
+}
+
+impl RunReport {
+    /// Reads a report written as JSON, its declared families from its own `families`.
+    pub fn read(text: &str) -> Result<RunReport, String> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let specs: Vec<FamilySpec> = match value.get("families") {
+            Some(f) => serde_json::from_value(f.clone()).map_err(|e| format!("families: {e}"))?,
+            None => Vec::new(),
+        };
+        let declared: Vec<Family> = specs
+            .into_iter()
+            .map(|s| Family::declare(Box::leak(Box::new(s))))
+            .collect();
+        Family::with_declared(&declared, || {
+            serde_path_to_error::deserialize(value)
+                .map_err(|e| format!("{}: {}", e.path(), e.inner()))
+        })
+    }
+
+    /// The declared families (not built in) among `peers`, for [`RunReport::families`].
+    pub fn declared_families(peers: &[PeerInfo]) -> Vec<FamilySpec> {
+        let mut out: Vec<FamilySpec> = Vec::new();
+        for p in peers {
+            let spec = *p.family.spec();
+            if !p.family.is_built_in() && !out.contains(&spec) {
+                out.push(spec);
+            }
+        }
+        out
+    }
 }
 
 impl RunReport {
@@ -66,9 +126,11 @@ impl RunReport {
             seed,
             scenarios: BTreeMap::new(),
             pinned: 0,
+            ran: BTreeMap::new(),
+            families: Vec::new(),
             peers: Vec::new(),
             not_built: Vec::new(),
-            expectations: "none".into(),
+            expectations: Vec::new(),
             inputs: Inputs::default(),
             vectors: Vec::new(),
             interop: Vec::new(),
@@ -80,15 +142,25 @@ impl RunReport {
             triage: Triage::default(),
             vector_failures: 0,
             exit_code: 0,
+            shard: None,
+        }
+    }
+
+    /// The expectations files as one line: their paths in layer order, or that there are
+    /// none.
+    pub fn expectations_label(&self) -> String {
+        if self.expectations.is_empty() {
+            "none (every finding counts as new)".into()
+        } else {
+            self.expectations.join(", ")
         }
     }
 }
 
-/// The files a run read (paths as given on the command line or by the library caller).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// The files a run read beside its expectations files ([`RunReport::expectations`]), paths
+/// as given on the command line or by the library caller.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inputs {
-    /// The expectations file, if one was used.
-    pub expectations: Option<String>,
     /// The folder holding MANIFEST.json, if the vector suites ran.
     pub vectors_dir: Option<String>,
     /// The pinned scenarios file, if one was read.
@@ -96,7 +168,7 @@ pub struct Inputs {
 }
 
 /// A peer this build of the bench does not have, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotBuilt {
     /// The peer's name.
     pub peer: String,
@@ -160,10 +232,10 @@ pub fn expected_counts(v: &SuiteReport) -> String {
     })
 }
 
-/// The report's first line: the tool, the seed and the scenarios drawn.
+/// The report's first line: the tool, the seed, the scenarios drawn, and the shard.
 pub(crate) fn header(r: &RunReport) -> String {
     format!(
-        "{}  seed {}  scenarios {} (+{} pinned)",
+        "{}  seed {}  drawn scenarios {} (+{} pinned){}",
         r.tool,
         r.seed,
         r.scenarios
@@ -171,14 +243,18 @@ pub(crate) fn header(r: &RunReport) -> String {
             .map(|(f, n)| format!("{f} {n}"))
             .collect::<Vec<_>>()
             .join(", "),
-        r.pinned
+        r.pinned,
+        r.shard.as_ref().map_or_else(String::new, |s| format!(
+            "  shard {} (a slice of the run: `ratchet-bench merge` combines the shards' --json reports)",
+            s.shard
+        ))
     )
 }
 
 /// The whole report as text (`run --verbose`): every peer with its version and limits, every
 /// vector file on every peer with its skipped and failed cases, the interop matrices, the
-/// campaign's outcome counts, and every finding with its reproducer. [`super::render_text`]
-/// is the short default.
+/// campaign's outcome counts, every finding with its reproducer, and every expectation with
+/// what its replay showed. [`super::render_text`] is the short default.
 pub fn render_verbose(r: &RunReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", header(r));
@@ -201,7 +277,30 @@ pub fn render_verbose(r: &RunReport) -> String {
             weakened.join("; ")
         }
     );
-    let _ = writeln!(out, "expectations: {}", r.expectations);
+    if r.expectations.is_empty() {
+        let _ = writeln!(out, "expectations: none (every finding counts as new)");
+    } else {
+        let _ = writeln!(
+            out,
+            "expectations: {} ({} entries: {})",
+            r.expectations.join(", "),
+            r.triage.entries.len(),
+            r.triage.counts()
+        );
+        // Entries left unchecked, grouped by why, so that none is silently skipped.
+        let mut unchecked: Vec<(&str, Vec<&str>)> = Vec::new();
+        for e in &r.triage.entries {
+            if let Check::NotChecked { why } = &e.check {
+                match unchecked.iter_mut().find(|(w, _)| w == why) {
+                    Some((_, sigs)) => sigs.push(&e.entry.signature),
+                    None => unchecked.push((why, vec![&e.entry.signature])),
+                }
+            }
+        }
+        for (why, sigs) in unchecked {
+            let _ = writeln!(out, "  not checked ({why}): {}", sigs.join(", "));
+        }
+    }
 
     let _ = writeln!(out, "\nvectors:");
     if r.vectors.is_empty() {
@@ -269,13 +368,14 @@ pub fn render_verbose(r: &RunReport) -> String {
         let peers: Vec<&PeerInfo> = r.peers.iter().filter(|p| p.family == family).collect();
         let drawn = r.scenarios.get(family.name()).copied().unwrap_or(0);
         let _ = writeln!(out, "  family {family} ({drawn} drawn scenarios)");
-        let _ = write!(out, "    {:<20}", "peer");
+        let _ = write!(out, "    {:<20} {:>9}", "peer", "scenarios");
         for l in labels {
             let _ = write!(out, " {l:>12}");
         }
         out.push('\n');
         for p in peers {
-            let _ = write!(out, "    {:<20}", p.name);
+            let ran = r.ran.get(&p.name).copied().unwrap_or(0);
+            let _ = write!(out, "    {:<20} {ran:>9}", p.name);
             let counts = r.outcomes.get(&p.name);
             for l in labels {
                 let n = counts.and_then(|c| c.get(l)).copied().unwrap_or(0);
@@ -318,17 +418,34 @@ pub fn render_verbose(r: &RunReport) -> String {
         let _ = writeln!(out, "  [{tag}] {}  ({} scenarios)", s.signature, s.count);
         let _ = writeln!(out, "      {}", s.detail);
         if let Some(reason) = &s.expected {
-            let _ = writeln!(out, "      known: {reason}");
+            let _ = writeln!(
+                out,
+                "      known: {reason} ({})",
+                s.listed_in.as_deref().unwrap_or("expectations")
+            );
         }
         let _ = writeln!(out, "      reproduce: {}", s.reproducer);
     }
-    if !r.triage.stale.is_empty() {
+    let stale: Vec<_> = r
+        .triage
+        .entries
+        .iter()
+        .filter(|e| e.check.is_stale())
+        .collect();
+    if !stale.is_empty() {
         let _ = writeln!(
             out,
-            "\nstale expectations (the finding no longer shows; remove the entry):"
+            "\nstale expectations (the reproducer no longer shows the finding; remove the entry):"
         );
-        for e in &r.triage.stale {
-            let _ = writeln!(out, "  [STALE] {}  ({})", e.signature, e.reason);
+        for e in stale {
+            let _ = writeln!(
+                out,
+                "  [STALE] {}  ({}): {}",
+                e.entry.signature,
+                e.file,
+                e.check.explain()
+            );
+            let _ = writeln!(out, "      reproducer: {}", e.entry.reproducer_command());
         }
     }
     if !r.triage.expired.is_empty() {

@@ -64,6 +64,20 @@ fn gist(reason: &str) -> &str {
     reason.split("; ").next().unwrap_or(reason)
 }
 
+/// The expectations files and how many entries ended in each check (`--verbose` lists the
+/// entries not checked, with why).
+fn expectations_line(r: &RunReport) -> String {
+    if r.expectations.is_empty() {
+        return r.expectations_label();
+    }
+    format!(
+        "{} ({} entries: {})",
+        r.expectations_label(),
+        r.triage.entries.len(),
+        r.triage.counts()
+    )
+}
+
 /// The short human report (the default of `run`); see the module's doc.
 pub fn render_text(r: &RunReport) -> String {
     let mut out = String::new();
@@ -72,7 +86,7 @@ pub fn render_text(r: &RunReport) -> String {
     let _ = writeln!(
         out,
         "expectations: {}  weakened checks: {}",
-        r.expectations,
+        expectations_line(r),
         if weakened == 0 {
             "none".to_string()
         } else {
@@ -224,12 +238,15 @@ pub fn render_text(r: &RunReport) -> String {
         let _ = writeln!(out, "      {}", s.detail);
         let _ = writeln!(out, "      reproduce: {}", s.reproducer);
     }
-    for e in &r.triage.stale {
+    for e in r.triage.stale_entries() {
         let _ = writeln!(
             out,
-            "  [STALE] {}: the finding no longer shows; remove the entry ({})",
-            e.signature, e.reason
+            "  [STALE] {} ({}): {}",
+            e.entry.signature,
+            e.file,
+            e.check.explain()
         );
+        let _ = writeln!(out, "      reproducer: {}", e.entry.reproducer_command());
     }
     if !r.triage.expired.is_empty() {
         let _ = writeln!(
@@ -258,7 +275,15 @@ mod tests {
         assert!(text.contains(
             "      reproduce: ratchet-bench replay 'send A 1; tamper m0 body 7' --peer beta --seed 42"
         ));
-        assert!(text.contains("  [STALE] alpha/panic/deliver: the finding no longer shows"));
+        assert!(text.contains(
+            "  [STALE] alpha/panic/deliver (ci/expectations.json): the reproducer shows no failing finding: remove the entry"
+        ));
+        assert!(text.contains(
+            "      reproducer: ratchet-bench replay 'send A 1; deliver m0' --peer alpha --seed 1"
+        ));
+        assert!(text.contains(
+            "expectations: ci/expectations.json (5 entries: 2 shows, 1 stale, 1 not checked, 1 expired)"
+        ));
         assert!(text.contains("expired expectations (counted as absent): alpha/rejected-genuine/*"));
         assert!(
             text.contains("  FAIL signal-dr: alpha -> beta: turn 1: responder decrypts A0: auth")

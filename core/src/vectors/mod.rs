@@ -257,7 +257,14 @@ pub fn sightings(
                     scenario: String::new(),
                     seed: 0,
                     reproducer: reproducer(r),
+                    case: crate::report::Reproducer::Vector {
+                        suite: r.suite.clone(),
+                        file: r.file.clone(),
+                        tc_id: Some(c.tc_id),
+                        peer: r.peer.clone(),
+                    },
                     expected: None,
+                    listed_in: None,
                 })
         })
         .collect()

@@ -7,11 +7,11 @@ use crate::rng::Scripted;
 use crate::scenario::{
     execute, hex_preview, jump_base, Outcome, Plaintexts, Record, Scenario, Setup, Step,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// How one case went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CaseStatus {
     /// Every input matched.
@@ -23,7 +23,7 @@ pub enum CaseStatus {
 }
 
 /// One case's result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseResult {
     /// The case.
     pub tc_id: u64,
@@ -38,7 +38,7 @@ pub struct CaseResult {
 }
 
 /// One file replayed on one peer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuiteReport {
     /// The suite's name.
     pub suite: String,
@@ -64,7 +64,7 @@ pub struct SuiteReport {
 }
 
 /// How many cases of a file expect each Wycheproof result.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpectedResults {
     /// Must be accepted with the file's output.
     pub valid: usize,
