@@ -200,7 +200,13 @@ pub fn divergence(transcripts: &[Transcript]) -> Vec<Finding> {
             if cut == Some(0) {
                 continue;
             }
-            let (pi, pj) = (before(&positions[i], cut), before(&positions[j], cut));
+            let (mut pi, mut pj) = (before(&positions[i], cut), before(&positions[j], cut));
+            // One took a changed bundle and the other refused it: they differ there, and
+            // nothing after it compares (the refusing one has no session).
+            if let Some(step) = bundle_split(a, b) {
+                pi.retain(|(s, _), _| *s == step);
+                pj.retain(|(s, _), _| *s == step);
+            }
             let peers = vec![a.peer.name.clone(), b.peer.name.clone()];
             let same_bytes = a.peer.family == b.peer.family
                 && a.peer.capabilities.injectable_rng
@@ -215,6 +221,19 @@ pub fn divergence(transcripts: &[Transcript]) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// The step of the bundle change both `a` and `b` applied, if one refused it and the other
+/// took it.
+fn bundle_split(a: &Transcript, b: &Transcript) -> Option<usize> {
+    fn bundle(t: &Transcript) -> Option<&Record> {
+        t.records
+            .iter()
+            .find(|r| r.kind == "bundle" && r.op.is_some())
+    }
+    let (ra, rb) = (bundle(a)?, bundle(b)?);
+    let refused = |r: &Record| matches!(r.outcome, Outcome::Rejected(_));
+    (ra.step == rb.step && refused(ra) != refused(rb)).then_some(ra.step)
 }
 
 /// The records of `p` before step `cut`, all of them without one.
