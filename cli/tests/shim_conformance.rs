@@ -605,7 +605,7 @@ fn a_shim_declaring_a_family_of_its_own_runs_through_run_interop_and_replay() {
     );
     assert!(out.contains("\n  echo-1     pass       pass\n"), "{out}");
     assert!(
-        out.ends_with("result: 4 cells, 0 failing (0 new)\n"),
+        out.ends_with("result: 4 cells, 0 failing (0 new), 0 stale expectations\n"),
         "{out}"
     );
 
