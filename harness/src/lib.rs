@@ -1,7 +1,8 @@
 #![doc = include_str!("../../README.md")]
 
 pub use ratchet_bench_core::{
-    campaign, group, guard, interop, journal, oracle, peer, report, rng, scenario, shard, shrink,
+    campaign, codec, gate, group, guard, interop, journal, oracle, peer, report, rng, scenario,
+    shard, shrink,
 };
 pub use ratchet_bench_peers as peers;
 pub use ratchet_bench_peers::mls_secret_tree;

@@ -93,6 +93,9 @@ impl Peer for ReferenceCopy {
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
         ReferenceSignalDr.restore(state, rng)
     }
+    fn codec(&self) -> Option<&'static dyn ratchet_bench::codec::Codec> {
+        ReferenceSignalDr.codec()
+    }
 }
 
 /// The control: the real reference, in the mutant's place, is not flagged over many more

@@ -203,16 +203,20 @@ pub fn divergence(transcripts: &[Transcript]) -> Vec<Finding> {
             let (mut pi, mut pj) = (before(&positions[i], cut), before(&positions[j], cut));
             // One took a changed bundle and the other refused it: they differ there, and
             // nothing after it compares (the refusing one has no session).
-            if let Some(step) = bundle_split(a, b) {
+            let split = bundle_split(a, b);
+            if let Some(step) = split {
                 pi.retain(|(s, _), _| *s == step);
                 pj.retain(|(s, _), _| *s == step);
             }
+            // The whole transcripts (their lost jump messages too) compare only when nothing
+            // was cut.
+            let whole = cut.is_none() && split.is_none();
             let peers = vec![a.peer.name.clone(), b.peer.name.clone()];
             let same_bytes = a.peer.family == b.peer.family
                 && a.peer.capabilities.injectable_rng
                 && b.peer.capabilities.injectable_rng;
             if same_bytes {
-                if let Some(f) = byte_divergence(a, b, &pi, &pj, &peers) {
+                if let Some(f) = byte_divergence(a, b, &pi, &pj, &peers, whole) {
                     findings.push(f);
                     continue;
                 }
@@ -293,6 +297,7 @@ fn byte_divergence(
     pa: &BTreeMap<(usize, usize), &Record>,
     pb: &BTreeMap<(usize, usize), &Record>,
     peers: &[String],
+    whole: bool,
 ) -> Option<Finding> {
     let diverged = |step: usize, kind: &str, detail: String| {
         Some(Finding::new(
@@ -336,7 +341,7 @@ fn byte_divergence(
             );
         }
     }
-    if pa.len() != pb.len() || a.sent_digest != b.sent_digest {
+    if whole && (pa.len() != pb.len() || a.sent_digest != b.sent_digest) {
         let step = pb.keys().find(|k| !pa.contains_key(k)).map_or(0, |k| k.0);
         return diverged(
             step,
