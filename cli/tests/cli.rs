@@ -227,25 +227,9 @@ fn one_seed_gives_byte_identical_json() {
     // double-ratchet-2 draws its keys from the operating system, so a panic of its bincode
     // decoder on a cut key names a random byte (the default run's snapshot masks it too).
     assert!(
-        random_tag_bytes(&stdout(&a)) == random_tag_bytes(&stdout(&b)),
+        common::random_tag_bytes(&stdout(&a)) == common::random_tag_bytes(&stdout(&b)),
         "the same seed must give the same report, whatever the workers"
     );
-}
-
-/// `text` with the number in each `InvalidTagEncoding(N)` replaced by `N`.
-fn random_tag_bytes(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    const TAG: &str = "InvalidTagEncoding(";
-    while let Some(at) = rest.find(TAG) {
-        let (before, after) = rest.split_at(at + TAG.len());
-        out.push_str(before);
-        let digits = after.chars().take_while(char::is_ascii_digit).count();
-        out.push('N');
-        rest = &after[digits..];
-    }
-    out.push_str(rest);
-    out
 }
 
 #[test]

@@ -96,45 +96,16 @@ pub fn run_suites_sharded(
     Ok(reports)
 }
 
-/// Each failed vector case as a finding, `peer/vector-failed/suite/tcN`, so that a known
-/// deviation of an implementation is listed in an expectations file with its reason like
-/// any other, and every other failure fails the run.
+/// Each failed vector case as a finding (the core's [`ratchet_bench_core::vectors::sightings`]),
+/// reproduced by the CLI command that replays its suite on its peer.
 pub fn sightings(reports: &[SuiteReport]) -> Vec<Seen> {
-    reports
-        .iter()
-        .flat_map(|r| {
-            r.cases
-                .iter()
-                .filter(|c| c.status == CaseStatus::Fail)
-                .map(move |c| Seen {
-                    signature: format!(
-                        "{}/{}/{}/tc{}",
-                        r.peer,
-                        FindingKind::VectorFailed.name(),
-                        r.suite,
-                        c.tc_id
-                    ),
-                    kind: FindingKind::VectorFailed,
-                    count: 1,
-                    detail: format!("{} tcId {}: {}", r.file, c.tc_id, c.reason),
-                    scenario: String::new(),
-                    seed: 0,
-                    reproducer: format!(
-                        "ratchet-bench vectors replay --suite {}{}",
-                        r.suite,
-                        peer_arg(&r.peer)
-                    ),
-                    case: Reproducer::Vector {
-                        suite: r.suite.clone(),
-                        file: r.file.clone(),
-                        tc_id: Some(c.tc_id),
-                        peer: r.peer.clone(),
-                    },
-                    expected: None,
-                    listed_in: None,
-                })
-        })
-        .collect()
+    ratchet_bench_core::vectors::sightings(reports, &|r| {
+        format!(
+            "ratchet-bench vectors replay --suite {}{}",
+            r.suite,
+            peer_arg(&r.peer)
+        )
+    })
 }
 
 /// The finding of a peer that ended the process while it replayed a vector file

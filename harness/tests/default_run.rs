@@ -6,6 +6,9 @@
 // Test helpers may fail loudly, like the tests that call them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::random_tag_bytes;
 use ratchet_bench::bench::{self, RunOptions, DEFAULT_SEED};
 use ratchet_bench::report::{render_text, render_verbose, ExpectationSet, FindingKind};
 use std::path::Path;
@@ -135,20 +138,4 @@ fn the_default_run_passes_and_its_summary_is_stable() {
             triage.new
         );
     }
-}
-
-/// `text` with the number in each `InvalidTagEncoding(N)` replaced by `N`.
-fn random_tag_bytes(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    const TAG: &str = "InvalidTagEncoding(";
-    while let Some(at) = rest.find(TAG) {
-        let (before, after) = rest.split_at(at + TAG.len());
-        out.push_str(before);
-        let digits = after.chars().take_while(char::is_ascii_digit).count();
-        out.push('N');
-        rest = &after[digits..];
-    }
-    out.push_str(rest);
-    out
 }
