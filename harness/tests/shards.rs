@@ -57,23 +57,9 @@ fn options(shard: Option<Shard>) -> RunOptions {
     }
 }
 
-/// The report as JSON, with the number in each `InvalidTagEncoding(N)` replaced by `N`:
-/// double-ratchet-2 draws its keys from the operating system, so a panic of its bincode
-/// decoder on a cut key names a random byte (the default run's snapshot masks it too).
+/// The report as JSON, double-ratchet-2's random byte masked ([`common::random_tag_bytes`]).
 fn json<T: serde::Serialize>(value: &T) -> String {
-    let text = serde_json::to_string_pretty(value).unwrap();
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    const TAG: &str = "InvalidTagEncoding(";
-    while let Some(at) = rest.find(TAG) {
-        let (before, after) = rest.split_at(at + TAG.len());
-        out.push_str(before);
-        let digits = after.chars().take_while(char::is_ascii_digit).count();
-        out.push('N');
-        rest = &after[digits..];
-    }
-    out.push_str(rest);
-    out
+    common::random_tag_bytes(&serde_json::to_string_pretty(value).unwrap())
 }
 
 #[test]
