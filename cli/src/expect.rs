@@ -168,6 +168,37 @@ fn cases(inputs: &InputArgs) -> Result<Option<Vec<ratchet_bench::minimize::Case>
         .map_err(|e| e.to_string())
 }
 
+/// Runs `f` with a replayer of the entries' reproducers: the peers `given` (else those the
+/// reproducers in `needed` name), the regression cases and the vector folders of `inputs`.
+fn with_replayer<T>(
+    given: &[String],
+    needed: &[String],
+    inputs: &InputArgs,
+    f: impl FnOnce(&Replayer) -> T,
+) -> Result<T, String> {
+    let (peers, absent) = peers(given, needed, inputs)?;
+    let cases = cases(inputs)?;
+    let why = |name: &str| {
+        absent
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| bench::absent_reason(name))
+    };
+    let mls = vectors::mls::mls_vectors_dir(inputs.mls_vectors_dir.clone());
+    let replayer = Replayer {
+        peers: &peers,
+        absent: &why,
+        vectors_dir: Some(&inputs.vectors_dir),
+        mls_vectors_dir: mls.as_deref(),
+        accept_changed_vectors: false,
+        vector_reports: &[],
+        cases: cases
+            .as_ref()
+            .map(|c| (inputs.regressions.as_path(), c.as_slice())),
+    };
+    Ok(f(&replayer))
+}
+
 fn check(args: CheckArgs) -> ExitCode {
     // Replays run supervised, as `run`'s do: a peer that aborts the process is reported.
     if let Some(code) = crate::supervise::supervise() {
@@ -182,33 +213,12 @@ fn check(args: CheckArgs) -> ExitCode {
         .iter()
         .flat_map(|l| l.entry.reproducer.iter().flat_map(|r| r.peers()))
         .collect();
-    let (peers, absent) = match peers(&args.peers, &needed, &args.inputs) {
-        Ok(p) => p,
+    let replay = |replayer: &Replayer| recheck::check_set(&set, replayer, &bench::today());
+    let triage = match with_replayer(&args.peers, &needed, &args.inputs, replay) {
+        Ok(t) => t,
         Err(e) => return fail(e),
     };
-    let cases = match cases(&args.inputs) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    let why = |name: &str| {
-        absent
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| bench::absent_reason(name))
-    };
-    let mls = vectors::mls::mls_vectors_dir(args.inputs.mls_vectors_dir.clone());
-    let replayer = Replayer {
-        peers: &peers,
-        absent: &why,
-        vectors_dir: Some(&args.inputs.vectors_dir),
-        mls_vectors_dir: mls.as_deref(),
-        accept_changed_vectors: false,
-        vector_reports: &[],
-        cases: cases
-            .as_ref()
-            .map(|c| (args.inputs.regressions.as_path(), c.as_slice())),
-    };
-    let triage = match recheck::check_set(&set, &replayer, &bench::today()) {
+    let triage = match triage {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
@@ -275,33 +285,15 @@ fn add(args: AddArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let (peers, absent) = match peers(&[], &found.peers(), &args.inputs) {
-        Ok(p) => p,
+    let needed = found.peers();
+    let added = with_replayer(&[], &needed, &args.inputs, |replayer| {
+        new_entry::add(&opts, found, &shown, replayer)
+    });
+    let added = match added {
+        Ok(a) => a,
         Err(e) => return fail(e),
     };
-    let cases = match cases(&args.inputs) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    let why = |name: &str| {
-        absent
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| bench::absent_reason(name))
-    };
-    let mls = vectors::mls::mls_vectors_dir(args.inputs.mls_vectors_dir.clone());
-    let replayer = Replayer {
-        peers: &peers,
-        absent: &why,
-        vectors_dir: Some(&args.inputs.vectors_dir),
-        mls_vectors_dir: mls.as_deref(),
-        accept_changed_vectors: false,
-        vector_reports: &[],
-        cases: cases
-            .as_ref()
-            .map(|c| (args.inputs.regressions.as_path(), c.as_slice())),
-    };
-    match new_entry::add(&opts, found, &shown, &replayer) {
+    match added {
         Ok((entry, check)) => {
             println!(
                 "added {} to {}: {}",
