@@ -13,7 +13,8 @@ pub use olm::{MegolmCodec, OlmCodec};
 pub use signal::{LibsignalCodec, SignalV3Codec};
 pub use signal_dr::SignalDrCodec;
 
-use ratchet_bench_core::codec::{Codec, CodecError, Message, Node};
+use ratchet_bench_core::codec::protobuf::{self, SchemaField};
+use ratchet_bench_core::codec::{Codec, CodecError, FieldKind, Flavor, IntEncoding, Message, Node};
 
 /// The codec of a built-in family, by the family's name.
 pub fn for_family(name: &str) -> Option<&'static dyn Codec> {
@@ -49,4 +50,28 @@ fn take<'a>(
 /// A message of `nodes`.
 fn message(nodes: Vec<Node>) -> Message {
     Message { nodes }
+}
+
+/// A one-byte integer field `name` of `kind` (a wire's type, a message's version).
+fn byte_node(name: &str, kind: FieldKind, value: u8) -> Node {
+    Node::int(name, kind, u64::from(value), IntEncoding::FixedBe(1))
+}
+
+/// A pre-key message as Olm and libsignal write it: a version byte, then the protobuf payload
+/// `schema` describes (`what` names it in errors).
+fn versioned_pre_key(
+    mut rest: &[u8],
+    what: &'static str,
+    schema: &[SchemaField],
+) -> Result<[Node; 2], CodecError> {
+    let version = take(&mut rest, 1, what, "version")?[0];
+    Ok([
+        byte_node("version", FieldKind::Version, version),
+        Node::seq(
+            "pre-key-payload",
+            FieldKind::Message,
+            Flavor::Protobuf,
+            protobuf::parse(rest, schema, what)?,
+        ),
+    ])
 }

@@ -10,7 +10,7 @@
 //!   session key, `02` || index (u32 BE) || ratchet (128) || Ed25519 key (32) || signature
 //!   (64).
 
-use super::{message, take};
+use super::{byte_node, message, take, versioned_pre_key};
 use crate::olm_wire::{MAC_LEN, NORMAL, PRE_KEY, SIGNATURE_LEN, VERSION};
 use ratchet_bench_core::codec::protobuf::{self, SchemaField, Shape};
 use ratchet_bench_core::codec::{Codec, CodecError, FieldKind, Flavor, IntEncoding, Message, Node};
@@ -118,30 +118,14 @@ impl Codec for OlmCodec {
     fn message(&self, wire: &[u8]) -> Result<Message, CodecError> {
         let mut rest = wire;
         let kind = take(&mut rest, 1, "olm wire", "type")?[0];
-        let mut nodes = vec![Node::int(
-            "type",
-            FieldKind::Type,
-            u64::from(kind),
-            IntEncoding::FixedBe(1),
-        )];
+        let mut nodes = vec![byte_node("type", FieldKind::Type, kind)];
         match kind {
             NORMAL => nodes.extend(normal_nodes(rest)?),
-            PRE_KEY => {
-                const WHAT: &str = "olm pre-key message";
-                let version = take(&mut rest, 1, WHAT, "version")?[0];
-                nodes.push(Node::int(
-                    "version",
-                    FieldKind::Version,
-                    u64::from(version),
-                    IntEncoding::FixedBe(1),
-                ));
-                nodes.push(Node::seq(
-                    "pre-key-payload",
-                    FieldKind::Message,
-                    Flavor::Protobuf,
-                    protobuf::parse(rest, PRE_KEY_SCHEMA, WHAT)?,
-                ));
-            }
+            PRE_KEY => nodes.extend(versioned_pre_key(
+                rest,
+                "olm pre-key message",
+                PRE_KEY_SCHEMA,
+            )?),
             other => {
                 return Err(CodecError::new(
                     "olm wire",

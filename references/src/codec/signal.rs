@@ -13,7 +13,7 @@
 //!   and the one-time pre-key id and key if the flag is `01`. The `libsignal` family's
 //!   bundle is JSON, which no field operator speaks.
 
-use super::{message, take};
+use super::{byte_node, message, take, versioned_pre_key};
 use ratchet_bench_core::codec::protobuf::{self, SchemaField, Shape};
 use ratchet_bench_core::codec::{Codec, CodecError, FieldKind, Flavor, IntEncoding, Message, Node};
 
@@ -143,30 +143,14 @@ fn signal_message(bytes: &[u8]) -> Result<Vec<Node>, CodecError> {
 fn wire_message(wire: &[u8]) -> Result<Message, CodecError> {
     let mut rest = wire;
     let kind = take(&mut rest, 1, "signal wire", "type")?[0];
-    let mut nodes = vec![Node::int(
-        "type",
-        FieldKind::Type,
-        u64::from(kind),
-        IntEncoding::FixedBe(1),
-    )];
+    let mut nodes = vec![byte_node("type", FieldKind::Type, kind)];
     match kind {
         WHISPER_TYPE => nodes.extend(signal_message(rest)?),
-        PRE_KEY_TYPE => {
-            const WHAT: &str = "PreKeySignalMessage";
-            let version = take(&mut rest, 1, WHAT, "version")?[0];
-            nodes.push(Node::int(
-                "version",
-                FieldKind::Version,
-                u64::from(version),
-                IntEncoding::FixedBe(1),
-            ));
-            nodes.push(Node::seq(
-                "pre-key-payload",
-                FieldKind::Message,
-                Flavor::Protobuf,
-                protobuf::parse(rest, PRE_KEY_MESSAGE, WHAT)?,
-            ));
-        }
+        PRE_KEY_TYPE => nodes.extend(versioned_pre_key(
+            rest,
+            "PreKeySignalMessage",
+            PRE_KEY_MESSAGE,
+        )?),
         other => {
             return Err(CodecError::new(
                 "signal wire",
