@@ -465,21 +465,30 @@ pub fn run_by_family_refs(
 /// Reads pinned scenarios: one per line, the session seed then the scenario text; blank
 /// lines and `#` comments are skipped. Errors name the line.
 pub fn parse_pinned(text: &str) -> Result<Vec<(Scenario, u64)>, String> {
+    parse_seeded(text, "a scenario")
+}
+
+/// Reads lines of a seed then a `T` in its text form (`what` names it in errors): blank lines
+/// and `#` comments are skipped, errors name the line. The pinned scenarios and the pinned
+/// group schedules are both written so.
+pub fn parse_seeded<T>(text: &str, what: &str) -> Result<Vec<(T, u64)>, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .map(|(i, line)| {
-            let (seed, scenario) = line
+            let (seed, rest) = line
                 .trim()
                 .split_once(char::is_whitespace)
-                .ok_or_else(|| format!("line {}: expected a seed and a scenario", i + 1))?;
+                .ok_or_else(|| format!("line {}: expected a seed and {what}", i + 1))?;
             let seed: u64 = seed
                 .parse()
                 .map_err(|_| format!("line {}: expected a seed, got {seed:?}", i + 1))?;
-            let scenario: Scenario = scenario
-                .parse()
-                .map_err(|e| format!("line {}: {e}", i + 1))?;
-            Ok((scenario, seed))
+            let parsed: T = rest.parse().map_err(|e| format!("line {}: {e}", i + 1))?;
+            Ok((parsed, seed))
         })
         .collect()
 }

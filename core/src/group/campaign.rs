@@ -273,23 +273,7 @@ pub fn assignment_of(label: &str, names: &[String]) -> Assignment {
 /// Reads pinned group schedules: one per line, the seed then the schedule's text; blank
 /// lines and `#` comments are skipped. Errors name the line.
 pub fn parse_pinned(text: &str) -> Result<Vec<(GroupSchedule, u64)>, String> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .map(|(i, line)| {
-            let (seed, schedule) = line
-                .trim()
-                .split_once(char::is_whitespace)
-                .ok_or_else(|| format!("line {}: expected a seed and a group schedule", i + 1))?;
-            let seed: u64 = seed
-                .parse()
-                .map_err(|_| format!("line {}: expected a seed, got {seed:?}", i + 1))?;
-            let schedule: GroupSchedule = schedule
-                .parse()
-                .map_err(|e| format!("line {}: {e}", i + 1))?;
-            Ok((schedule, seed))
-        })
-        .collect()
+    crate::campaign::parse_seeded(text, "a group schedule")
 }
 
 /// The peers a transcript's assignment uses, in peer order.
