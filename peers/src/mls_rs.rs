@@ -50,8 +50,8 @@ struct Member {
     welcome: Option<Vec<u8>>,
 }
 
-/// The canonical class of an mls-rs error, from its variant names.
-fn class_of(debug: &str) -> RejectClass {
+/// The canonical class of an mls-rs error, from its variant names (the group adapter's too).
+pub(crate) fn class_of(debug: &str) -> RejectClass {
     if debug.contains("InvalidFutureGeneration") {
         RejectClass::TooFarAhead
     } else if debug.contains("KeyMissing") {
@@ -61,6 +61,7 @@ fn class_of(debug: &str) -> RejectClass {
     } else if debug.contains("CryptoProvider")
         || debug.contains("Signature")
         || debug.contains("Aead")
+        || debug.contains("MembershipTag")
     {
         RejectClass::Auth
     } else if debug.contains("Codec") || debug.contains("Decod") || debug.contains("Invalid") {

@@ -30,6 +30,7 @@
 //! restoring builds a client on a storage holding the same and loads the group.
 
 use super::state::{count_field, Reader, Writer};
+use crate::mls_rs::class_of;
 use crate::mls_wire::{classified, reject};
 use mls_rs::client_builder::{
     BaseConfig, WithCryptoProvider, WithGroupStateStorage, WithIdentityProvider, WithMlsRules,
@@ -125,27 +126,6 @@ type Config = WithMlsRules<
 
 /// mls-rs 0.57.0 with its RustCrypto provider, as a group peer.
 pub struct MlsRsGroup;
-
-/// The canonical class of an mls-rs error, from its variant names.
-fn class_of(debug: &str) -> RejectClass {
-    if debug.contains("InvalidFutureGeneration") {
-        RejectClass::TooFarAhead
-    } else if debug.contains("KeyMissing") {
-        RejectClass::Replay
-    } else if debug.contains("GroupIdMismatch") || debug.contains("Epoch") {
-        RejectClass::UnknownSession
-    } else if debug.contains("CryptoProvider")
-        || debug.contains("Signature")
-        || debug.contains("Aead")
-        || debug.contains("MembershipTag")
-    {
-        RejectClass::Auth
-    } else if debug.contains("Codec") || debug.contains("Decod") || debug.contains("Invalid") {
-        RejectClass::Malformed
-    } else {
-        RejectClass::Other
-    }
-}
 
 fn storage() -> Result<InMemoryGroupStateStorage, Reject> {
     InMemoryGroupStateStorage::new()
