@@ -119,6 +119,11 @@ pub enum GroupOutcome {
 }
 
 impl GroupOutcome {
+    /// The outcome of a receive: accepted with what was read, or the refusal or stop.
+    fn of(result: Result<Received, GroupOutcome>) -> GroupOutcome {
+        result.map_or_else(|o| o, |received| GroupOutcome::Accepted { received })
+    }
+
     /// The outcome's name in counts.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -926,10 +931,7 @@ impl Run<'_> {
                 }
             }
         }
-        let outcome = match result {
-            Ok(received) => GroupOutcome::Accepted { received },
-            Err(o) => o,
-        };
+        let outcome = GroupOutcome::of(result);
         self.record(
             &action,
             member,
@@ -1023,10 +1025,7 @@ impl Run<'_> {
             }
             Err(_) => {}
         }
-        let outcome = match result {
-            Ok(received) => GroupOutcome::Accepted { received },
-            Err(o) => o,
-        };
+        let outcome = GroupOutcome::of(result);
         self.record(
             "tamper-tag",
             member,
@@ -1125,10 +1124,7 @@ impl Run<'_> {
                 }
                 Err(_) => {}
             }
-            let outcome = match result {
-                Ok(received) => GroupOutcome::Accepted { received },
-                Err(o) => o,
-            };
+            let outcome = GroupOutcome::of(result);
             self.record(
                 "probe",
                 member,
