@@ -200,28 +200,35 @@ pub fn divergence(transcripts: &[Transcript]) -> Vec<Finding> {
             if cut == Some(0) {
                 continue;
             }
-            let (mut pi, mut pj) = (before(&positions[i], cut), before(&positions[j], cut));
             // One took a changed bundle and the other refused it: they differ there, and
             // nothing after it compares (the refusing one has no session).
             let split = bundle_split(a, b);
-            if let Some(step) = split {
-                pi.retain(|(s, _), _| *s == step);
-                pj.retain(|(s, _), _| *s == step);
-            }
+            let keep = |step: usize| match (split, cut) {
+                (Some(at), _) => step == at && cut.is_none_or(|c| step < c),
+                (None, Some(c)) => step < c,
+                (None, None) => true,
+            };
             // The whole transcripts (their lost jump messages too) compare only when nothing
             // was cut.
             let whole = cut.is_none() && split.is_none();
+            let kept;
+            let (pi, pj) = if whole {
+                (&positions[i], &positions[j])
+            } else {
+                kept = (only(&positions[i], keep), only(&positions[j], keep));
+                (&kept.0, &kept.1)
+            };
             let peers = vec![a.peer.name.clone(), b.peer.name.clone()];
             let same_bytes = a.peer.family == b.peer.family
                 && a.peer.capabilities.injectable_rng
                 && b.peer.capabilities.injectable_rng;
             if same_bytes {
-                if let Some(f) = byte_divergence(a, b, &pi, &pj, &peers, whole) {
+                if let Some(f) = byte_divergence(a, b, pi, pj, &peers, whole) {
                     findings.push(f);
                     continue;
                 }
             }
-            findings.extend(outcome_divergence(&pi, &pj, &peers));
+            findings.extend(outcome_divergence(pi, pj, &peers));
         }
     }
     findings
@@ -240,13 +247,13 @@ fn bundle_split(a: &Transcript, b: &Transcript) -> Option<usize> {
     (ra.step == rb.step && refused(ra) != refused(rb)).then_some(ra.step)
 }
 
-/// The records of `p` before step `cut`, all of them without one.
-fn before<'t>(
+/// The records of `p` at the steps `keep` takes.
+fn only<'t>(
     p: &BTreeMap<(usize, usize), &'t Record>,
-    cut: Option<usize>,
+    keep: impl Fn(usize) -> bool,
 ) -> BTreeMap<(usize, usize), &'t Record> {
     p.iter()
-        .filter(|((step, _), _)| cut.is_none_or(|c| *step < c))
+        .filter(|((step, _), _)| keep(*step))
         .map(|(k, r)| (*k, *r))
         .collect()
 }
