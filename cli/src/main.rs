@@ -324,23 +324,29 @@ struct RunArgs {
     /// Campaign threads (default: the machine's cores).
     #[arg(long)]
     workers: Option<usize>,
-    /// How many of a family's drawn scenarios its shims take part in (the in-process peers
-    /// run them all); expectations about a sampled shim are not judged stale.
-    #[arg(long, default_value_t = bench::DEFAULT_SHIM_SCENARIOS)]
-    shim_scenarios: u64,
+    /// How many of a family's drawn scenarios its shims take part in (default: all; the
+    /// in-process peers run them all); expectations about a sampled shim are not judged
+    /// stale.
+    #[arg(long)]
+    shim_scenarios: Option<u64>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Write what the run cost to FILE as JSON: seconds per phase, each peer's campaign time,
+    /// each shim's requests by kind (measured, so kept out of the report).
+    #[arg(long, value_name = "FILE")]
+    timings: Option<PathBuf>,
 }
 
 /// Where shims come from and how long each request may take.
 #[derive(Args)]
 struct ShimArgs {
-    /// The peers file `--peers all` reads: a JSON list of {"name", "command"}, commands
-    /// relative to the working directory.
+    /// The peers file `--peers all` reads: a JSON list of {"name", "command"} (and
+    /// optionally "timeout_ms"), commands relative to the working directory.
     #[arg(long = "shims", default_value = peers::shim::DEFAULT_SHIMS_FILE)]
     shims_file: PathBuf,
-    /// The budget of every shim request but the hello (which has 30 s), in milliseconds.
+    /// The budget of every shim request but the hello (which has 30 s), in milliseconds; a
+    /// peers file entry's "timeout_ms" raises it for that shim.
     #[arg(long, default_value_t = 5000)]
     shim_timeout_ms: u64,
 }
@@ -391,9 +397,14 @@ fn run(args: RunArgs) -> ExitCode {
         accept_changed_vectors: args.accept_changed_vectors,
         workers,
         today: bench::today(),
-        shim_scenarios: args.shim_scenarios,
+        shim_scenarios: args.shim_scenarios.unwrap_or(bench::DEFAULT_SHIM_SCENARIOS),
     };
-    let selected = match peers::select_with(&opts.peers, &args.shims.options()) {
+    // A process of each shim per campaign worker, so that workers do not queue for one.
+    let shim_options = peers::shim::ShimOptions {
+        processes: workers,
+        ..args.shims.options()
+    };
+    let selected = match peers::select_with(&opts.peers, &shim_options) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -426,10 +437,17 @@ fn run(args: RunArgs) -> ExitCode {
     );
     bar.set_message("campaign");
     let started = std::time::Instant::now();
-    let report = bench::run_on(&opts, selected, &|| bar.inc(1));
+    let report = bench::run_timed(&opts, selected, &|| bar.inc(1));
     bar.finish_and_clear();
     let report = match report {
-        Ok(r) => r,
+        Ok((r, timings)) => {
+            if let Some(path) = &args.timings {
+                if let Err(e) = std::fs::write(path, to_json(&timings) + "\n") {
+                    return fail(format!("--timings {}: cannot write: {e}", path.display()));
+                }
+            }
+            r
+        }
         Err(e) => return fail(e),
     };
     eprintln!(

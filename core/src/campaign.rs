@@ -12,6 +12,7 @@ use crate::scenario::{execute, Scenario, Setup, Transcript};
 use arbitrary::{Arbitrary, Unstructured};
 use rand_core::RngCore;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 /// Bytes drawn per scenario; with the event weights this gives scenarios of up to
 /// [`crate::scenario::event::MAX_EVENTS`] steps.
@@ -39,27 +40,43 @@ pub fn check_scenario(
     scenario: &Scenario,
     session_seed: u64,
 ) -> (Vec<Transcript>, Vec<Finding>) {
-    check_scenario_told(peers, scenario, session_seed, &|_| ())
+    let (ts, findings, _) = check_scenario_told(peers, scenario, session_seed, &|_| ());
+    (ts, findings)
 }
 
 /// [`check_scenario`], calling `turn` with each peer before its turn (the campaign writes
-/// the supervisor's journal there).
+/// the supervisor's journal there), and how long each peer's turn took.
 fn check_scenario_told(
     peers: &[&dyn Peer],
     scenario: &Scenario,
     session_seed: u64,
     turn: &dyn Fn(&dyn Peer),
-) -> (Vec<Transcript>, Vec<Finding>) {
+) -> (Vec<Transcript>, Vec<Finding>, Vec<Duration>) {
+    let mut took = Vec::with_capacity(peers.len());
     let transcripts: Vec<Transcript> = peers
         .iter()
         .map(|p| {
             turn(*p);
-            execute(*p, scenario, Setup::seeded(session_seed))
+            let started = Instant::now();
+            let t = execute(*p, scenario, Setup::seeded(session_seed));
+            took.push(started.elapsed());
+            t
         })
         .collect();
     let mut findings: Vec<Finding> = transcripts.iter().flat_map(conformance).collect();
     findings.extend(divergence(&transcripts));
-    (transcripts, findings)
+    (transcripts, findings, took)
+}
+
+/// What one peer cost a campaign: measured, never part of a report (a report is a function of
+/// the seed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerTime {
+    /// Scenarios it ran.
+    pub scenarios: u64,
+    /// The time the campaign's workers spent running them, summed over the workers (the
+    /// wall time it added is about this divided by the number of workers).
+    pub busy: Duration,
 }
 
 /// What a campaign saw.
@@ -71,6 +88,8 @@ pub struct CampaignResult {
     pub seen: BTreeMap<String, (u64, Seen)>,
     /// Per peer, how many inputs ended in each outcome.
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per peer, what its scenarios cost ([`PeerTime`]).
+    pub time: BTreeMap<String, PeerTime>,
 }
 
 impl CampaignResult {
@@ -114,9 +133,23 @@ impl CampaignResult {
         }
     }
 
+    /// Adds the time of each peer's turn in one scenario.
+    fn timed(&mut self, ts: &[Transcript], took: &[Duration]) {
+        for (t, d) in ts.iter().zip(took) {
+            let time = self.time.entry(t.peer.name.clone()).or_default();
+            time.scenarios += 1;
+            time.busy += *d;
+        }
+    }
+
     /// Adds the counts and sightings of `other` (a campaign of other peers, or another part).
     pub fn merge(&mut self, other: CampaignResult) {
         self.scenarios += other.scenarios;
+        for (peer, t) in other.time {
+            let mine = self.time.entry(peer).or_default();
+            mine.scenarios += t.scenarios;
+            mine.busy += t.busy;
+        }
         for (peer, counts) in other.outcomes {
             let mine = self.outcomes.entry(peer).or_default();
             for (label, n) in counts {
@@ -209,7 +242,7 @@ fn run_refs(
                         if journaled {
                             journal::started(family, index);
                         }
-                        let (ts, findings) =
+                        let (ts, findings, took) =
                             check_scenario_told(peers, &scenario, session, &|peer| {
                                 if journaled {
                                     journal::peer_turn(family, index, &peer.info().name);
@@ -219,6 +252,7 @@ fn run_refs(
                             journal::ended(family, index);
                         }
                         part.absorb(index, &scenario, session, &ts, &findings);
+                        part.timed(&ts, &took);
                         progress();
                     }
                     part

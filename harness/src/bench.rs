@@ -8,9 +8,11 @@ use crate::peers;
 use crate::report::{Expectations, ExpectationsError, FindingKind, RunReport, Seen};
 use crate::scenario::Scenario;
 use crate::shrink::shrink;
+use crate::timings::{seconds, PeerTiming, RunTimings, ShimTiming};
 use crate::vectors::{self, VectorError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// The campaign size `run` uses for the Double Ratchet families unless told otherwise.
 pub const DEFAULT_SCENARIOS: u64 = 2000;
@@ -56,14 +58,16 @@ pub struct RunOptions {
     pub workers: usize,
     /// Today, `YYYY-MM-DD`, for expiry dates.
     pub today: String,
-    /// How many of a family's drawn scenarios its shims (peers out of process) take part in;
-    /// the in-process peers run them all. An expectation about a shim that ran only a sample
-    /// is not judged stale: a rare finding may not show in the sample.
+    /// How many of a family's drawn scenarios its shims (peers out of process) take part in
+    /// ([`DEFAULT_SHIM_SCENARIOS`]: all of them); the in-process peers run them all. An
+    /// expectation about a shim that ran only a sample is not judged stale: a rare finding
+    /// may not show in the sample.
     pub shim_scenarios: u64,
 }
 
-/// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]).
-pub const DEFAULT_SHIM_SCENARIOS: u64 = 20;
+/// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]): every
+/// one of its family's, like the in-process peers.
+pub const DEFAULT_SHIM_SCENARIOS: u64 = u64::MAX;
 
 /// Why `run` could not run: a usage or input error (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +169,20 @@ pub fn run_on(
     peers: Vec<Box<dyn Peer>>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<RunReport, RunError> {
+    run_timed(opts, peers, progress).map(|(report, _)| report)
+}
+
+/// [`run_on`], and what each phase, peer and shim request cost (`run --timings`).
+pub fn run_timed(
+    opts: &RunOptions,
+    peers: Vec<Box<dyn Peer>>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(RunReport, RunTimings), RunError> {
+    let mut timings = RunTimings {
+        workers: opts.workers,
+        ..RunTimings::default()
+    };
+    let started = Instant::now();
     let expectations = match &opts.expectations {
         Some(path) => Some(Expectations::load(path)?),
         None => None,
@@ -179,6 +197,7 @@ pub fn run_on(
         )?,
         None => Vec::new(),
     };
+    timings.vectors_s = seconds(started.elapsed());
     let pinned = match &opts.regressions {
         Some(path) => {
             let bad = |reason: String| RunError::Regressions {
@@ -192,6 +211,7 @@ pub fn run_on(
         None => Vec::new(),
     };
     let count = |family| opts.scenarios.unwrap_or_else(|| default_scenarios(family));
+    let started = Instant::now();
     let result = campaign::run_by_family(
         &peers,
         &pinned,
@@ -201,6 +221,12 @@ pub fn run_on(
         opts.workers,
         progress,
     );
+    timings.campaign_s = seconds(started.elapsed());
+    timings.peers = result
+        .time
+        .iter()
+        .map(|(peer, t)| (peer.clone(), PeerTiming::of(t)))
+        .collect();
     let mut scenarios = BTreeMap::new();
     for p in &peers {
         let family = p.info().family;
@@ -210,10 +236,14 @@ pub fn run_on(
         .sightings()
         .into_iter()
         .partition(|s| s.kind.fails_run());
+    let started = Instant::now();
     for seen in findings.iter_mut().chain(notes.iter_mut()) {
         shorten(&peers, seen);
     }
+    timings.shrink_s = seconds(started.elapsed());
+    let started = Instant::now();
     let matrices = interop::run(&peers, &[], opts.seed);
+    timings.interop_s = seconds(started.elapsed());
     findings.extend(interop::sightings(&matrices, opts.seed));
     findings.extend(vector_sightings(&vector_reports));
     findings.extend(
@@ -246,7 +276,11 @@ pub fn run_on(
         });
     let vector_failures: usize = vector_reports.iter().map(|v| v.failed).sum();
     let exit_code = i32::from(triage.fails());
-    Ok(RunReport {
+    timings.shims = crate::peers::shim::stats::stats()
+        .iter()
+        .map(ShimTiming::of)
+        .collect();
+    let report = RunReport {
         tool: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
         seed: opts.seed,
         scenarios,
@@ -271,5 +305,6 @@ pub fn run_on(
         triage,
         vector_failures,
         exit_code,
-    })
+    };
+    Ok((report, timings))
 }

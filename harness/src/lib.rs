@@ -13,4 +13,5 @@ pub mod fuzz_report;
 pub mod fuzzing;
 pub mod minimize;
 pub mod selftest;
+pub mod timings;
 pub mod vectors;

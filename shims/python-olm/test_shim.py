@@ -18,7 +18,7 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VECTORS = os.path.join(HERE, "..", "..", "..", "vectors")
+VECTORS = os.path.join(HERE, "..", "..", "vectors")
 sys.path.insert(0, HERE)
 
 import shim  # noqa: E402

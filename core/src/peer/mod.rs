@@ -232,6 +232,15 @@ pub trait Party: Send {
         None
     }
 
+    /// Whether the party bounds each of its calls itself (a shim's party: the host stops a
+    /// request past the shim's budget and reports the shim as failed), so that
+    /// [`crate::guard::watch`] leaves it as it is: a second budget would cut a slow shim
+    /// short of its own, and cost two thread hand-overs per call. Other parties keep this
+    /// default.
+    fn own_budget(&self) -> bool {
+        false
+    }
+
     /// Takes the initiator's [`Party::handshake`] bytes on the responder.
     fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
         Err(Reject::new(
