@@ -349,6 +349,10 @@ struct ShimArgs {
     /// peers file entry's "timeout_ms" raises it for that shim.
     #[arg(long, default_value_t = 5000)]
     shim_timeout_ms: u64,
+    /// Offer the shims neither `encrypt_many` nor `wire_layout`, as a bench before them did:
+    /// one request per message and per layout (to compare timings; results do not change).
+    #[arg(long)]
+    no_shim_batching: bool,
 }
 
 impl ShimArgs {
@@ -356,6 +360,7 @@ impl ShimArgs {
         peers::shim::ShimOptions {
             shims_file: self.shims_file.clone(),
             timeout: std::time::Duration::from_millis(self.shim_timeout_ms),
+            batching: !self.no_shim_batching,
             ..Default::default()
         }
     }

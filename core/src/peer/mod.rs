@@ -145,9 +145,8 @@ pub trait Peer: Send + Sync {
         None
     }
 
-    /// Whether every call crosses a process boundary (a shim). Campaigns give such peers a
-    /// sample of the drawn scenarios (`RunOptions::shim_scenarios`), since a jump alone costs
-    /// thousands of round trips through a pipe.
+    /// Whether every call crosses a process boundary (a shim). Campaigns may give such peers
+    /// a sample of the drawn scenarios (`RunOptions::shim_scenarios`; by default all).
     fn out_of_process(&self) -> bool {
         false
     }
