@@ -777,6 +777,7 @@ pub fn select(names: &[String], opts: &ShimOptions) -> Result<Selected, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratchet_bench_core::peer::RejectClass;
 
     #[test]
     fn versioned_names_keep_the_version_last() {
