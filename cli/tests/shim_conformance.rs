@@ -489,8 +489,8 @@ fn a_jump_in_batches_makes_the_same_wires_in_fewer_round_trips() {
         made.push((wires, layouts));
         let ops = requests_of(name);
         if batching {
-            // 64 + 64 + 2, the layouts with the wires: no layout request.
-            assert_eq!(ops.get("encrypt_many"), Some(&(3, 130)), "{ops:?}");
+            // 32 + 32 + 32 + 32 + 2, the layouts with the wires: no layout request.
+            assert_eq!(ops.get("encrypt_many"), Some(&(5, 130)), "{ops:?}");
             assert_eq!(ops.get("encrypt"), None, "{ops:?}");
             assert_eq!(ops.get("layout"), None, "{ops:?}");
         } else {

@@ -16,9 +16,10 @@ pub const ENCRYPT_MANY: &str = "encrypt_many";
 /// bench asks no `layout` for a message it only sends.
 pub const WIRE_LAYOUT: &str = "wire_layout";
 
-/// The most encryptions one `encrypt_many` request asks for: a batch has one request's
-/// budget, and a few dozen encryptions already make the pipe's cost per message small.
-pub const MAX_BATCH: u32 = 64;
+/// The most encryptions one `encrypt_many` request asks for: a few dozen already make the
+/// pipe's cost per message small, and a batch's budget is that of as many requests, so a
+/// hung batch is found within 32 budgets.
+pub const MAX_BATCH: u32 = 32;
 
 /// The shim-wide features a shim took up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

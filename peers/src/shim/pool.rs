@@ -311,7 +311,13 @@ impl Pool {
             return Err(failed);
         }
         let sent = Instant::now();
-        let result = process.request(op, fields, self.timeout, randomness);
+        // A batch has the budget of the encryptions it stands for: a slow shim (one that
+        // serialises every stored key on each encryption) gets no less time per message than
+        // one `encrypt` at a time would.
+        let budget = self
+            .timeout
+            .saturating_mul(u32::try_from(encryptions.max(1)).unwrap_or(u32::MAX));
+        let result = process.request(op, fields, budget, randomness);
         self.counters
             .count(op, encryptions, sent - queued, sent.elapsed());
         let (id, answer) = match result {
