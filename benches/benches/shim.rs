@@ -16,6 +16,9 @@
 //! environment is missing): a 1 KiB message one way (A encrypts, B decrypts: a chain step),
 //! and a ping-pong (A to B, then B to A: each message starts a new ratchet chain), on an
 //! established session.
+//!
+//! And a jump's lost messages through the echo shim, one request each against the batches
+//! of `encrypt_many` and `wire_layout` (`shim_jump`).
 
 // criterion_group! defines an undocumented `pub fn`.
 #![allow(missing_docs)]
@@ -63,10 +66,7 @@ fn requests(c: &mut Criterion) {
     let mut group = c.benchmark_group("shim_request");
     group.throughput(Throughput::Elements(1));
 
-    let spec = ShimSpec {
-        name: "echo".into(),
-        command: format!("python3 '{}' --echo", template().display()),
-    };
+    let spec = ShimSpec::new("echo", format!("python3 '{}' --echo", template().display()));
     let peers = shim::start(&spec, &ShimOptions::default()).expect("the echo shim starts");
     let peer = peers.first().expect("the echo shim serves one peer");
     let init = SessionInit {
@@ -138,14 +138,14 @@ fn python_olm() -> Option<Box<dyn Peer>> {
         );
         return None;
     }
-    let spec = ShimSpec {
-        name: "python-olm".into(),
-        command: format!(
+    let spec = ShimSpec::new(
+        "python-olm",
+        format!(
             "'{}' '{}'",
             python.display(),
             root.join("shims/python-olm/shim.py").display()
         ),
-    };
+    );
     let peers = shim::start(&spec, &ShimOptions::default()).expect("python-olm's shim starts");
     peers
         .into_iter()
@@ -200,6 +200,46 @@ fn olm_round_trip(c: &mut Criterion) {
     group.finish();
 }
 
+/// The messages of one jump (sent, never delivered) through the echo shim: one `encrypt`
+/// each (a shim without the optional features, `batching: false`) against `encrypt_many`
+/// batches with their layouts (`batching: true`), then the layout of each message the
+/// oracles ask for. Per message.
+fn jump(c: &mut Criterion) {
+    const LOST: u32 = 1000;
+    let mut group = c.benchmark_group("shim_jump");
+    group.throughput(Throughput::Elements(u64::from(LOST)));
+    for batching in [false, true] {
+        let spec = ShimSpec::new("echo", format!("python3 '{}' --echo", template().display()));
+        let opts = ShimOptions {
+            batching,
+            ..ShimOptions::default()
+        };
+        let peers = shim::start(&spec, &opts).expect("the echo shim starts");
+        let peer = peers.first().expect("the echo shim serves one peer");
+        let init = SessionInit {
+            shared_secret: [1; 32],
+        };
+        let (_b, bundle) = peer
+            .respond(&init, Box::new(rng::stream(1, "B")))
+            .expect("the echo shim responds");
+        let mut a = peer
+            .initiate(&init, &bundle, Box::new(rng::stream(1, "A")))
+            .expect("the echo shim initiates");
+        let name = if batching { "batched" } else { "one_by_one" };
+        group.bench_function(name, |bench| {
+            bench.iter(|| {
+                let (wires, refused) = a.encrypt_many(AD, PLAINTEXT, LOST);
+                assert!(refused.is_none(), "echo refused: {refused:?}");
+                for wire in &wires {
+                    black_box(peer.layout(wire));
+                }
+                black_box(wires.len())
+            });
+        });
+    }
+    group.finish();
+}
+
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -209,6 +249,6 @@ criterion_group! {
     config = Criterion::default()
         .sample_size(30)
         .measurement_time(Duration::from_secs(4));
-    targets = requests, olm_round_trip
+    targets = requests, jump, olm_round_trip
 }
 criterion_main!(benches);

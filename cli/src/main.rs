@@ -415,10 +415,11 @@ struct RunArgs {
     /// Campaign threads (default: the machine's cores).
     #[arg(long)]
     workers: Option<usize>,
-    /// How many of a family's drawn scenarios its shims take part in (the in-process peers
-    /// run them all).
-    #[arg(long, default_value_t = bench::DEFAULT_SHIM_SCENARIOS)]
-    shim_scenarios: u64,
+    /// How many of a family's drawn scenarios its shims take part in (default: all; the
+    /// in-process peers run them all); expectations about a sampled shim are not judged
+    /// stale.
+    #[arg(long)]
+    shim_scenarios: Option<u64>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -429,18 +430,27 @@ struct RunArgs {
     verbose: bool,
     #[command(flatten)]
     reports: ReportFiles,
+    /// Write what the run cost to FILE as JSON: seconds per phase, each peer's campaign time,
+    /// each shim's requests by kind (measured, so kept out of the report).
+    #[arg(long, value_name = "FILE")]
+    timings: Option<PathBuf>,
 }
 
 /// Where shims come from and how long each request may take.
 #[derive(Args)]
 pub(crate) struct ShimArgs {
-    /// The peers file `--peers all` reads: a JSON list of {"name", "command"}, commands
-    /// relative to the working directory.
+    /// The peers file `--peers all` reads: a JSON list of {"name", "command"} (and
+    /// optionally "timeout_ms"), commands relative to the working directory.
     #[arg(long = "shims", default_value = peers::shim::DEFAULT_SHIMS_FILE)]
     shims_file: PathBuf,
-    /// The budget of every shim request but the hello (which has 30 s), in milliseconds.
+    /// The budget of every shim request but the hello (which has 30 s), in milliseconds; a
+    /// peers file entry's "timeout_ms" raises it for that shim.
     #[arg(long, default_value_t = 5000)]
     shim_timeout_ms: u64,
+    /// Offer the shims neither `encrypt_many` nor `wire_layout`, as a bench before them did:
+    /// one request per message and per layout (to compare timings; results do not change).
+    #[arg(long)]
+    no_shim_batching: bool,
 }
 
 impl ShimArgs {
@@ -448,6 +458,7 @@ impl ShimArgs {
         peers::shim::ShimOptions {
             shims_file: self.shims_file.clone(),
             timeout: std::time::Duration::from_millis(self.shim_timeout_ms),
+            batching: !self.no_shim_batching,
             ..Default::default()
         }
     }
@@ -576,12 +587,17 @@ fn run(args: RunArgs) -> ExitCode {
         accept_changed_vectors: args.accept_changed_vectors,
         workers,
         today: bench::today(),
-        shim_scenarios: args.shim_scenarios,
+        shim_scenarios: args.shim_scenarios.unwrap_or(bench::DEFAULT_SHIM_SCENARIOS),
         shard: args.shard,
         group_schedules: args.group_schedules,
         group_regressions: (!args.no_regressions).then_some(args.group_regressions),
     };
-    let selected = match peers::select_with(&opts.peers, &args.shims.options()) {
+    // A process of each shim per campaign worker, so that workers do not queue for one.
+    let shim_options = peers::shim::ShimOptions {
+        processes: workers,
+        ..args.shims.options()
+    };
+    let selected = match peers::select_with(&opts.peers, &shim_options) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -620,10 +636,17 @@ fn run(args: RunArgs) -> ExitCode {
     );
     bar.set_message("campaign");
     let started = std::time::Instant::now();
-    let report = bench::run_with(&opts, &selected, &|| bar.inc(1));
+    let report = bench::run_timed(&opts, &selected, &|| bar.inc(1));
     bar.finish_and_clear();
     let report = match report {
-        Ok(r) => r,
+        Ok((r, timings)) => {
+            if let Some(path) = &args.timings {
+                if let Err(e) = std::fs::write(path, to_json(&timings) + "\n") {
+                    return fail(format!("--timings {}: cannot write: {e}", path.display()));
+                }
+            }
+            r
+        }
         Err(e) => return fail(e),
     };
     eprintln!(

@@ -40,13 +40,7 @@ fn options() -> ShimOptions {
 }
 
 fn start(name: &str, command: String) -> Result<Vec<Box<dyn Peer>>, String> {
-    shim::start(
-        &ShimSpec {
-            name: name.into(),
-            command,
-        },
-        &options(),
-    )
+    shim::start(&ShimSpec::new(name, command), &options())
 }
 
 fn start_err(name: &str, command: String) -> String {
@@ -465,6 +459,90 @@ fn the_template_echo_shim_goes_through_hello_and_every_request() {
     drop(copy);
     let reply = b.encrypt(b"", b"").unwrap();
     assert_eq!(a.decrypt(b"", &reply).unwrap(), b"");
+}
+
+/// The requests of the shim named `name` (unique in this test binary), by kind.
+fn requests_of(name: &str) -> std::collections::BTreeMap<&'static str, (u64, u64)> {
+    let all = shim::stats::stats();
+    let stats = all
+        .iter()
+        .find(|s| s.shim == name)
+        .unwrap_or_else(|| panic!("no statistics for shim {name:?}: {all:?}"));
+    stats
+        .ops
+        .iter()
+        .map(|(op, o)| (*op, (o.requests, o.encryptions)))
+        .collect()
+}
+
+#[test]
+fn a_jump_in_batches_makes_the_same_wires_in_fewer_round_trips() {
+    // The template takes up encrypt_many and wire_layout when offered; with batching off
+    // it runs as a shim written before them.
+    let lost = 130;
+    let mut made = Vec::new();
+    for (name, batching) in [("echo-one-by-one", false), ("echo-batched", true)] {
+        let opts = ShimOptions {
+            batching,
+            ..options()
+        };
+        let peers = shim::start(&ShimSpec::new(name, echo_command()), &opts).unwrap();
+        let peer = peers[0].as_ref();
+        let [mut a, mut b] = session(peer);
+        let (wires, refused) = a.encrypt_many(b"ad", b"lost", lost);
+        assert!(refused.is_none(), "{refused:?}");
+        assert_eq!(wires.len(), lost as usize);
+        let layouts: Vec<_> = wires.iter().map(|w| peer.layout(w)).collect();
+        assert_eq!(b.decrypt(b"ad", &wires[129]).unwrap(), b"lost");
+        made.push((wires, layouts));
+        let ops = requests_of(name);
+        if batching {
+            // 32 + 32 + 32 + 32 + 2, the layouts with the wires: no layout request.
+            assert_eq!(ops.get("encrypt_many"), Some(&(5, 130)), "{ops:?}");
+            assert_eq!(ops.get("encrypt"), None, "{ops:?}");
+            assert_eq!(ops.get("layout"), None, "{ops:?}");
+        } else {
+            assert_eq!(ops.get("encrypt"), Some(&(130, 0)), "{ops:?}");
+            assert_eq!(ops.get("layout"), Some(&(130, 0)), "{ops:?}");
+            assert_eq!(ops.get("encrypt_many"), None, "{ops:?}");
+        }
+    }
+    // The echo's wires and layouts are functions of the seed and the counter alone.
+    assert_eq!(made[0], made[1]);
+    assert_eq!(made[1].1[0].header, 0..8);
+}
+
+#[test]
+fn several_threads_get_processes_of_their_own_with_the_same_results() {
+    let opts = ShimOptions {
+        processes: 2,
+        ..options()
+    };
+    let peers = shim::start(&ShimSpec::new("echo-two-processes", echo_command()), &opts).unwrap();
+    let peer = peers[0].as_ref();
+    let scenarios: Vec<Scenario> = [
+        "send A 16; send A 16; deliver m1; jump A +100; send B 8; deliver-all",
+        "send A 4; deliver-all; send B 4; send B 4; deliver m2; tamper m1 mac 3; deliver-all",
+    ]
+    .iter()
+    .map(|t| t.parse().unwrap())
+    .collect();
+    let run = |i: usize| {
+        let (transcripts, findings) = check_scenario(&[peer], &scenarios[i], i as u64);
+        serde_json::to_string(&(transcripts, findings.len())).unwrap()
+    };
+    // Two threads at once: the second starts a second process.
+    let together: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2).map(|i| s.spawn(move || run(i))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let alone: Vec<String> = (0..2).map(run).collect();
+    assert_eq!(together, alone);
+    let processes = shim::stats::stats()
+        .iter()
+        .find(|s| s.shim == "echo-two-processes")
+        .map(|s| s.processes);
+    assert_eq!(processes, Some(2));
 }
 
 #[test]

@@ -14,6 +14,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use rand_core::RngCore;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 /// Bytes drawn per scenario; with the event weights this gives scenarios of up to
 /// [`crate::scenario::event::MAX_EVENTS`] steps.
@@ -41,7 +42,8 @@ pub fn check_scenario(
     scenario: &Scenario,
     session_seed: u64,
 ) -> (Vec<Transcript>, Vec<Finding>) {
-    check_scenario_told(peers, scenario, session_seed, &|_| ())
+    let (ts, findings, _) = check_scenario_told(peers, scenario, session_seed, &|_| ());
+    (ts, findings)
 }
 
 /// [`check_scenario`] as unit `index` of `key` in the supervisor's journal (see
@@ -56,30 +58,46 @@ pub fn check_scenario_journaled(
 ) -> Option<(Vec<Transcript>, Vec<Finding>)> {
     let first = peers.first().map_or_else(String::new, |p| p.info().name);
     journal::unit(key, index, &first, || {
-        check_scenario_told(peers, scenario, session_seed, &|peer| {
+        let (ts, findings, _) = check_scenario_told(peers, scenario, session_seed, &|peer| {
             journal::peer_turn(key, index, &peer.info().name);
-        })
+        });
+        (ts, findings)
     })
 }
 
 /// [`check_scenario`], calling `turn` with each peer before its turn (the campaign writes
-/// the supervisor's journal there).
+/// the supervisor's journal there), and how long each peer's turn took.
 fn check_scenario_told(
     peers: &[&dyn Peer],
     scenario: &Scenario,
     session_seed: u64,
     turn: &dyn Fn(&dyn Peer),
-) -> (Vec<Transcript>, Vec<Finding>) {
+) -> (Vec<Transcript>, Vec<Finding>, Vec<Duration>) {
+    let mut took = Vec::with_capacity(peers.len());
     let transcripts: Vec<Transcript> = peers
         .iter()
         .map(|p| {
             turn(*p);
-            execute(*p, scenario, Setup::seeded(session_seed))
+            let started = Instant::now();
+            let t = execute(*p, scenario, Setup::seeded(session_seed));
+            took.push(started.elapsed());
+            t
         })
         .collect();
     let mut findings: Vec<Finding> = transcripts.iter().flat_map(conformance).collect();
     findings.extend(divergence(&transcripts));
-    (transcripts, findings)
+    (transcripts, findings, took)
+}
+
+/// What one peer cost a campaign: measured, never part of a report (a report is a function of
+/// the seed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerTime {
+    /// Scenarios it ran.
+    pub scenarios: u64,
+    /// The time the campaign's workers spent running them, summed over the workers (the
+    /// wall time it added is about this divided by the number of workers).
+    pub busy: Duration,
 }
 
 /// What a campaign saw.
@@ -96,6 +114,8 @@ pub struct CampaignResult {
     /// Per family and mutation operator: how often it applied, how often it could not and
     /// why, and the signatures found at its steps.
     pub operators: BTreeMap<String, BTreeMap<String, OperatorUse>>,
+    /// Per peer, what its scenarios cost ([`PeerTime`]).
+    pub time: BTreeMap<String, PeerTime>,
 }
 
 /// How one mutation operator fared on one family's peers over a campaign.
@@ -210,6 +230,15 @@ impl CampaignResult {
         }
     }
 
+    /// Adds the time of each peer's turn in one scenario.
+    fn timed(&mut self, ts: &[Transcript], took: &[Duration]) {
+        for (t, d) in ts.iter().zip(took) {
+            let time = self.time.entry(t.peer.name.clone()).or_default();
+            time.scenarios += 1;
+            time.busy += *d;
+        }
+    }
+
     /// Adds the counts and sightings of `other` (a campaign of other peers, or another part).
     pub fn merge(&mut self, other: CampaignResult) {
         self.scenarios += other.scenarios;
@@ -221,6 +250,11 @@ impl CampaignResult {
             for (op, used) in ops {
                 mine.entry(op).or_default().add(&used);
             }
+        }
+        for (peer, t) in other.time {
+            let mine = self.time.entry(peer).or_default();
+            mine.scenarios += t.scenarios;
+            mine.busy += t.busy;
         }
         for (peer, counts) in other.outcomes {
             let mine = self.outcomes.entry(peer).or_default();
@@ -327,7 +361,7 @@ fn run_refs(
                         if journaled {
                             journal::started(family, index);
                         }
-                        let (ts, findings) =
+                        let (ts, findings, took) =
                             check_scenario_told(peers, &scenario, session, &|peer| {
                                 if journaled {
                                     journal::peer_turn(family, index, &peer.info().name);
@@ -337,6 +371,7 @@ fn run_refs(
                             journal::ended(family, index);
                         }
                         part.absorb(index, &scenario, session, &ts, &findings);
+                        part.timed(&ts, &took);
                         progress();
                     }
                     part

@@ -255,8 +255,12 @@ impl fmt::Debug for Watched {
 
 /// `party` of the peer named `peer`, with every call it takes run within the per-call
 /// budget: on a worker thread ([`Watched`]), or on this thread under the watchdog when
-/// [`abort_on_hang`] is on; `party` itself when the budget is switched off.
+/// [`abort_on_hang`] is on; `party` itself when the budget is switched off or the party
+/// keeps its own ([`Party::own_budget`]).
 pub fn watch(party: Box<dyn Party>, peer: &str) -> Box<dyn Party> {
+    if party.own_budget() {
+        return party;
+    }
     match call_budget() {
         Some(budget) if ABORT_ON_HANG.load(Ordering::Relaxed) => Box::new(Deadlined {
             inner: party,

@@ -16,9 +16,11 @@ use crate::recheck::{self, RecheckError, Replayer};
 use crate::report::{ExpectationSet, ExpectationsError, RunReport, Seen};
 use crate::scenario::Scenario;
 use crate::shard::Shard;
+use crate::timings::{seconds, PeerTiming, RunTimings, ShimTiming};
 use crate::vectors::{self, VectorError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// The campaign size `run` uses for the Double Ratchet families unless told otherwise.
 pub const DEFAULT_SCENARIOS: u64 = 2000;
@@ -70,8 +72,8 @@ pub struct RunOptions {
     pub workers: usize,
     /// Today, `YYYY-MM-DD`, for expiry dates.
     pub today: String,
-    /// How many of a family's drawn scenarios its shims (peers out of process) take part in;
-    /// the in-process peers run them all.
+    /// How many of a family's drawn scenarios its shims (peers out of process) take part in
+    /// ([`DEFAULT_SHIM_SCENARIOS`]: all of them); the in-process peers run them all.
     pub shim_scenarios: u64,
     /// The slice of the run to do, whose report `merge` combines with the other shards'
     /// (`Some(1/1)` too); `None` for the whole run and its plain report.
@@ -84,8 +86,9 @@ pub struct RunOptions {
     pub group_regressions: Option<PathBuf>,
 }
 
-/// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]).
-pub const DEFAULT_SHIM_SCENARIOS: u64 = 20;
+/// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]): every
+/// one of its family's, like the in-process peers.
+pub const DEFAULT_SHIM_SCENARIOS: u64 = u64::MAX;
 
 /// Why `run` could not run: a usage or input error (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -200,7 +203,17 @@ pub fn run_with(
     peers: &[Box<dyn Peer>],
     progress: &(dyn Fn() + Sync),
 ) -> Result<RunReport, RunError> {
-    Ok(assemble(vec![part(opts, peers, progress)?]))
+    run_timed(opts, peers, progress).map(|(report, _)| report)
+}
+
+/// [`run_with`], and what each phase, peer and shim request cost (`run --timings`).
+pub fn run_timed(
+    opts: &RunOptions,
+    peers: &[Box<dyn Peer>],
+    progress: &(dyn Fn() + Sync),
+) -> Result<(RunReport, RunTimings), RunError> {
+    let (part, timings) = part_timed(opts, peers, progress)?;
+    Ok((assemble(vec![part]), timings))
 }
 
 /// What `opts.shard` of the run computes on `peers`.
@@ -209,6 +222,20 @@ pub fn part(
     peers: &[Box<dyn Peer>],
     progress: &(dyn Fn() + Sync),
 ) -> Result<Part, RunError> {
+    part_timed(opts, peers, progress).map(|(part, _)| part)
+}
+
+/// [`part`], and what each of its phases, peers and shim requests cost.
+pub fn part_timed(
+    opts: &RunOptions,
+    peers: &[Box<dyn Peer>],
+    progress: &(dyn Fn() + Sync),
+) -> Result<(Part, RunTimings), RunError> {
+    let mut timings = RunTimings {
+        workers: opts.workers,
+        ..RunTimings::default()
+    };
+    let started = Instant::now();
     let shard = opts.shard.unwrap_or(Shard::WHOLE);
     let set = ExpectationSet::load(&opts.expectations)?;
     let cases = match &opts.regressions {
@@ -226,11 +253,13 @@ pub fn part(
         )?,
         None => Vec::new(),
     };
+    timings.vectors_s = seconds(started.elapsed());
     let pinned: Vec<(Scenario, u64)> = cases
         .iter()
         .flat_map(|(_, cases)| cases.iter().map(|c| (c.scenario.clone(), c.seed)))
         .collect();
     let count = |family| opts.scenarios.unwrap_or_else(|| default_scenarios(family));
+    let started = Instant::now();
     let result = campaign::run_by_family(
         peers,
         &pinned,
@@ -241,6 +270,12 @@ pub fn part(
         opts.workers,
         progress,
     );
+    timings.campaign_s = seconds(started.elapsed());
+    timings.peers = result
+        .time
+        .iter()
+        .map(|(peer, t)| (peer.clone(), PeerTiming::of(t)))
+        .collect();
     let mut scenarios = BTreeMap::new();
     for p in peers {
         let family = p.info().family;
@@ -254,10 +289,14 @@ pub fn part(
     }
     let refs: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
     let mut campaign_seen = result.seen;
+    let started = Instant::now();
     for (_, seen) in campaign_seen.values_mut() {
         crate::shrink::shorten(&refs, seen, SHRINK_BUDGET);
     }
+    timings.shrink_s = seconds(started.elapsed());
+    let started = Instant::now();
     let matrices = interop::run_sharded(&refs, &[], opts.seed, shard);
+    timings.interop_s = seconds(started.elapsed());
     // The MLS group part is one unit of work: the shard that takes the first unit runs it.
     let groups = if shard.takes(0) {
         run_groups(opts, peers, progress)?
@@ -299,8 +338,12 @@ pub fn part(
         checks.insert(i, replayer.check(i as u64, positions[i], listed)?);
     }
 
+    timings.shims = crate::peers::shim::stats::stats()
+        .iter()
+        .map(ShimTiming::of)
+        .collect();
     let infos: Vec<_> = peers.iter().map(|p| p.info()).collect();
-    Ok(Part {
+    let part = Part {
         shard,
         sharded: opts.shard.is_some(),
         header: Header {
@@ -334,5 +377,6 @@ pub fn part(
         checks,
         set,
         expired,
-    })
+    };
+    Ok((part, timings))
 }

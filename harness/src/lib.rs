@@ -19,5 +19,6 @@ pub mod minimize;
 pub mod new_entry;
 pub mod recheck;
 pub mod selftest;
+pub mod timings;
 pub mod transcripts;
 pub mod vectors;

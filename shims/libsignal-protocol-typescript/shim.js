@@ -588,6 +588,16 @@ function classify(e) {
 const parties = new Map();
 let helloDone = false;
 let hostRng = false;
+// The optional features taken up in the hello (PROTOCOL.md): `encrypt_many` (several
+// encryptions of one party in one request) and `wire_layout` (each encryption's answer
+// carries the wire's layout).
+let encryptManyOn = false;
+let wireLayoutOn = false;
+
+/** The `ok` fields of one encryption: the wire, and with wire_layout its layout. */
+function encrypted(wire) {
+  return wireLayoutOn ? { wire: hex(wire), layout: layout(wire) } : { wire: hex(wire) };
+}
 
 function partyOf(req) {
   const p = parties.get(req.party);
@@ -681,7 +691,7 @@ async function encrypt(req) {
     const r = await withSource(party.source, () => cipher.encrypt(ab(payload)));
     // The body is a binary string; the library says 1 for a whisper message.
     const type = r.type === 3 ? TYPE_PREKEY : TYPE_WHISPER;
-    return { wire: hex(Buffer.concat([Buffer.from([type]), Buffer.from(r.body, 'latin1')])) };
+    return encrypted(Buffer.concat([Buffer.from([type]), Buffer.from(r.body, 'latin1')]));
   } catch (e) {
     party.putBack(before);
     throw e;
@@ -751,6 +761,35 @@ async function restore(req) {
   return {};
 }
 
+/** `encrypt_many`: `count` encryptions in a row, stopped by the first refusal (the wires
+ * made before it stand, `refused` says why the rest were not made). */
+async function encryptMany(req) {
+  if (!encryptManyOn) throw new Unimplemented('encrypt_many: not taken up in the hello');
+  const count = req.count;
+  if (!Number.isInteger(count) || count < 1) {
+    throw new Refused('other', `encrypt_many: count ${JSON.stringify(count)} is not a positive integer`);
+  }
+  const wires = [];
+  const layouts = [];
+  let refused = null;
+  for (let i = 0; i < count; i++) {
+    let made;
+    try {
+      made = await encrypt(req);
+    } catch (e) {
+      if (e instanceof Unimplemented || wires.length === 0) throw e;
+      refused = classify(e);
+      break;
+    }
+    wires.push(made.wire);
+    if (wireLayoutOn) layouts.push(made.layout);
+  }
+  const out = { wires };
+  if (wireLayoutOn) out.layouts = layouts;
+  if (refused !== null) out.refused = refused;
+  return out;
+}
+
 const OPS = {
   respond,
   initiate,
@@ -763,6 +802,7 @@ const OPS = {
     throw new Unimplemented('join: signal-v3 sessions have no handshake: the first message carries the set-up');
   },
   encrypt,
+  encrypt_many: encryptMany,
   decrypt,
   export: exportState,
   restore,
@@ -779,7 +819,10 @@ const OPS = {
 function hello(req) {
   if (req.protocol !== PROTOCOL) throw new Refused('other', `this shim speaks protocol ${PROTOCOL}, not ${JSON.stringify(req.protocol)}`);
   helloDone = true;
-  hostRng = Array.isArray(req.features) && req.features.includes('host_rng');
+  const features = Array.isArray(req.features) ? req.features : [];
+  hostRng = features.includes('host_rng');
+  encryptManyOn = features.includes('encrypt_many');
+  wireLayoutOn = features.includes('wire_layout');
   return {
     protocol: PROTOCOL,
     implementation: 'libsignal-protocol-typescript',
@@ -794,6 +837,7 @@ function hello(req) {
         weakened: [],
       },
     ],
+    features: [...(encryptManyOn ? ['encrypt_many'] : []), ...(wireLayoutOn ? ['wire_layout'] : [])],
   };
 }
 

@@ -640,12 +640,14 @@ LIMITS = {
 class Shim:
     def __init__(self):
         self.parties = {}
+        self.features = []  # the optional features taken up (hello)
 
     def hello(self, req):
         if req.get("protocol") != PROTOCOL:
             raise Refusal("other", "this shim speaks protocol %d, asked for %r"
                           % (PROTOCOL, req.get("protocol")))
         HOST.offered = "host_rng" in (req.get("features") or [])
+        self.features = taken_up(req)
         return {
             "protocol": PROTOCOL,
             "implementation": LIBRARY,
@@ -660,6 +662,7 @@ class Shim:
                                  "host_rng": HOST.offered},
                 "weakened": [],
             }],
+            "features": self.features,
         }
 
     def check_peer(self, req):
@@ -682,6 +685,38 @@ class Shim:
         """A new party's random bytes: the bench's (host_rng), else the seed's."""
         return HOST if HOST.offered else SeededBytes(bytes.fromhex(req["seed"]))
 
+    def encrypted(self, party, wire):
+        """The `ok` fields of one encryption: the wire, and with wire_layout its layout."""
+        if "wire_layout" in self.features:
+            return {"wire": wire.hex(), "layout": layout(wire)}
+        return {"wire": wire.hex()}
+
+    def encrypt_many(self, req):
+        """`encrypt_many` (PROTOCOL.md): `count` encryptions of one party in a row, stopped
+        by the first refusal; the wires made before it stand, `refused` says why the rest
+        were not made."""
+        party = self.party(req)
+        ad, plaintext, count = bytes.fromhex(req["ad"]), bytes.fromhex(req["plaintext"]), req["count"]
+        if not isinstance(count, int) or count < 1:
+            raise Refusal("other", "encrypt_many: count %r is not a positive integer" % (count,))
+        out = {"wires": []}
+        if "wire_layout" in self.features:
+            out["layouts"] = []
+        for _ in range(count):
+            try:
+                made = self.encrypted(party, party.encrypt(ad, plaintext))
+            except Unimplemented:
+                raise
+            except Exception as e:  # noqa: BLE001 - the batch stops at its first refusal
+                if not out["wires"]:
+                    raise
+                out["refused"] = error_of(e)
+                return out
+            out["wires"].append(made["wire"])
+            if "layouts" in out:
+                out["layouts"].append(made["layout"])
+        return out
+
     def handle(self, op, req):
         h = lambda k: bytes.fromhex(req[k])  # noqa: E731
         if op == "hello":
@@ -703,7 +738,10 @@ class Shim:
         if op == "join":
             raise Unimplemented("join: signal-v3 has no handshake, the first message carries it")
         if op == "encrypt":
-            return {"wire": self.party(req).encrypt(h("ad"), h("plaintext")).hex()}
+            party = self.party(req)
+            return self.encrypted(party, party.encrypt(h("ad"), h("plaintext")))
+        if op == "encrypt_many" and "encrypt_many" in self.features:
+            return self.encrypt_many(req)
         if op == "decrypt":
             return {"plaintext": self.party(req).decrypt(h("ad"), h("wire")).hex()}
         if op == "export":
@@ -728,6 +766,27 @@ class Shim:
         raise Unimplemented("unknown op %r" % (op,))
 
 
+FEATURES = ("encrypt_many", "wire_layout")
+
+
+def taken_up(req):
+    """The optional features of the hello request (PROTOCOL.md) this shim takes up: every
+    one it knows that the bench offers."""
+    offered = req.get("features") or []
+    return [f for f in FEATURES if f in offered]
+
+
+def error_of(e):
+    """The `err` object of an answer for exception `e`: a refusal as it is, anything else
+    (a field missing from the request, a bug of the shim or the library) said as other."""
+    if isinstance(e, Refusal):
+        return {"class": e.klass, "detail": e.detail}
+    traceback.print_exc(file=sys.stderr)
+    if isinstance(e, (KeyError, ValueError, TypeError)):
+        return {"class": "other", "detail": "bad request: %r" % (e,)}
+    return {"class": "other", "detail": "shim error: %r" % (e,)}
+
+
 def answer(shim, line):
     try:
         req = json.loads(line)
@@ -741,16 +800,10 @@ def answer(shim, line):
     HOST.request = rid
     try:
         return {"id": rid, "ok": shim.handle(req.get("op"), req)}
-    except Refusal as r:
-        return {"id": rid, "err": {"class": r.klass, "detail": r.detail}}
     except Unimplemented as u:
         return {"id": rid, "unimplemented": str(u)}
-    except (KeyError, ValueError, TypeError) as e:
-        traceback.print_exc(file=sys.stderr)
-        return {"id": rid, "err": {"class": "other", "detail": "bad request: %r" % (e,)}}
-    except Exception as e:  # noqa: BLE001 - a bug of the shim or the library: said, not fatal
-        traceback.print_exc(file=sys.stderr)
-        return {"id": rid, "err": {"class": "other", "detail": "shim error: %r" % (e,)}}
+    except Exception as e:  # noqa: BLE001 - a refusal, or a bug said as other
+        return {"id": rid, "err": error_of(e)}
 
 
 def main():

@@ -461,11 +461,17 @@ export class Shim {
   constructor(peers) {
     this.peers = peers;
     this.parties = new Map(); // party number (chosen by the bench) -> [peer, party object]
+    // The optional features that save round trips, taken up when the bench offers them:
+    // `encrypt_many` (a jump's lost messages in one request) and `wire_layout` (each
+    // encryption's answer carries the wire's layout; only when `layout` is implemented).
+    this.encryptMany = false;
+    this.wireLayout = false;
   }
 
   hello(req) {
     if (req.protocol !== PROTOCOL) log(`the bench speaks protocol ${req.protocol}, this shim ${PROTOCOL}`);
-    const offered = Array.isArray(req.features) && req.features.includes('host_rng');
+    const features = Array.isArray(req.features) ? req.features : [];
+    const offered = features.includes('host_rng');
     for (const p of this.peers) {
       if (p.hostRng && !offered) {
         // An older bench: no asks; take randomness from the seed instead.
@@ -473,6 +479,9 @@ export class Shim {
         p.hostRng = false;
       }
     }
+    this.encryptMany = features.includes('encrypt_many');
+    this.wireLayout =
+      features.includes('wire_layout') && this.peers.every((p) => p.layout !== Implementation.prototype.layout);
     const first = this.peers[0];
     return {
       protocol: PROTOCOL,
@@ -485,7 +494,46 @@ export class Shim {
         weakened: p.weakened,
         ...(p.declares === null ? {} : { declares: p.declares }),
       })),
+      features: [
+        ...(this.encryptMany ? ['encrypt_many'] : []),
+        ...(this.wireLayout ? ['wire_layout'] : []),
+      ],
     };
+  }
+
+  /** The `ok` fields of one encryption: the wire, and its layout with wire_layout. */
+  async encrypted(impl, wire) {
+    return this.wireLayout ? { wire: hex(wire), layout: await impl.layout(wire) } : { wire: hex(wire) };
+  }
+
+  /** `encrypt_many`: `count` encryptions in a row, stopped by the first refusal (the wires
+   * made before it stand, `refused` says why the rest were not made). */
+  async batch(impl, party, req) {
+    const ad = bytesField(req, 'ad');
+    const plaintext = bytesField(req, 'plaintext');
+    if (!Number.isInteger(req.count) || req.count < 1) {
+      throw new Refused('other', `encrypt_many: count ${show(req.count)} is not a positive integer`);
+    }
+    const wires = [];
+    const layouts = [];
+    let refused = null;
+    for (let i = 0; i < req.count; i++) {
+      let wire;
+      try {
+        wire = await impl.encrypt(party, ad, plaintext);
+      } catch (e) {
+        if (e instanceof Unimplemented) throw e;
+        refused = e instanceof Refused ? e : classify(e);
+        break;
+      }
+      wires.push(hex(wire));
+      if (this.wireLayout) layouts.push(await impl.layout(wire));
+    }
+    if (wires.length === 0 && refused !== null) throw refused;
+    const out = { wires };
+    if (this.wireLayout) out.layouts = layouts;
+    if (refused !== null) out.refused = { class: refused.klass, detail: refused.detail };
+    return out;
   }
 
   peer(req) {
@@ -528,8 +576,9 @@ export class Shim {
     }
     const [impl, party] = this.party(req);
     if (op === 'encrypt') {
-      return { wire: hex(await impl.encrypt(party, bytesField(req, 'ad'), bytesField(req, 'plaintext'))) };
+      return this.encrypted(impl, await impl.encrypt(party, bytesField(req, 'ad'), bytesField(req, 'plaintext')));
     }
+    if (op === 'encrypt_many' && this.encryptMany) return this.batch(impl, party, req);
     if (op === 'decrypt') {
       return { plaintext: hex(await impl.decrypt(party, bytesField(req, 'ad'), bytesField(req, 'wire'))) };
     }

@@ -298,6 +298,32 @@ test('the JavaScript and the Python template answer the same requests byte for b
   }
 });
 
+test('encrypt_many and wire_layout: the wires of one encrypt each, layouts with them, in both templates', { skip: !HAVE_PYTHON && 'python3 is not installed' }, async () => {
+  for (const args of [['--echo'], ['--echo', '--host-rng']]) {
+    const both = [jsShim(...args), pyShim(...args)];
+    for (const s of both) {
+      const h = await s.ok('hello', { protocol: 1, features: ['host_rng', 'encrypt_many', 'wire_layout'] });
+      assert.deepEqual(h.features, ['encrypt_many', 'wire_layout']);
+      const { bundle } = await s.ok('respond', { peer: 0, party: 1, shared_secret: zero, seed: seed(3) });
+      await s.ok('initiate', { peer: 0, party: 2, shared_secret: zero, bundle, seed: seed(4) });
+      const one = await s.ok('encrypt', { party: 2, ad: hex('ad'), plaintext: hex('lost') });
+      const many = await s.ok('encrypt_many', { party: 2, ad: hex('ad'), plaintext: hex('lost'), count: 3 });
+      assert.equal(many.wires.length, 3);
+      assert.equal(many.refused, undefined);
+      const wires = [one.wire, ...many.wires];
+      const layouts = [one.layout, ...many.layouts];
+      // Counters 0 to 3 in a row, as four encrypts would make them.
+      wires.forEach((w, i) => assert.equal(w.slice(8, 16), i.toString(16).padStart(8, '0')));
+      for (const [i, w] of wires.entries()) assert.deepEqual(layouts[i], await s.ok('layout', { peer: 0, wire: w }));
+      assert.equal((await s.ok('decrypt', { party: 1, ad: hex('ad'), wire: wires[3] })).plaintext, hex('lost'));
+      assert.equal((await s.call('encrypt_many', { party: 2, ad: '', plaintext: '', count: 0 })).err.class, 'other');
+      assert.ok((await s.call('encrypt_many', { party: 7, ad: '', plaintext: '', count: 2 })).err);
+      assert.equal(await s.close(), 0);
+    }
+    assert.deepEqual(both[0].seen, both[1].seen, `the same lines for ${args.join(' ')}`);
+  }
+});
+
 test('cost: one echo encrypt + decrypt round trip through the pipe (median)', async () => {
   const s = jsShim('--echo');
   await s.ok('hello', { protocol: 1 });

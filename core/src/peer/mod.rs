@@ -145,9 +145,8 @@ pub trait Peer: Send + Sync {
         None
     }
 
-    /// Whether every call crosses a process boundary (a shim). Campaigns give such peers a
-    /// sample of the drawn scenarios (`RunOptions::shim_scenarios`), since a jump alone costs
-    /// thousands of round trips through a pipe.
+    /// Whether every call crosses a process boundary (a shim). Campaigns may give such peers
+    /// a sample of the drawn scenarios (`RunOptions::shim_scenarios`; by default all).
     fn out_of_process(&self) -> bool {
         false
     }
@@ -230,6 +229,15 @@ pub trait Party: Send {
     /// parties that do not count keep this default.
     fn work(&self) -> Option<Work> {
         None
+    }
+
+    /// Whether the party bounds each of its calls itself (a shim's party: the host stops a
+    /// request past the shim's budget and reports the shim as failed), so that
+    /// [`crate::guard::watch`] leaves it as it is: a second budget would cut a slow shim
+    /// short of its own, and cost two thread hand-overs per call. Other parties keep this
+    /// default.
+    fn own_budget(&self) -> bool {
+        false
     }
 
     /// Takes the initiator's [`Party::handshake`] bytes on the responder.

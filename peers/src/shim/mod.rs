@@ -1,25 +1,36 @@
 //! The shim host: peers in other processes, in any language, speaking the JSON-lines shim
 //! protocol (`shims/PROTOCOL.md`, version 1).
 //!
-//! One child process serves every party of the peers its hello declares: the process sits
-//! behind a mutex shared by the [`ShimPeer`]s and their [`ShimParty`]s, and parties are
-//! numbered by the bench. Every request has a time budget. When a shim breaks the protocol
-//! (it exits, hangs, writes garbage, answers with the wrong id, writes an oversized line) it
-//! is stopped, and every later call returns the same refusal at once, whose detail starts
-//! with [`process::FAILED_PREFIX`]; [`failure_kind`] recognises it so that the campaign
-//! reports one `shim-failed` finding with the shim's stderr tail and carries on with the
-//! other peers.
+//! A shim's processes (its command started once, and again while several threads use it
+//! at once, [`pool`]) serve every party of the peers its hello declares; each process sits
+//! behind a mutex shared by the [`ShimPeer`]s and the [`ShimParty`]s built on it, and parties
+//! are numbered by the bench. Every request has a time budget. When a shim breaks the
+//! protocol (it exits, hangs, writes garbage, answers with the wrong id, writes an oversized
+//! line) it is stopped, and every later call returns the same refusal at once, whose detail
+//! starts with [`process::FAILED_PREFIX`]; [`failure_kind`] recognises it so that the
+//! campaign reports one `shim-failed` finding with the shim's stderr tail and carries on with
+//! the other peers.
+//!
+//! Where the shim takes them up, the optional features of [`features`] save round trips: a
+//! jump's lost messages go in batches ([`batch`]), and layouts come with the wire bytes
+//! ([`layouts`]).
 
+mod batch;
 pub mod command;
+pub mod features;
 pub mod hello;
+mod layouts;
+mod pool;
 pub mod process;
+pub mod stats;
 
-use hello::Hello;
-use process::{Answer, FailureKind, Process};
+use features::{Features, MAX_BATCH, WIRE_LAYOUT};
+use layouts::LayoutCache;
+use pool::{usual, Member, Pool, PoolOptions, NO_PARTY};
 pub use process::{Randomness, MAX_RANDOM_ASK, MAX_RANDOM_PER_REQUEST};
 use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
-    BoxRng, Capabilities, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit, WireLayout,
+    BoxRng, Capabilities, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -40,15 +51,24 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The hello's budget: interpreters and native libraries take a while to load.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What sets up the shims of a command: where the peers file is, and each request's budget.
+/// What sets up the shims of a command: where the peers file is, each request's budget,
+/// how many processes a shim may run, and whether to offer the features that batch requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShimOptions {
     /// The peers file (`--shims`).
     pub shims_file: PathBuf,
-    /// The budget of every request but the hello (`--shim-timeout-ms`).
+    /// The budget of every request but the hello (`--shim-timeout-ms`); a peers file entry's
+    /// `timeout_ms` raises it for that shim.
     pub timeout: Duration,
     /// The hello's budget ([`HELLO_TIMEOUT`]; tests shorten it).
     pub hello_timeout: Duration,
+    /// The most processes of one shim: one starts at once, another each time a thread uses
+    /// the shim while every running one is taken by another thread (a campaign's workers).
+    /// Default: the machine's parallelism. The results do not depend on it.
+    pub processes: usize,
+    /// Offer `encrypt_many` and `wire_layout` (default); `false` makes every shim run as one
+    /// written before them (the benches compare the two).
+    pub batching: bool,
 }
 
 impl Default for ShimOptions {
@@ -57,11 +77,14 @@ impl Default for ShimOptions {
             shims_file: PathBuf::from(DEFAULT_SHIMS_FILE),
             timeout: DEFAULT_TIMEOUT,
             hello_timeout: HELLO_TIMEOUT,
+            processes: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            batching: true,
         }
     }
 }
 
-/// One shim to start: its name and command line.
+/// One shim to start: its name and command line, and its request budget if it needs more
+/// than the default.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShimSpec {
@@ -69,18 +92,36 @@ pub struct ShimSpec {
     pub name: String,
     /// The command line, split like a shell would for simple cases.
     pub command: String,
+    /// The budget of each of its requests but the hello, in milliseconds, where the
+    /// implementation is known to be slower than `--shim-timeout-ms` allows (its README
+    /// says why); the larger of the two applies.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
 }
 
 impl ShimSpec {
+    /// The shim `name` run by `command`, with the default budget.
+    pub fn new(name: impl Into<String>, command: impl Into<String>) -> ShimSpec {
+        ShimSpec {
+            name: name.into(),
+            command: command.into(),
+            timeout_ms: None,
+        }
+    }
+
+    /// The budget of each of its requests but the hello: `timeout` (`--shim-timeout-ms`),
+    /// or its own `timeout_ms` if larger.
+    pub fn budget(&self, timeout: Duration) -> Duration {
+        self.timeout_ms
+            .map_or(timeout, |ms| timeout.max(Duration::from_millis(ms)))
+    }
+
     /// Parses `NAME=COMMAND` (what follows `shim:` in `--peer shim:NAME=COMMAND`).
     pub fn parse(spec: &str) -> Result<ShimSpec, String> {
         let (name, command) = spec.split_once('=').ok_or_else(|| {
             format!("--peer shim:{spec}: expected shim:NAME=COMMAND (no '=' found)")
         })?;
-        let spec = ShimSpec {
-            name: name.trim().to_string(),
-            command: command.trim().to_string(),
-        };
+        let spec = ShimSpec::new(name.trim(), command.trim());
         spec.check()?;
         Ok(spec)
     }
@@ -94,6 +135,12 @@ impl ShimSpec {
         {
             return Err(format!(
                 "shim name {:?}: expected letters, digits, '-', '_' or '.', and optionally @ and a version of the same",
+                self.name
+            ));
+        }
+        if self.timeout_ms == Some(0) {
+            return Err(format!(
+                "shim {:?}: timeout_ms must be at least 1 (leave it out for the default)",
                 self.name
             ));
         }
@@ -170,56 +217,6 @@ pub fn failure_kind(reject: &Reject) -> Option<&str> {
     reject.failure_kind()
 }
 
-/// The process and what all its peers share.
-struct Shared {
-    process: Mutex<Process>,
-    timeout: Duration,
-}
-
-impl Shared {
-    /// Sends `op` and reads its `ok` fields with `read`; an `ok` that `read` cannot use stops
-    /// the shim (bad-answer). `err` becomes the implementation's refusal; `unimplemented` a
-    /// refusal of class Other saying so.
-    fn call<T>(
-        &self,
-        op: &str,
-        fields: Map<String, Value>,
-        randomness: Randomness<'_>,
-        read: impl FnOnce(&Map<String, Value>) -> Result<T, String>,
-    ) -> Result<T, Reject> {
-        let mut process = self.process.lock().map_err(|_| {
-            Reject::new(
-                RejectClass::Other,
-                "the shim's lock was poisoned by an earlier panic",
-            )
-        })?;
-        let (id, answer) = process.request(op, fields, self.timeout, randomness)?;
-        match answer {
-            Answer::Ok(ok) => {
-                read(&ok).map_err(|problem| process.fail(FailureKind::BadAnswer, id, op, problem))
-            }
-            Answer::Refused(reject) => Err(reject),
-            Answer::Unimplemented(why) => Err(Reject::new(
-                RejectClass::Other,
-                format!("unimplemented: the shim does not do {op}: {why}"),
-            )),
-        }
-    }
-
-    fn new_party(&self) -> Result<u64, Reject> {
-        let mut process = self.process.lock().map_err(|_| {
-            Reject::new(
-                RejectClass::Other,
-                "the shim's lock was poisoned by an earlier panic",
-            )
-        })?;
-        if let Some(failed) = process.failure() {
-            return Err(failed.clone());
-        }
-        Ok(process.new_party())
-    }
-}
-
 fn hex_value(bytes: &[u8]) -> Value {
     Value::String(hex::encode(bytes))
 }
@@ -246,73 +243,71 @@ fn seed(rng: &mut BoxRng, host_rng: bool) -> Option<(&'static str, Value)> {
     Some(("seed", hex_value(&seed)))
 }
 
-/// Why a request about no party's randomness may not ask for random bytes.
-const NO_PARTY: &str = "the request draws on no party's randomness";
-
 fn fields<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// A peer served by a shim process.
-pub struct ShimPeer {
+/// What a shim peer and its parties share.
+struct Core {
     info: PeerInfo,
     /// Its index in the hello's `peers`, which requests name it by.
     index: usize,
     /// Its hello declared `host_rng`: its parties ask for their random bytes.
     host_rng: bool,
-    shared: Arc<Shared>,
+    pool: Arc<Pool>,
     /// Set once the shim answered `layout` with `unimplemented`: not asked again.
     no_layout: AtomicBool,
+    /// Layouts the shim already gave.
+    layouts: Mutex<LayoutCache>,
+}
+
+impl Core {
+    /// Remembers the layout of a message that may be asked about again.
+    fn keep_layout(&self, wire: &[u8], layout: WireLayout) {
+        if let Ok(mut cache) = self.layouts.lock() {
+            cache.keep(wire, layout);
+        }
+    }
+}
+
+/// A peer served by a shim.
+pub struct ShimPeer {
+    core: Arc<Core>,
 }
 
 impl std::fmt::Debug for ShimPeer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ShimPeer")
-            .field("name", &self.info.name)
-            .field("index", &self.index)
+            .field("name", &self.core.info.name)
+            .field("index", &self.core.index)
             .finish_non_exhaustive()
     }
 }
 
-/// Starts `spec`'s process, checks its hello, and returns its peers, named `NAME` when it
-/// serves one and `NAME-FAMILY` when it serves several.
+/// Starts `spec`'s first process, checks its hello, and returns its peers, named `NAME`
+/// when it serves one and `NAME-FAMILY` when it serves several. More processes of the same
+/// command start when several threads use the peers at once, up to `opts.processes`.
 pub fn start(spec: &ShimSpec, opts: &ShimOptions) -> Result<Vec<Box<dyn Peer>>, String> {
     spec.check()?;
     let label = format!("shim {:?} ({})", spec.name, spec.command);
     let argv = command::split(&spec.command).map_err(|e| format!("{label}: {e}"))?;
-    let mut process = Process::spawn(label.clone(), &argv)?;
-    let fields = fields([
-        ("protocol", Value::from(hello::PROTOCOL)),
-        ("features", Value::from(vec![hello::HOST_RNG])),
-    ]);
-    let hello: Hello = match process.request(
-        "hello",
-        fields,
-        opts.hello_timeout,
-        Randomness::Refused(NO_PARTY),
-    ) {
-        Ok((_, Answer::Ok(ok))) => {
-            hello::parse(&ok).map_err(|e| format!("{label}: refused: its hello is wrong: {e}"))?
-        }
-        Ok((_, Answer::Refused(r))) => {
-            return Err(format!(
-                "{label}: refused: it answered the hello with an error: {r}"
-            ))
-        }
-        Ok((_, Answer::Unimplemented(why))) => {
-            return Err(format!(
-                "{label}: refused: it answered the hello with unimplemented: {why}"
-            ))
-        }
-        Err(r) => {
-            let text = r.detail.strip_prefix(FAILED_PREFIX).unwrap_or(&r.detail);
-            return Err(format!("hello failed: {text}"));
-        }
+    let offered = if opts.batching {
+        Features::ALL
+    } else {
+        Features::default()
     };
-    let shared = Arc::new(Shared {
-        process: Mutex::new(process),
-        timeout: opts.timeout,
-    });
+    let pool = Pool::start(
+        label,
+        argv,
+        PoolOptions {
+            offered,
+            max: opts.processes,
+            timeout: spec.budget(opts.timeout),
+            hello_timeout: opts.hello_timeout,
+        },
+        stats::register(&spec.name),
+    )?;
+    let hello = &pool.hello;
     let several = hello.peers.len() > 1;
     Ok(hello
         .peers
@@ -325,41 +320,66 @@ pub fn start(spec: &ShimSpec, opts: &ShimOptions) -> Result<Vec<Box<dyn Peer>>, 
                 spec.name.clone()
             };
             Box::new(ShimPeer {
-                info: PeerInfo {
-                    name,
-                    version: format!("{} {}", hello.implementation, hello.version),
-                    family: d.family,
-                    limits: d.limits,
-                    capabilities: d.capabilities,
-                    weakened: d.weakened.clone(),
-                },
-                index,
-                host_rng: d.host_rng,
-                shared: Arc::clone(&shared),
-                no_layout: AtomicBool::new(false),
+                core: Arc::new(Core {
+                    info: PeerInfo {
+                        name,
+                        version: format!("{} {}", hello.implementation, hello.version),
+                        family: d.family,
+                        limits: d.limits,
+                        capabilities: d.capabilities,
+                        weakened: d.weakened.clone(),
+                    },
+                    index,
+                    host_rng: d.host_rng,
+                    pool: Arc::clone(&pool),
+                    no_layout: AtomicBool::new(false),
+                    layouts: Mutex::new(LayoutCache::default()),
+                }),
             }) as Box<dyn Peer>
         })
         .collect())
 }
 
 impl ShimPeer {
-    /// The party `number`, keeping `rng` for its later asks when the peer has `host_rng`.
-    fn party(&self, number: u64, rng: BoxRng) -> Box<dyn Party> {
+    /// The party `number` on `member`, keeping `rng` for its later asks when the peer has
+    /// `host_rng`.
+    fn party(&self, number: u64, member: Arc<Member>, rng: BoxRng) -> Box<dyn Party> {
         Box::new(ShimParty {
             number,
-            shared: Arc::clone(&self.shared),
-            capabilities: self.info.capabilities,
-            rng: self.host_rng.then_some(rng),
+            member,
+            core: Arc::clone(&self.core),
+            rng: self.core.host_rng.then_some(rng),
         })
     }
 
     /// Where a request building a party takes the random bytes its shim asks for.
     fn randomness<'a>(&self, rng: &'a mut BoxRng) -> Randomness<'a> {
-        if self.host_rng {
+        if self.core.host_rng {
             Randomness::Party(rng)
         } else {
             Randomness::Refused(NOT_DECLARED)
         }
+    }
+
+    /// Builds party `op` (`respond`, `initiate`, `restore`) from `request` on the calling
+    /// thread's process, reading the answer's `ok` with `read`.
+    fn build<T>(
+        &self,
+        op: &'static str,
+        mut request: Map<String, Value>,
+        mut rng: BoxRng,
+        read: impl FnOnce(&Map<String, Value>) -> Result<T, String>,
+    ) -> Result<(Box<dyn Party>, T), Reject> {
+        let pool = &self.core.pool;
+        let member = pool.member()?;
+        let number = pool.new_party(&member)?;
+        request.insert("peer".into(), Value::from(self.core.index));
+        request.insert("party".into(), Value::from(number));
+        request.extend(seed(&mut rng, self.core.host_rng).map(|(k, v)| (k.to_string(), v)));
+        let built = pool.call(&member, op, 0, request, self.randomness(&mut rng), |a| {
+            usual(op, a, read)
+        })?;
+        Ok((self.party(number, member, rng), built))
     }
 }
 
@@ -369,46 +389,30 @@ impl Peer for ShimPeer {
     }
 
     fn info(&self) -> PeerInfo {
-        self.info.clone()
+        self.core.info.clone()
     }
 
     fn respond(
         &self,
         init: &SessionInit,
-        mut rng: BoxRng,
+        rng: BoxRng,
     ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
-        let number = self.shared.new_party()?;
-        let mut request = fields([
-            ("peer", Value::from(self.index)),
-            ("party", Value::from(number)),
-            ("shared_secret", hex_value(&init.shared_secret)),
-        ]);
-        request.extend(seed(&mut rng, self.host_rng).map(|(k, v)| (k.to_string(), v)));
-        let bundle = self
-            .shared
-            .call("respond", request, self.randomness(&mut rng), |ok| {
-                hex_field(ok, "bundle")
-            })?;
-        Ok((self.party(number, rng), bundle))
+        let request = fields([("shared_secret", hex_value(&init.shared_secret))]);
+        self.build("respond", request, rng, |ok| hex_field(ok, "bundle"))
     }
 
     fn initiate(
         &self,
         init: &SessionInit,
         bundle: &[u8],
-        mut rng: BoxRng,
+        rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        let number = self.shared.new_party()?;
-        let mut request = fields([
-            ("peer", Value::from(self.index)),
-            ("party", Value::from(number)),
+        let request = fields([
             ("shared_secret", hex_value(&init.shared_secret)),
             ("bundle", hex_value(bundle)),
         ]);
-        request.extend(seed(&mut rng, self.host_rng).map(|(k, v)| (k.to_string(), v)));
-        self.shared
-            .call("initiate", request, self.randomness(&mut rng), |_| Ok(()))?;
-        Ok(self.party(number, rng))
+        self.build("initiate", request, rng, |_| Ok(()))
+            .map(|(party, ())| party)
     }
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
@@ -416,49 +420,33 @@ impl Peer for ShimPeer {
             body: 0..wire.len(),
             ..WireLayout::default()
         };
-        if self.no_layout.load(Ordering::Relaxed) {
+        let core = &self.core;
+        if let Some(known) = core.layouts.lock().ok().and_then(|mut c| c.get(wire)) {
+            return known;
+        }
+        if core.no_layout.load(Ordering::Relaxed) {
             return whole;
         }
-        let request = fields([("peer", Value::from(self.index)), ("wire", hex_value(wire))]);
-        let range = |ok: &Map<String, Value>,
-                     key: &str|
-         -> Result<Option<std::ops::Range<usize>>, String> {
-            let bad = || format!("its \"ok.{key}\" is not [start, end] with start <= end");
-            match ok.get(key) {
-                None | Some(Value::Null) if key == "ratchet_key" => Ok(None),
-                Some(Value::Array(pair)) => match pair.as_slice() {
-                    [s, e] => {
-                        let (s, e) = (s.as_u64().ok_or_else(bad)?, e.as_u64().ok_or_else(bad)?);
-                        let (s, e) = (
-                            usize::try_from(s).map_err(|_| bad())?,
-                            usize::try_from(e).map_err(|_| bad())?,
-                        );
-                        if s <= e {
-                            Ok(Some(s..e))
-                        } else {
-                            Err(bad())
-                        }
-                    }
-                    _ => Err(bad()),
-                },
-                _ => Err(bad()),
-            }
+        let Ok(member) = core.pool.member() else {
+            return whole;
         };
-        let answer = self
-            .shared
-            .call("layout", request, Randomness::Refused(NO_PARTY), |ok| {
-                Ok(WireLayout {
-                    header: range(ok, "header")?.unwrap_or_default(),
-                    body: range(ok, "body")?.unwrap_or_default(),
-                    mac: range(ok, "mac")?.unwrap_or_default(),
-                    ratchet_key: range(ok, "ratchet_key")?,
-                })
-            });
+        let request = fields([("peer", Value::from(core.index)), ("wire", hex_value(wire))]);
+        let answer = core.pool.call(
+            &member,
+            "layout",
+            0,
+            request,
+            Randomness::Refused(NO_PARTY),
+            |a| usual("layout", a, |ok| layouts::parse(ok, "ok.")),
+        );
         match answer {
-            Ok(layout) => layout,
+            Ok(layout) => {
+                core.keep_layout(wire, layout.clone());
+                layout
+            }
             Err(r) => {
                 if r.detail.starts_with("unimplemented:") {
-                    self.no_layout.store(true, Ordering::Relaxed);
+                    core.no_layout.store(true, Ordering::Relaxed);
                 }
                 whole
             }
@@ -466,21 +454,14 @@ impl Peer for ShimPeer {
     }
 
     fn codec(&self) -> Option<&'static dyn Codec> {
-        ratchet_bench_references::codec::for_family(self.info.family.name())
+        ratchet_bench_references::codec::for_family(self.core.info.family.name())
     }
 
-    fn restore(&self, state: &[u8], mut rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
-        let number = self.shared.new_party()?;
-        let mut request = fields([
-            ("peer", Value::from(self.index)),
-            ("party", Value::from(number)),
-            ("state", hex_value(state)),
-        ]);
-        request.extend(seed(&mut rng, self.host_rng).map(|(k, v)| (k.to_string(), v)));
-        self.shared
-            .call("restore", request, self.randomness(&mut rng), |_| Ok(()))
-            .map_err(|r| disagree(r, self.info.capabilities))?;
-        Ok(self.party(number, rng))
+    fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
+        let request = fields([("state", hex_value(state))]);
+        self.build("restore", request, rng, |_| Ok(()))
+            .map(|(party, ())| party)
+            .map_err(|r| disagree(r, self.core.info.capabilities))
     }
 }
 
@@ -506,8 +487,9 @@ const NOT_DECLARED: &str = "its hello did not declare host_rng for this peer";
 /// One party living in a shim process, named there by its number.
 pub struct ShimParty {
     number: u64,
-    shared: Arc<Shared>,
-    capabilities: Capabilities,
+    /// The process it lives on.
+    member: Arc<Member>,
+    core: Arc<Core>,
     /// The party's generator, kept for its whole life when its peer has `host_rng`: the
     /// bytes the shim asks for while handling a request about this party come from it.
     rng: Option<BoxRng>,
@@ -535,69 +517,164 @@ impl ShimParty {
             None => Randomness::Refused(NOT_DECLARED),
         }
     }
+
+    /// Sends `op` about this party, reading the answer the usual way with `read_ok`.
+    fn call<T>(
+        &mut self,
+        op: &'static str,
+        more: Map<String, Value>,
+        read_ok: impl FnOnce(&Map<String, Value>) -> Result<T, String>,
+    ) -> Result<T, Reject> {
+        let request = self.with(more);
+        let randomness = Self::randomness(&mut self.rng);
+        self.core
+            .pool
+            .call(&self.member, op, 0, request, randomness, |a| {
+                usual(op, a, read_ok)
+            })
+    }
+
+    /// One `encrypt_many` request of `count` encryptions (at most [`MAX_BATCH`]): the wires
+    /// made, and the refusal that stopped the batch, if one did. A broken answer stops the
+    /// shim; its failure is then the refusal.
+    fn batch(&mut self, ad: &[u8], plaintext: &[u8], count: u32) -> (Vec<Vec<u8>>, Option<Reject>) {
+        let request = self.with(fields([
+            ("ad", hex_value(ad)),
+            ("plaintext", hex_value(plaintext)),
+            ("count", Value::from(count)),
+        ]));
+        let randomness = Self::randomness(&mut self.rng);
+        let with_layouts = self.core.pool.features.wire_layout;
+        let core = &self.core;
+        let answer = core.pool.call(
+            &self.member,
+            "encrypt_many",
+            u64::from(count),
+            request,
+            randomness,
+            |answer| batch::read(answer, count, with_layouts),
+        );
+        match answer {
+            Ok(batch) => {
+                if let Ok(mut cache) = core.layouts.lock() {
+                    for (wire, layout) in batch.wires.iter().zip(batch.layouts) {
+                        cache.once(wire.clone(), layout);
+                    }
+                }
+                (batch.wires, batch.refused)
+            }
+            Err(failed) => (Vec::new(), Some(failed)),
+        }
+    }
 }
 
 impl Party for ShimParty {
     fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
-        let request = self.with(fields([
-            ("ad", hex_value(ad)),
-            ("plaintext", hex_value(plaintext)),
-        ]));
-        let randomness = Self::randomness(&mut self.rng);
-        self.shared
-            .call("encrypt", request, randomness, |ok| hex_field(ok, "wire"))
+        let more = fields([("ad", hex_value(ad)), ("plaintext", hex_value(plaintext))]);
+        let with_layout = self.core.pool.features.wire_layout;
+        let (wire, layout) = self.call("encrypt", more, |ok| {
+            let wire = hex_field(ok, "wire")?;
+            let layout = match ok.get("layout") {
+                Some(l) if with_layout => Some(layouts::parse_value(l, "ok.layout")?),
+                None if with_layout => {
+                    return Err(format!(
+                        "its \"ok.layout\" is missing, although it took up {WIRE_LAYOUT}"
+                    ))
+                }
+                _ => None,
+            };
+            Ok((wire, layout))
+        })?;
+        if let Some(layout) = layout {
+            self.core.keep_layout(&wire, layout);
+        }
+        Ok(wire)
+    }
+
+    fn encrypt_many(
+        &mut self,
+        ad: &[u8],
+        plaintext: &[u8],
+        count: u32,
+    ) -> (Vec<Vec<u8>>, Option<Reject>) {
+        let mut wires = Vec::with_capacity(count as usize);
+        if !self.core.pool.features.encrypt_many {
+            for _ in 0..count {
+                match self.encrypt(ad, plaintext) {
+                    Ok(wire) => wires.push(wire),
+                    Err(refused) => return (wires, Some(refused)),
+                }
+            }
+            return (wires, None);
+        }
+        let mut left = count;
+        while left > 0 {
+            let n = left.min(MAX_BATCH);
+            let (made, refused) = self.batch(ad, plaintext, n);
+            wires.extend(made);
+            if refused.is_some() {
+                return (wires, refused);
+            }
+            left -= n;
+        }
+        (wires, None)
     }
 
     fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
-        let request = self.with(fields([("ad", hex_value(ad)), ("wire", hex_value(wire))]));
-        let randomness = Self::randomness(&mut self.rng);
-        self.shared.call("decrypt", request, randomness, |ok| {
-            hex_field(ok, "plaintext")
-        })
+        let more = fields([("ad", hex_value(ad)), ("wire", hex_value(wire))]);
+        self.call("decrypt", more, |ok| hex_field(ok, "plaintext"))
     }
 
     fn handshake(&mut self) -> Result<Option<Vec<u8>>, Reject> {
-        let request = self.with(Map::new());
-        let randomness = Self::randomness(&mut self.rng);
-        self.shared.call("handshake", request, randomness, |ok| {
-            match ok.get("handshake") {
-                None | Some(Value::Null) => Ok(None),
-                Some(_) => hex_field(ok, "handshake").map(Some),
-            }
+        self.call("handshake", Map::new(), |ok| match ok.get("handshake") {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => hex_field(ok, "handshake").map(Some),
         })
     }
 
     fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
-        let request = self.with(fields([("handshake", hex_value(handshake))]));
-        let randomness = Self::randomness(&mut self.rng);
-        self.shared.call("join", request, randomness, |_| Ok(()))
+        self.call(
+            "join",
+            fields([("handshake", hex_value(handshake))]),
+            |_| Ok(()),
+        )
     }
 
     fn export_state(&self) -> Result<Vec<u8>, Reject> {
         let request = self.with(Map::new());
-        self.shared
+        self.core
+            .pool
             .call(
+                &self.member,
                 "export",
+                0,
                 request,
                 Randomness::Refused("exporting a state draws no randomness"),
-                |ok| hex_field(ok, "state"),
+                |a| usual("export", a, |ok| hex_field(ok, "state")),
             )
-            .map_err(|r| disagree(r, self.capabilities))
+            .map_err(|r| disagree(r, self.core.info.capabilities))
+    }
+
+    fn own_budget(&self) -> bool {
+        true
     }
 }
 
 impl Drop for ShimParty {
     /// Tells the shim to forget the party; best effort (a failed shim is not asked).
     fn drop(&mut self) {
-        if let Ok(process) = self.shared.process.lock() {
-            if process.failure().is_some() {
-                return;
-            }
+        if self.core.pool.failure().is_some() {
+            return;
         }
         let request = self.with(Map::new());
-        let _ = self
-            .shared
-            .call("drop", request, Randomness::Refused(NO_PARTY), |_| Ok(()));
+        let _ = self.core.pool.call(
+            &self.member,
+            "drop",
+            0,
+            request,
+            Randomness::Refused(NO_PARTY),
+            |a| usual("drop", a, |_| Ok(())),
+        );
     }
 }
 
@@ -700,6 +777,7 @@ pub fn select(names: &[String], opts: &ShimOptions) -> Result<Selected, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratchet_bench_core::peer::RejectClass;
 
     #[test]
     fn versioned_names_keep_the_version_last() {

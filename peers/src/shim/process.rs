@@ -253,6 +253,19 @@ fn read_stderr(stderr: impl Read, tail: &Tail) {
     tail.close();
 }
 
+/// Stops a [`Process`] from another thread (when another process of the same shim failed),
+/// without waiting for the request it may be in: its reader then sees the shim exit.
+#[derive(Clone)]
+pub struct Killer(Arc<Watch>);
+
+impl Killer {
+    /// Kills the process and stops its watchdog.
+    pub fn kill(&self) {
+        self.0.closed.store(true, Ordering::SeqCst);
+        self.0.kill();
+    }
+}
+
 /// A running shim.
 pub struct Process {
     /// `shim "NAME" (COMMAND)`, the start of every message about it.
@@ -322,6 +335,11 @@ impl Process {
             next_party: 0,
             failed: None,
         })
+    }
+
+    /// What stops this process from another thread.
+    pub fn killer(&self) -> Killer {
+        Killer(Arc::clone(&self.watch))
     }
 
     /// A party number never used before in this process.
@@ -674,29 +692,7 @@ fn answer_of(value: Value, bytes: &[u8], id: u64) -> Result<Answer, (FailureKind
         (["ok"], Some(Value::Object(ok)), _, _) => Ok(Answer::Ok(ok)),
         (["ok"], Some(other), _, _) => bad(format!("its \"ok\" is not an object: {other}")),
         (["err"], _, Some(Value::Object(err)), _) => {
-            let class = err.get("class").and_then(Value::as_str).unwrap_or_default();
-            let Some(class) = class_named(class) else {
-                return bad(format!(
-                    "its \"err.class\" is {}, expected one of {}",
-                    err.get("class")
-                        .map_or_else(|| "missing".into(), Value::to_string),
-                    CLASSES
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            };
-            let Some(detail) = err.get("detail").and_then(Value::as_str) else {
-                return bad("its \"err.detail\" is missing or not a string".into());
-            };
-            // A shim cannot make its refusal look like the bench's own failure report.
-            let detail = if detail.starts_with(FAILED_PREFIX) {
-                format!("(the shim said) {detail}")
-            } else {
-                detail.to_string()
-            };
-            Ok(Answer::Refused(Reject::new(class, detail)))
+            refusal(&err, "err.").map(Answer::Refused).or_else(bad)
         }
         (["err"], _, Some(other), _) => bad(format!("its \"err\" is not an object: {other}")),
         (["unimplemented"], _, _, Some(Value::String(why))) => Ok(Answer::Unimplemented(why)),
@@ -709,6 +705,34 @@ fn answer_of(value: Value, bytes: &[u8], id: u64) -> Result<Answer, (FailureKind
             preview()
         )),
     }
+}
+
+/// The refusal an error object at `path` in an answer holds (`{"class": ..., "detail":
+/// ...}`, as an `err` answer's `err`), or what is wrong with it, naming the field.
+pub(crate) fn refusal(err: &Map<String, Value>, path: &str) -> Result<Reject, String> {
+    let class = err.get("class").and_then(Value::as_str).unwrap_or_default();
+    let Some(class) = class_named(class) else {
+        return Err(format!(
+            "its \"{path}class\" is {}, expected one of {}",
+            err.get("class")
+                .map_or_else(|| "missing".into(), Value::to_string),
+            CLASSES
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    let Some(detail) = err.get("detail").and_then(Value::as_str) else {
+        return Err(format!("its \"{path}detail\" is missing or not a string"));
+    };
+    // A shim cannot make its refusal look like the bench's own failure report.
+    let detail = if detail.starts_with(FAILED_PREFIX) {
+        format!("(the shim said) {detail}")
+    } else {
+        detail.to_string()
+    };
+    Ok(Reject::new(class, detail))
 }
 
 /// The protocol's class names.

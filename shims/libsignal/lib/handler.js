@@ -37,6 +37,16 @@ export function makeHandler(S, release, familyName) {
 
   const parties = new Map();
   let helloDone = false;
+  // The optional features taken up in the hello (PROTOCOL.md): `encrypt_many` (several
+  // encryptions of one party in one request) and `wire_layout` (each encryption's answer
+  // carries the wire's layout).
+  let encryptManyOn = false;
+  let wireLayoutOn = false;
+
+  /** The `ok` fields of one encryption: the wire, and with wire_layout its layout. */
+  function encrypted(wire) {
+    return wireLayoutOn ? { wire: hex(wire), layout: layout(wire) } : { wire: hex(wire) };
+  }
 
   function partyOf(req) {
     const n = intField(req, 'party');
@@ -113,11 +123,42 @@ export function makeHandler(S, release, familyName) {
     const before = party.state.snapshot();
     try {
       const msg = await api.signalEncrypt(payload, party.remote, party.local, party.stores);
-      return { wire: hex(concat(Uint8Array.of(msg.type()), msg.serialize())) };
+      return encrypted(concat(Uint8Array.of(msg.type()), msg.serialize()));
     } catch (e) {
       party.state = before;
       throw e;
     }
+  }
+
+  /** `encrypt_many`: `count` encryptions in a row, stopped by the first refusal (the wires
+   * made before it stand, `refused` says why the rest were not made). */
+  async function encryptMany(req) {
+    if (!encryptManyOn) throw new ShimError('other', 'encrypt_many was not taken up in the hello');
+    const count = req.count;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new ShimError('other', `encrypt_many: count ${JSON.stringify(count)} is not a positive integer`);
+    }
+    const wires = [];
+    const layouts = [];
+    let refused = null;
+    for (let i = 0; i < count; i++) {
+      let made;
+      try {
+        made = await encrypt(req);
+      } catch (e) {
+        if (wires.length === 0) throw e;
+        // Let libsignal's log callbacks for this call arrive before reading them.
+        await new Promise((r) => setImmediate(r));
+        refused = errors.classify(e);
+        break;
+      }
+      wires.push(made.wire);
+      if (wireLayoutOn) layouts.push(made.layout);
+    }
+    const out = { wires };
+    if (wireLayoutOn) out.layouts = layouts;
+    if (refused !== null) out.refused = refused;
+    return out;
   }
 
   async function decrypt(req) {
@@ -179,6 +220,7 @@ export function makeHandler(S, release, familyName) {
       throw new ShimError('other', 'libsignal sessions have no handshake: the first message carries the set-up');
     },
     encrypt,
+    encrypt_many: encryptMany,
     decrypt,
     export: exportState,
     restore,
@@ -197,6 +239,9 @@ export function makeHandler(S, release, familyName) {
       throw new ShimError('other', `this shim speaks protocol ${PROTOCOL}, not ${JSON.stringify(req.protocol)}`);
     }
     helloDone = true;
+    const features = Array.isArray(req.features) ? req.features : [];
+    encryptManyOn = features.includes('encrypt_many');
+    wireLayoutOn = features.includes('wire_layout');
     return {
       protocol: PROTOCOL,
       implementation: 'libsignal-client',
@@ -210,6 +255,7 @@ export function makeHandler(S, release, familyName) {
           weakened: [],
         },
       ],
+      features: [...(encryptManyOn ? ['encrypt_many'] : []), ...(wireLayoutOn ? ['wire_layout'] : [])],
     };
   }
 
