@@ -415,9 +415,8 @@ struct RunArgs {
     /// Campaign threads (default: the machine's cores).
     #[arg(long)]
     workers: Option<usize>,
-    /// How many of a family's drawn scenarios its shims take part in (default: all; the
-    /// in-process peers run them all); expectations about a sampled shim are not judged
-    /// stale.
+    /// How many of a family's drawn scenarios its shims take part in (default: all, like
+    /// the in-process peers).
     #[arg(long)]
     shim_scenarios: Option<u64>,
     /// Print the report as JSON.
