@@ -35,13 +35,34 @@ pub fn scenario_for(seed: u64, index: u64) -> (Scenario, u64) {
     (scenario, session)
 }
 
+/// What a scenario's transcripts (one per peer, in the peers' order) are checked for: a
+/// run's checks ([`standard`]), or `compare`'s ([`crate::compare::changes`]).
+pub type Judge = dyn Fn(&[Transcript]) -> Vec<Finding> + Sync;
+
+/// A run's checks: every transcript against the oracle, and the peers against each other.
+pub fn standard(transcripts: &[Transcript]) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = transcripts.iter().flat_map(conformance).collect();
+    findings.extend(divergence(transcripts));
+    findings
+}
+
 /// Runs `scenario` under `session_seed` on every peer and checks the transcripts.
 pub fn check_scenario(
     peers: &[&dyn Peer],
     scenario: &Scenario,
     session_seed: u64,
 ) -> (Vec<Transcript>, Vec<Finding>) {
-    check_scenario_told(peers, scenario, session_seed, &|_| ())
+    check_scenario_with(peers, scenario, session_seed, &standard)
+}
+
+/// [`check_scenario`] with other checks than a run's.
+pub fn check_scenario_with(
+    peers: &[&dyn Peer],
+    scenario: &Scenario,
+    session_seed: u64,
+    judge: &Judge,
+) -> (Vec<Transcript>, Vec<Finding>) {
+    check_scenario_told(peers, scenario, session_seed, &|_| (), judge)
 }
 
 /// [`check_scenario`] as unit `index` of `key` in the supervisor's journal (see
@@ -56,9 +77,15 @@ pub fn check_scenario_journaled(
 ) -> Option<(Vec<Transcript>, Vec<Finding>)> {
     let first = peers.first().map_or_else(String::new, |p| p.info().name);
     journal::unit(key, index, &first, || {
-        check_scenario_told(peers, scenario, session_seed, &|peer| {
-            journal::peer_turn(key, index, &peer.info().name);
-        })
+        check_scenario_told(
+            peers,
+            scenario,
+            session_seed,
+            &|peer| {
+                journal::peer_turn(key, index, &peer.info().name);
+            },
+            &standard,
+        )
     })
 }
 
@@ -69,6 +96,7 @@ fn check_scenario_told(
     scenario: &Scenario,
     session_seed: u64,
     turn: &dyn Fn(&dyn Peer),
+    judge: &Judge,
 ) -> (Vec<Transcript>, Vec<Finding>) {
     let transcripts: Vec<Transcript> = peers
         .iter()
@@ -77,8 +105,7 @@ fn check_scenario_told(
             execute(*p, scenario, Setup::seeded(session_seed))
         })
         .collect();
-    let mut findings: Vec<Finding> = transcripts.iter().flat_map(conformance).collect();
-    findings.extend(divergence(&transcripts));
+    let findings = judge(&transcripts);
     (transcripts, findings)
 }
 
@@ -273,6 +300,30 @@ pub fn run(
         Shard::WHOLE,
         workers,
         progress,
+        &standard,
+    )
+}
+
+/// [`run`] on borrowed peers with other checks than a run's (`compare`'s): the same drawn
+/// scenarios, workers and journal, each scenario's transcripts handed to `judge`.
+pub fn run_judged(
+    peers: &[&dyn Peer],
+    seed: u64,
+    count: u64,
+    workers: usize,
+    progress: &(dyn Fn() + Sync),
+    judge: &Judge,
+) -> CampaignResult {
+    run_refs(
+        peers,
+        &[],
+        true,
+        seed,
+        0..count,
+        Shard::WHOLE,
+        workers,
+        progress,
+        judge,
     )
 }
 
@@ -291,6 +342,7 @@ fn run_refs(
     shard: Shard,
     workers: usize,
     progress: &(dyn Fn() + Sync),
+    judge: &Judge,
 ) -> CampaignResult {
     let workers = if journal::one_thread() {
         1
@@ -327,12 +379,17 @@ fn run_refs(
                         if journaled {
                             journal::started(family, index);
                         }
-                        let (ts, findings) =
-                            check_scenario_told(peers, &scenario, session, &|peer| {
+                        let (ts, findings) = check_scenario_told(
+                            peers,
+                            &scenario,
+                            session,
+                            &|peer| {
                                 if journaled {
                                     journal::peer_turn(family, index, &peer.info().name);
                                 }
-                            });
+                            },
+                            judge,
+                        );
                         if journaled {
                             journal::ended(family, index);
                         }
@@ -433,6 +490,7 @@ pub fn run_by_family_refs(
                 shard,
                 workers,
                 progress,
+                &standard,
             ));
         } else {
             result.merge(run_refs(
@@ -444,6 +502,7 @@ pub fn run_by_family_refs(
                 shard,
                 workers,
                 progress,
+                &standard,
             ));
             if !local.is_empty() {
                 result.merge(run_refs(
@@ -455,6 +514,7 @@ pub fn run_by_family_refs(
                     shard,
                     workers,
                     progress,
+                    &standard,
                 ));
             }
         }

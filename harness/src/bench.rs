@@ -82,6 +82,10 @@ pub struct RunOptions {
     /// The pinned group schedules file (a missing file holds none); `None` to run only drawn
     /// ones.
     pub group_regressions: Option<PathBuf>,
+    /// Add the earlier release lines of the peers' families ([`peers::releases`]) to the
+    /// interop matrices, the release matrix (old sender to new receiver and back), without
+    /// adding them to the campaigns: what `run` does when no peer is named.
+    pub release_matrices: bool,
 }
 
 /// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]).
@@ -165,6 +169,19 @@ pub fn absent_reason(name: &str) -> String {
             "{name} did not run (select it with --peer {name}, or --peers all for the shims)"
         ),
     }
+}
+
+/// The earlier release lines ([`peers::releases`]) of the families among `peers` that are
+/// not among them already: the peers a default run adds to its interop matrices.
+pub fn release_peers(peers: &[Box<dyn Peer>]) -> Vec<Box<dyn Peer>> {
+    let infos: Vec<_> = peers.iter().map(|p| p.info()).collect();
+    peers::releases()
+        .into_iter()
+        .filter(|r| {
+            let i = r.info();
+            infos.iter().any(|p| p.family == i.family) && !infos.iter().any(|p| p.name == i.name)
+        })
+        .collect()
 }
 
 /// The regressions file's cases, or an input error naming the file and line.
@@ -257,7 +274,14 @@ pub fn part(
     for (_, seen) in campaign_seen.values_mut() {
         crate::shrink::shorten(&refs, seen, SHRINK_BUDGET);
     }
-    let matrices = interop::run_sharded(&refs, &[], opts.seed, shard);
+    let releases = if opts.release_matrices {
+        release_peers(peers)
+    } else {
+        Vec::new()
+    };
+    let mut interop_peers = refs.clone();
+    interop_peers.extend(releases.iter().map(|p| p.as_ref()));
+    let matrices = interop::run_sharded(&interop_peers, &[], opts.seed, shard);
     // The MLS group part is one unit of work: the shard that takes the first unit runs it.
     let groups = if shard.takes(0) {
         run_groups(opts, peers, progress)?
@@ -281,6 +305,7 @@ pub fn part(
     let only_reports: Vec<_> = vector_reports.iter().map(|(_, r)| r.clone()).collect();
     let replayer = Replayer {
         peers,
+        releases: &releases,
         absent: &absent_reason,
         vectors_dir: opts.vectors_dir.as_deref(),
         mls_vectors_dir: opts.mls_vectors_dir.as_deref(),
@@ -299,7 +324,11 @@ pub fn part(
         checks.insert(i, replayer.check(i as u64, positions[i], listed)?);
     }
 
-    let infos: Vec<_> = peers.iter().map(|p| p.info()).collect();
+    let infos: Vec<_> = peers
+        .iter()
+        .chain(releases.iter())
+        .map(|p| p.info())
+        .collect();
     Ok(Part {
         shard,
         sharded: opts.shard.is_some(),

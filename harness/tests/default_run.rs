@@ -34,6 +34,7 @@ fn the_default_run_passes_and_its_summary_is_stable() {
         shard: None,
         group_schedules: None,
         group_regressions: Some(root.join("vectors/regressions/groups.txt")),
+        release_matrices: true,
     };
     let report = bench::run(&opts, &|| {}).unwrap();
     let verbose = render_verbose(&report);
