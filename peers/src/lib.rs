@@ -14,8 +14,8 @@ mod libolm;
 pub mod libolm_known;
 #[cfg(any(feature = "openmls", feature = "mls-rs"))]
 pub mod mls_group;
-#[cfg(feature = "mls-rs")]
-mod mls_rs;
+#[cfg(any(feature = "mls-rs", feature = "mls-rs-0.54"))]
+pub mod mls_rs;
 #[cfg(feature = "mls-rs")]
 pub mod mls_secret_tree;
 #[cfg(any(feature = "openmls", feature = "mls-rs"))]
@@ -30,6 +30,8 @@ pub mod shim;
 ))]
 pub mod vodozemac;
 
+#[cfg(feature = "mls-rs")]
+pub use self::mls_rs::v0_57::MlsRs;
 #[cfg(feature = "vodozemac")]
 pub use self::vodozemac::v0_11::{VodozemacMegolm, VodozemacOlm};
 #[cfg(feature = "dr2")]
@@ -38,8 +40,6 @@ pub use dr2::DoubleRatchet2;
 pub use ksi::KsiDoubleRatchet;
 #[cfg(feature = "libolm")]
 pub use libolm::{LibolmMegolm, LibolmOlm};
-#[cfg(feature = "mls-rs")]
-pub use mls_rs::MlsRs;
 #[cfg(feature = "openmls")]
 pub use openmls::OpenMls;
 pub use ratchet_bench_references::peers::{
@@ -75,21 +75,23 @@ pub fn bundled() -> Vec<Box<dyn Peer>> {
 }
 
 /// The earlier release lines of in-process implementations, each a peer of its own named
-/// with its line (`vodozemac-olm@0.9`), in report order. They are not among [`bundled`]:
+/// with its line (`vodozemac-olm@0.9`), in report order (oldest line first). They are not among [`bundled`]:
 /// `run` puts them in its interop matrices (the release matrix: old sender to new receiver
 /// and back) but not in its campaigns unless they are named; `compare` runs two of them.
 // Each line is behind its own feature, so the list cannot be one `vec!`.
 #[allow(unused_mut, clippy::vec_init_then_push)]
 pub fn releases() -> Vec<Box<dyn Peer>> {
     let mut all: Vec<Box<dyn Peer>> = Vec::new();
-    #[cfg(feature = "vodozemac-0.10")]
-    all.push(Box::new(vodozemac::v0_10::VodozemacOlm));
+    #[cfg(feature = "mls-rs-0.54")]
+    all.push(Box::new(mls_rs::v0_54::MlsRs));
     #[cfg(feature = "vodozemac-0.9")]
     all.push(Box::new(vodozemac::v0_9::VodozemacOlm));
     #[cfg(feature = "vodozemac-0.10")]
-    all.push(Box::new(vodozemac::v0_10::VodozemacMegolm));
+    all.push(Box::new(vodozemac::v0_10::VodozemacOlm));
     #[cfg(feature = "vodozemac-0.9")]
     all.push(Box::new(vodozemac::v0_9::VodozemacMegolm));
+    #[cfg(feature = "vodozemac-0.10")]
+    all.push(Box::new(vodozemac::v0_10::VodozemacMegolm));
     all
 }
 
@@ -153,6 +155,11 @@ pub fn not_built() -> Vec<(&'static str, &'static str)> {
             "built without the `vodozemac` cargo feature",
         ),
     ]);
+    #[cfg(not(feature = "mls-rs-0.54"))]
+    absent.push((
+        "mls-rs@0.54",
+        "built without the `mls-rs-0.54` cargo feature",
+    ));
     #[cfg(not(feature = "vodozemac-0.10"))]
     absent.extend([
         (
