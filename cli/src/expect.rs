@@ -187,6 +187,7 @@ fn with_replayer<T>(
     let mls = vectors::mls::mls_vectors_dir(inputs.mls_vectors_dir.clone());
     let replayer = Replayer {
         peers: &peers,
+        releases: &[],
         absent: &why,
         vectors_dir: Some(&inputs.vectors_dir),
         mls_vectors_dir: mls.as_deref(),

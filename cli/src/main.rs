@@ -141,6 +141,41 @@ enum Command {
         #[command(flatten)]
         reports: ReportFiles,
     },
+    /// Compare two releases (or two builds) of one implementation, peers of one family, on the
+    /// same seeded campaign and the family's vectors: every behaviour that changed, grouped
+    /// by signature, each with a reproducer. Exit 0 when nothing changed, 1 when something
+    /// did, 2 on a usage error (peers of two families).
+    Compare {
+        /// The first peer, by convention the earlier release (`vodozemac-olm@0.9`); a shim of
+        /// the peers file by name, or `shim:NAME=COMMAND`.
+        before: String,
+        /// The second peer (`vodozemac-olm`).
+        after: String,
+        /// The campaign's seed.
+        #[arg(long, default_value_t = bench::DEFAULT_SEED)]
+        seed: u64,
+        /// Drawn scenarios (default: the family's in `run`).
+        #[arg(long)]
+        scenarios: Option<u64>,
+        /// The folder holding MANIFEST.json.
+        #[arg(long, default_value = "vectors")]
+        vectors_dir: PathBuf,
+        /// Leave the vectors out.
+        #[arg(long)]
+        no_vectors: bool,
+        /// The folder holding the MLS working group's vector files (default: the
+        /// RATCHET_BENCH_MLS_VECTORS environment variable).
+        #[arg(long)]
+        mls_vectors_dir: Option<PathBuf>,
+        /// Campaign threads (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
+        #[command(flatten)]
+        shims: ShimArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Hunt the planted-bug catalogue: a seeded campaign per flaw on a mutant of the
     /// reference beside the real signal-dr peers; exit 0 only if every flaw is caught.
     Selftest(SelftestArgs),
@@ -403,6 +438,10 @@ struct RunArgs {
     /// regression cases are then not checked.
     #[arg(long, conflicts_with = "regressions")]
     no_regressions: bool,
+    /// Leave the earlier release lines (vodozemac 0.9 and 0.10) out of the interop
+    /// matrices; with no peer named they join them (the release matrix), never the campaigns.
+    #[arg(long)]
+    no_release_matrices: bool,
     /// Skip the vector suites.
     #[arg(long)]
     no_vectors: bool,
@@ -548,6 +587,64 @@ fn run_text(verbose: bool, r: &RunReport) -> String {
     }
 }
 
+/// The one peer `name` selects, or why it is not one.
+fn one_peer(
+    name: &str,
+    shims: &ShimArgs,
+) -> Result<[Box<dyn ratchet_bench::peer::Peer>; 1], String> {
+    let mut selected = peers::select_with(&[name.to_string()], &shims.options())?;
+    match selected.len() {
+        1 => selected
+            .pop()
+            .map(|p| [p])
+            .ok_or_else(|| format!("{name} selects no peer")),
+        _ => Err(format!(
+            "{name} names {} peers ({}); compare takes one peer on each side",
+            selected.len(),
+            selected
+                .iter()
+                .map(|p| p.info().name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// `compare`: see [`ratchet_bench::compare`].
+fn compare_command(
+    before: &str,
+    after: &str,
+    opts: &ratchet_bench::compare::CompareOptions,
+    shims: &ShimArgs,
+    json: bool,
+) -> ExitCode {
+    let (a, b) = match (one_peer(before, shims), one_peer(after, shims)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return fail(e),
+    };
+    let bar = ProgressBar::new(
+        opts.scenarios
+            .unwrap_or_else(|| bench::default_scenarios(a[0].info().family)),
+    );
+    bar.set_style(
+        ProgressStyle::with_template("compare [{bar:30}] {pos}/{len} scenarios, {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let result = ratchet_bench::compare::run(&a, &b, opts, &|| bar.inc(1));
+    bar.finish_and_clear();
+    match result {
+        Ok(c) => {
+            if json {
+                println!("{}", to_json(&c));
+            } else {
+                print!("{}", ratchet_bench::compare::render(&c));
+            }
+            ExitCode::from(u8::try_from(c.exit_code()).unwrap_or(1))
+        }
+        Err(e) => fail(e),
+    }
+}
+
 /// The peer names of `--peer` plus `all` for `--peers all`.
 fn peer_names(mut names: Vec<String>, all: Option<String>) -> Vec<String> {
     names.extend(all);
@@ -572,6 +669,10 @@ fn run(args: RunArgs) -> ExitCode {
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // With no peer named, the earlier release lines join the interop matrices (the release
+    // matrix), not the campaigns.
+    let release_matrices =
+        args.peers.is_empty() && args.peers_all.is_none() && !args.no_release_matrices;
     let opts = RunOptions {
         seed: args.seed,
         scenarios: args
@@ -590,6 +691,7 @@ fn run(args: RunArgs) -> ExitCode {
         shard: args.shard,
         group_schedules: args.group_schedules,
         group_regressions: (!args.no_regressions).then_some(args.group_regressions),
+        release_matrices,
     };
     // A process of each shim per campaign worker, so that workers do not queue for one.
     let shim_options = peers::shim::ShimOptions {
@@ -1317,6 +1419,7 @@ fn judge(
     }
     let replayer = Replayer {
         peers,
+        releases: &[],
         absent: &bench::absent_reason,
         vectors_dir: vectors.map(|v| v.0),
         mls_vectors_dir: vectors.and_then(|v| v.1),
@@ -1420,6 +1523,28 @@ fn main() -> ExitCode {
             json,
             files,
         } => merge(&reports, json, &files),
+        Command::Compare {
+            before,
+            after,
+            seed,
+            scenarios,
+            vectors_dir,
+            no_vectors,
+            mls_vectors_dir,
+            workers,
+            shims,
+            json,
+        } => {
+            let opts = ratchet_bench::compare::CompareOptions {
+                seed,
+                scenarios,
+                vectors_dir: (!no_vectors).then_some(vectors_dir),
+                mls_vectors_dir: vectors::mls::mls_vectors_dir(mls_vectors_dir),
+                workers: workers
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            };
+            compare_command(&before, &after, &opts, &shims, json)
+        }
         Command::Expectations { command } => expect::command(command),
         Command::Vectors { command } => match command {
             VectorsCommand::Generate { out } => match vectors::generate(&out) {

@@ -388,6 +388,7 @@ fn a_crashing_shim_is_one_finding_and_the_other_peers_results_stay() {
         shard: None,
         group_schedules: None,
         group_regressions: None,
+        release_matrices: false,
     };
     let started = Instant::now();
     let report = bench::run_on(

@@ -36,13 +36,34 @@ pub fn scenario_for(seed: u64, index: u64) -> (Scenario, u64) {
     (scenario, session)
 }
 
+/// What a scenario's transcripts (one per peer, in the peers' order) are checked for: a
+/// run's checks ([`standard`]), or `compare`'s ([`crate::compare::changes`]).
+pub type Judge = dyn Fn(&[Transcript]) -> Vec<Finding> + Sync;
+
+/// A run's checks: every transcript against the oracle, and the peers against each other.
+pub fn standard(transcripts: &[Transcript]) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = transcripts.iter().flat_map(conformance).collect();
+    findings.extend(divergence(transcripts));
+    findings
+}
+
 /// Runs `scenario` under `session_seed` on every peer and checks the transcripts.
 pub fn check_scenario(
     peers: &[&dyn Peer],
     scenario: &Scenario,
     session_seed: u64,
 ) -> (Vec<Transcript>, Vec<Finding>) {
-    let (ts, findings, _) = check_scenario_told(peers, scenario, session_seed, &|_| ());
+    check_scenario_with(peers, scenario, session_seed, &standard)
+}
+
+/// [`check_scenario`] with other checks than a run's.
+pub fn check_scenario_with(
+    peers: &[&dyn Peer],
+    scenario: &Scenario,
+    session_seed: u64,
+    judge: &Judge,
+) -> (Vec<Transcript>, Vec<Finding>) {
+    let (ts, findings, _) = check_scenario_told(peers, scenario, session_seed, &|_| (), judge);
     (ts, findings)
 }
 
@@ -58,9 +79,15 @@ pub fn check_scenario_journaled(
 ) -> Option<(Vec<Transcript>, Vec<Finding>)> {
     let first = peers.first().map_or_else(String::new, |p| p.info().name);
     journal::unit(key, index, &first, || {
-        let (ts, findings, _) = check_scenario_told(peers, scenario, session_seed, &|peer| {
-            journal::peer_turn(key, index, &peer.info().name);
-        });
+        let (ts, findings, _) = check_scenario_told(
+            peers,
+            scenario,
+            session_seed,
+            &|peer| {
+                journal::peer_turn(key, index, &peer.info().name);
+            },
+            &standard,
+        );
         (ts, findings)
     })
 }
@@ -72,6 +99,7 @@ fn check_scenario_told(
     scenario: &Scenario,
     session_seed: u64,
     turn: &dyn Fn(&dyn Peer),
+    judge: &Judge,
 ) -> (Vec<Transcript>, Vec<Finding>, Vec<Duration>) {
     let mut took = Vec::with_capacity(peers.len());
     let transcripts: Vec<Transcript> = peers
@@ -84,8 +112,7 @@ fn check_scenario_told(
             t
         })
         .collect();
-    let mut findings: Vec<Finding> = transcripts.iter().flat_map(conformance).collect();
-    findings.extend(divergence(&transcripts));
+    let findings = judge(&transcripts);
     (transcripts, findings, took)
 }
 
@@ -307,6 +334,30 @@ pub fn run(
         Shard::WHOLE,
         workers,
         progress,
+        &standard,
+    )
+}
+
+/// [`run`] on borrowed peers with other checks than a run's (`compare`'s): the same drawn
+/// scenarios, workers and journal, each scenario's transcripts handed to `judge`.
+pub fn run_judged(
+    peers: &[&dyn Peer],
+    seed: u64,
+    count: u64,
+    workers: usize,
+    progress: &(dyn Fn() + Sync),
+    judge: &Judge,
+) -> CampaignResult {
+    run_refs(
+        peers,
+        &[],
+        true,
+        seed,
+        0..count,
+        Shard::WHOLE,
+        workers,
+        progress,
+        judge,
     )
 }
 
@@ -325,6 +376,7 @@ fn run_refs(
     shard: Shard,
     workers: usize,
     progress: &(dyn Fn() + Sync),
+    judge: &Judge,
 ) -> CampaignResult {
     let workers = if journal::one_thread() {
         1
@@ -361,12 +413,17 @@ fn run_refs(
                         if journaled {
                             journal::started(family, index);
                         }
-                        let (ts, findings, took) =
-                            check_scenario_told(peers, &scenario, session, &|peer| {
+                        let (ts, findings, took) = check_scenario_told(
+                            peers,
+                            &scenario,
+                            session,
+                            &|peer| {
                                 if journaled {
                                     journal::peer_turn(family, index, &peer.info().name);
                                 }
-                            });
+                            },
+                            judge,
+                        );
                         if journaled {
                             journal::ended(family, index);
                         }
@@ -468,6 +525,7 @@ pub fn run_by_family_refs(
                 shard,
                 workers,
                 progress,
+                &standard,
             ));
         } else {
             result.merge(run_refs(
@@ -479,6 +537,7 @@ pub fn run_by_family_refs(
                 shard,
                 workers,
                 progress,
+                &standard,
             ));
             if !local.is_empty() {
                 result.merge(run_refs(
@@ -490,6 +549,7 @@ pub fn run_by_family_refs(
                     shard,
                     workers,
                     progress,
+                    &standard,
                 ));
             }
         }

@@ -239,6 +239,7 @@
 
 pub mod campaign;
 pub mod codec;
+pub mod compare;
 pub mod gate;
 pub mod group;
 pub mod guard;

@@ -11,7 +11,7 @@
 //! index) is moved toward zero and each byte string (extend, inject) shortened or zeroed,
 //! keeping every edit after which the signature still shows.
 
-use crate::campaign::check_scenario;
+use crate::campaign::{check_scenario_with, standard, Judge};
 use crate::peer::Peer;
 use crate::report::{Finding, Seen};
 use crate::scenario::{MsgId, Scenario, Step};
@@ -90,9 +90,16 @@ fn involved<'p>(peers: &[&'p dyn Peer], signature: &str) -> Vec<&'p dyn Peer> {
         .collect()
 }
 
-/// The finding with `signature` that `scenario` shows on `peers` under `seed`, if any.
-fn shows(peers: &[&dyn Peer], scenario: &Scenario, seed: u64, signature: &str) -> Option<Finding> {
-    check_scenario(peers, scenario, seed)
+/// The finding with `signature` that `scenario` shows on `peers` under `seed`, if any, as
+/// `judge` finds them.
+fn shows(
+    peers: &[&dyn Peer],
+    scenario: &Scenario,
+    seed: u64,
+    signature: &str,
+    judge: &Judge,
+) -> Option<Finding> {
+    check_scenario_with(peers, scenario, seed, judge)
         .1
         .into_iter()
         .find(|f| f.signature == signature)
@@ -109,7 +116,7 @@ pub fn shrink(
     budget: usize,
 ) -> Option<(Scenario, Finding)> {
     let peers: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
-    let mut search = Search::start(&peers, scenario, seed, signature, budget)?;
+    let mut search = Search::start(&peers, scenario, seed, signature, budget, &standard)?;
     search.steps();
     Some((search.current, search.best))
 }
@@ -119,10 +126,17 @@ pub fn shrink(
 /// the draw gave). A sighting with no scenario (a vector case, an interop cell) is left as
 /// it is.
 pub fn shorten(peers: &[&dyn Peer], seen: &mut Seen, budget: usize) {
+    shorten_with(peers, seen, budget, &standard);
+}
+
+/// [`shorten`] for a signature `judge` finds (`compare`'s changes) rather than a run's checks.
+pub fn shorten_with(peers: &[&dyn Peer], seen: &mut Seen, budget: usize, judge: &Judge) {
     let Ok(scenario) = seen.scenario.parse::<Scenario>() else {
         return;
     };
-    if let Some(mut search) = Search::start(peers, &scenario, seen.seed, &seen.signature, budget) {
+    if let Some(mut search) =
+        Search::start(peers, &scenario, seen.seed, &seen.signature, budget, judge)
+    {
         search.steps();
         seen.show(&search.best, search.current.to_string());
     }
@@ -150,7 +164,7 @@ pub fn minimize(
     signature: &str,
     budget: usize,
 ) -> Option<Minimized> {
-    let mut search = Search::start(peers, scenario, seed, signature, budget)?;
+    let mut search = Search::start(peers, scenario, seed, signature, budget, &standard)?;
     search.steps();
     search.values();
     // Simpler values can make more steps removable.
@@ -166,6 +180,7 @@ pub fn minimize(
 /// A shrinking search in progress.
 struct Search<'a> {
     peers: Vec<&'a dyn Peer>,
+    judge: &'a Judge,
     seed: u64,
     signature: &'a str,
     budget: usize,
@@ -181,12 +196,14 @@ impl<'a> Search<'a> {
         seed: u64,
         signature: &'a str,
         budget: usize,
+        judge: &'a Judge,
     ) -> Option<Self> {
         let peers = involved(peers, signature);
-        let best = shows(&peers, scenario, seed, signature)?;
+        let best = shows(&peers, scenario, seed, signature, judge)?;
         let mut search = Search {
             current: scenario.clone(),
             peers,
+            judge,
             seed,
             signature,
             budget,
@@ -206,7 +223,7 @@ impl<'a> Search<'a> {
             return;
         }
         self.runs += 1;
-        if let Some(f) = shows(&self.peers, &cut, self.seed, self.signature) {
+        if let Some(f) = shows(&self.peers, &cut, self.seed, self.signature, self.judge) {
             self.current = cut;
             self.best = f;
         }
@@ -215,7 +232,13 @@ impl<'a> Search<'a> {
     /// Keeps `candidate` if it still shows the signature.
     fn try_keep(&mut self, candidate: Scenario) -> bool {
         self.runs += 1;
-        match shows(&self.peers, &candidate, self.seed, self.signature) {
+        match shows(
+            &self.peers,
+            &candidate,
+            self.seed,
+            self.signature,
+            self.judge,
+        ) {
             Some(f) => {
                 self.current = candidate;
                 self.best = f;

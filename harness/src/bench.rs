@@ -84,6 +84,10 @@ pub struct RunOptions {
     /// The pinned group schedules file (a missing file holds none); `None` to run only drawn
     /// ones.
     pub group_regressions: Option<PathBuf>,
+    /// Add the earlier release lines of the peers' families ([`peers::releases`]) to the
+    /// interop matrices, the release matrix (old sender to new receiver and back), without
+    /// adding them to the campaigns: what `run` does when no peer is named.
+    pub release_matrices: bool,
 }
 
 /// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]): every
@@ -168,6 +172,19 @@ pub fn absent_reason(name: &str) -> String {
             "{name} did not run (select it with --peer {name}, or --peers all for the shims)"
         ),
     }
+}
+
+/// The earlier release lines ([`peers::releases`]) of the families among `peers` that are
+/// not among them already: the peers a default run adds to its interop matrices.
+pub fn release_peers(peers: &[Box<dyn Peer>]) -> Vec<Box<dyn Peer>> {
+    let infos: Vec<_> = peers.iter().map(|p| p.info()).collect();
+    peers::releases()
+        .into_iter()
+        .filter(|r| {
+            let i = r.info();
+            infos.iter().any(|p| p.family == i.family) && !infos.iter().any(|p| p.name == i.name)
+        })
+        .collect()
 }
 
 /// The regressions file's cases, or an input error naming the file and line.
@@ -295,7 +312,14 @@ pub fn part_timed(
     }
     timings.shrink_s = seconds(started.elapsed());
     let started = Instant::now();
-    let matrices = interop::run_sharded(&refs, &[], opts.seed, shard);
+    let releases = if opts.release_matrices {
+        release_peers(peers)
+    } else {
+        Vec::new()
+    };
+    let mut interop_peers = refs.clone();
+    interop_peers.extend(releases.iter().map(|p| p.as_ref()));
+    let matrices = interop::run_sharded(&interop_peers, &[], opts.seed, shard);
     timings.interop_s = seconds(started.elapsed());
     // The MLS group part is one unit of work: the shard that takes the first unit runs it.
     let groups = if shard.takes(0) {
@@ -320,6 +344,7 @@ pub fn part_timed(
     let only_reports: Vec<_> = vector_reports.iter().map(|(_, r)| r.clone()).collect();
     let replayer = Replayer {
         peers,
+        releases: &releases,
         absent: &absent_reason,
         vectors_dir: opts.vectors_dir.as_deref(),
         mls_vectors_dir: opts.mls_vectors_dir.as_deref(),
@@ -342,7 +367,11 @@ pub fn part_timed(
         .iter()
         .map(ShimTiming::of)
         .collect();
-    let infos: Vec<_> = peers.iter().map(|p| p.info()).collect();
+    let infos: Vec<_> = peers
+        .iter()
+        .chain(releases.iter())
+        .map(|p| p.info())
+        .collect();
     let part = Part {
         shard,
         sharded: opts.shard.is_some(),

@@ -10,6 +10,7 @@ pub use ratchet_bench_references as reference;
 
 pub mod artifact;
 pub mod bench;
+pub mod compare;
 pub mod fuzz_report;
 pub mod fuzzing;
 pub mod group_run;

@@ -43,6 +43,9 @@ pub struct RecheckError {
 pub struct Replayer<'a> {
     /// The peers there are.
     pub peers: &'a [Box<dyn Peer>],
+    /// Release peers that took part in the interop matrices only (a default run's release
+    /// matrix): interop reproducers find their peers here too.
+    pub releases: &'a [Box<dyn Peer>],
     /// Why a peer that is not among them did not run.
     pub absent: &'a dyn Fn(&str) -> String,
     /// The folder with MANIFEST.json, if vectors can be read.
@@ -61,6 +64,7 @@ impl Replayer<'_> {
     fn peer(&self, name: &str) -> Result<&dyn Peer, Check> {
         self.peers
             .iter()
+            .chain(self.releases.iter())
             .map(|p| p.as_ref())
             .find(|p| p.info().name == name)
             .ok_or_else(|| Check::NotChecked {

@@ -54,6 +54,7 @@ fn options(shard: Option<Shard>) -> RunOptions {
         shard,
         group_schedules: Some(4),
         group_regressions: Some(root.join("vectors/regressions/groups.txt")),
+        release_matrices: false,
     }
 }
 

@@ -14,8 +14,8 @@ mod libolm;
 pub mod libolm_known;
 #[cfg(any(feature = "openmls", feature = "mls-rs"))]
 pub mod mls_group;
-#[cfg(feature = "mls-rs")]
-mod mls_rs;
+#[cfg(any(feature = "mls-rs", feature = "mls-rs-0.54"))]
+pub mod mls_rs;
 #[cfg(feature = "mls-rs")]
 pub mod mls_secret_tree;
 #[cfg(any(feature = "openmls", feature = "mls-rs"))]
@@ -23,19 +23,23 @@ mod mls_wire;
 #[cfg(feature = "openmls")]
 mod openmls;
 pub mod shim;
-#[cfg(feature = "vodozemac")]
-mod vodozemac;
+#[cfg(any(
+    feature = "vodozemac",
+    feature = "vodozemac-0.9",
+    feature = "vodozemac-0.10"
+))]
+pub mod vodozemac;
 
+#[cfg(feature = "mls-rs")]
+pub use self::mls_rs::v0_57::MlsRs;
 #[cfg(feature = "vodozemac")]
-pub use self::vodozemac::{VodozemacMegolm, VodozemacOlm};
+pub use self::vodozemac::v0_11::{VodozemacMegolm, VodozemacOlm};
 #[cfg(feature = "dr2")]
 pub use dr2::DoubleRatchet2;
 #[cfg(feature = "ksi")]
 pub use ksi::KsiDoubleRatchet;
 #[cfg(feature = "libolm")]
 pub use libolm::{LibolmMegolm, LibolmOlm};
-#[cfg(feature = "mls-rs")]
-pub use mls_rs::MlsRs;
 #[cfg(feature = "openmls")]
 pub use openmls::OpenMls;
 pub use ratchet_bench_references::peers::{
@@ -70,9 +74,56 @@ pub fn bundled() -> Vec<Box<dyn Peer>> {
     all
 }
 
-/// Every peer the bench can run by name: today the bundled ones.
+/// The earlier release lines of in-process implementations, each a peer of its own named
+/// with its line (`vodozemac-olm@0.9`), in report order (oldest line first). They are not among [`bundled`]:
+/// `run` puts them in its interop matrices (the release matrix: old sender to new receiver
+/// and back) but not in its campaigns unless they are named; `compare` runs two of them.
+// Each line is behind its own feature, so the list cannot be one `vec!`.
+#[allow(unused_mut, clippy::vec_init_then_push)]
+pub fn releases() -> Vec<Box<dyn Peer>> {
+    let mut all: Vec<Box<dyn Peer>> = Vec::new();
+    #[cfg(feature = "mls-rs-0.54")]
+    all.push(Box::new(mls_rs::v0_54::MlsRs));
+    #[cfg(feature = "vodozemac-0.9")]
+    all.push(Box::new(vodozemac::v0_9::VodozemacOlm));
+    #[cfg(feature = "vodozemac-0.10")]
+    all.push(Box::new(vodozemac::v0_10::VodozemacOlm));
+    #[cfg(feature = "vodozemac-0.9")]
+    all.push(Box::new(vodozemac::v0_9::VodozemacMegolm));
+    #[cfg(feature = "vodozemac-0.10")]
+    all.push(Box::new(vodozemac::v0_10::VodozemacMegolm));
+    all
+}
+
+/// Every peer the bench can run by name: the bundled ones, then the earlier release lines.
 pub fn known() -> Vec<Box<dyn Peer>> {
-    bundled()
+    let mut all = bundled();
+    all.extend(releases());
+    all
+}
+
+/// The names `name` stands for: itself, or, for an implementation's release line that is
+/// several peers (`vodozemac@0.9`), every known peer of that line (`vodozemac-olm@0.9`,
+/// `vodozemac-megolm@0.9`).
+fn expand(name: &str, known: &[String]) -> Vec<String> {
+    if known.iter().any(|k| k == name) {
+        return vec![name.to_string()];
+    }
+    let Some((implementation, line)) = name.split_once('@') else {
+        return vec![name.to_string()];
+    };
+    let prefix = format!("{implementation}-");
+    let suffix = format!("@{line}");
+    let lines: Vec<String> = known
+        .iter()
+        .filter(|k| k.starts_with(&prefix) && k.ends_with(&suffix))
+        .cloned()
+        .collect();
+    if lines.is_empty() {
+        vec![name.to_string()]
+    } else {
+        lines
+    }
 }
 
 /// The peers this build leaves out, by name, with the reason, so that reports can say so
@@ -104,6 +155,33 @@ pub fn not_built() -> Vec<(&'static str, &'static str)> {
             "built without the `vodozemac` cargo feature",
         ),
     ]);
+    #[cfg(not(feature = "mls-rs-0.54"))]
+    absent.push((
+        "mls-rs@0.54",
+        "built without the `mls-rs-0.54` cargo feature",
+    ));
+    #[cfg(not(feature = "vodozemac-0.10"))]
+    absent.extend([
+        (
+            "vodozemac-olm@0.10",
+            "built without the `vodozemac-0.10` cargo feature",
+        ),
+        (
+            "vodozemac-megolm@0.10",
+            "built without the `vodozemac-0.10` cargo feature",
+        ),
+    ]);
+    #[cfg(not(feature = "vodozemac-0.9"))]
+    absent.extend([
+        (
+            "vodozemac-olm@0.9",
+            "built without the `vodozemac-0.9` cargo feature",
+        ),
+        (
+            "vodozemac-megolm@0.9",
+            "built without the `vodozemac-0.9` cargo feature",
+        ),
+    ]);
     #[cfg(not(feature = "libolm"))]
     {
         const WHY: &str =
@@ -122,7 +200,8 @@ pub fn select(names: &[String]) -> Result<Vec<Box<dyn Peer>>, String> {
 /// The peers named in `names` (all bundled peers when `names` is empty): bundled peers by
 /// name, `shim:NAME=COMMAND` for a shim, `all` for the bundled peers and every shim of the
 /// peers file, or the name of a shim (or of one of its peers) listed there. Bundled peers
-/// come first, in report order, then the shims. Peers that give one family name two specs
+/// come first, in report order, then the shims. An implementation's release line names all its
+/// peers (`vodozemac@0.9`: `vodozemac-olm@0.9` and `vodozemac-megolm@0.9`). Peers that give one family name two specs
 /// (two shims declaring a family differently) are refused, naming both.
 pub fn select_with(
     names: &[String],
@@ -131,9 +210,10 @@ pub fn select_with(
     if names.is_empty() {
         return Ok(bundled());
     }
-    let (started, rest) = shim::select(names, shims)?;
     let all = known();
     let known: Vec<String> = all.iter().map(|p| p.info().name).collect();
+    let names: Vec<String> = names.iter().flat_map(|n| expand(n, &known)).collect();
+    let (started, rest) = shim::select(&names, shims)?;
     if let Some(unknown) = rest.iter().find(|n| !known.contains(n)) {
         return Err(format!(
             "unknown peer {unknown:?}; expected one of {}, all, a shim listed in {}, or shim:NAME=COMMAND",

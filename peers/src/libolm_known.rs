@@ -175,7 +175,7 @@ struct CryptoCase {
 }
 
 /// Bytes of a Megolm ratchet.
-const RATCHET_LEN: usize = 128;
+pub(crate) const RATCHET_LEN: usize = 128;
 
 /// What a peer did with a request.
 #[derive(Debug)]
@@ -232,7 +232,13 @@ fn backend_for(name: &str) -> Result<Box<dyn KnownBackend>, String> {
     match name {
         "reference-olm" | "reference-megolm" => Ok(Box::new(Reference)),
         #[cfg(feature = "vodozemac")]
-        "vodozemac-olm" | "vodozemac-megolm" => Ok(Box::new(Vodozemac)),
+        "vodozemac-olm" | "vodozemac-megolm" => Ok(Box::new(crate::vodozemac::v0_11::Known)),
+        #[cfg(feature = "vodozemac-0.10")]
+        "vodozemac-olm@0.10" | "vodozemac-megolm@0.10" => {
+            Ok(Box::new(crate::vodozemac::v0_10::Known))
+        }
+        #[cfg(feature = "vodozemac-0.9")]
+        "vodozemac-olm@0.9" | "vodozemac-megolm@0.9" => Ok(Box::new(crate::vodozemac::v0_9::Known)),
         #[cfg(feature = "libolm")]
         "libolm-olm" | "libolm-megolm" => Ok(Box::new(libolm::Libolm)),
         other => Err(format!(
@@ -847,7 +853,7 @@ fn crypto_case(valid: bool, op: &CryptoOp, b: &dyn KnownBackend) -> Outcome {
 }
 
 /// The next index a step leads to from `at`.
-fn target(at: u32, step: Step) -> u32 {
+pub(crate) fn target(at: u32, step: Step) -> u32 {
     match step {
         Step::Advance => at.wrapping_add(1),
         Step::AdvanceTo { index } => index,
@@ -855,7 +861,11 @@ fn target(at: u32, step: Step) -> u32 {
 }
 
 /// The exported-key format (version 1): the index, the ratchet and the signing key.
-fn exported_key(index: u32, ratchet: &[u8; RATCHET_LEN], signing_key: &[u8; 32]) -> Vec<u8> {
+pub(crate) fn exported_key(
+    index: u32,
+    ratchet: &[u8; RATCHET_LEN],
+    signing_key: &[u8; 32],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + 4 + RATCHET_LEN + 32);
     out.push(1);
     out.extend_from_slice(&index.to_be_bytes());
@@ -865,7 +875,7 @@ fn exported_key(index: u32, ratchet: &[u8; RATCHET_LEN], signing_key: &[u8; 32])
 }
 
 /// The index and ratchet an exported key carries.
-fn read_exported(bytes: &[u8]) -> Option<(u32, [u8; RATCHET_LEN])> {
+pub(crate) fn read_exported(bytes: &[u8]) -> Option<(u32, [u8; RATCHET_LEN])> {
     let index = u32::from_be_bytes(bytes.get(1..5)?.try_into().ok()?);
     Some((index, bytes.get(5..5 + RATCHET_LEN)?.try_into().ok()?))
 }
@@ -932,72 +942,6 @@ impl KnownBackend for Reference {
 
     fn no_primitive(&self, what: &str) -> String {
         format!("the reference has no {what}")
-    }
-}
-
-/// vodozemac through its public API.
-#[cfg(feature = "vodozemac")]
-struct Vodozemac;
-
-#[cfg(feature = "vodozemac")]
-impl KnownBackend for Vodozemac {
-    fn ratchet(
-        &self,
-        start: u32,
-        ratchet: &[u8; RATCHET_LEN],
-        signing_key: &[u8; 32],
-        path: &[Step],
-    ) -> Got<(u32, [u8; RATCHET_LEN])> {
-        use vodozemac::megolm::{ExportedSessionKey, InboundGroupSession, SessionConfig};
-        let key = match ExportedSessionKey::from_bytes(&exported_key(start, ratchet, signing_key)) {
-            Ok(k) => k,
-            Err(e) => return Got::Refused(format!("ExportedSessionKey::from_bytes: {e}")),
-        };
-        let mut session = InboundGroupSession::import(&key, SessionConfig::version_1());
-        let mut at = (start, *ratchet);
-        for step in path {
-            let to = target(at.0, *step);
-            if to < start {
-                return Got::Cannot(format!(
-                    "vodozemac orders Megolm indices as plain u32 (export_at gives nothing below the first known index), so from its first known index {start} it cannot reach {to}, which lies past 2^32 - 1"
-                ));
-            }
-            let Some(exported) = session.export_at(to) else {
-                return Got::Refused(format!("export_at({to}) gave nothing"));
-            };
-            match read_exported(&exported.to_bytes()) {
-                Some(v) => at = v,
-                None => return Got::Refused("export_at gave a short exported key".into()),
-            }
-        }
-        Got::Value(at)
-    }
-
-    fn group_decrypt(&self, session_key: &[u8], message: &[u8]) -> Got<(Vec<u8>, u32)> {
-        use vodozemac::megolm::{InboundGroupSession, MegolmMessage, SessionConfig, SessionKey};
-        let key = match SessionKey::from_bytes(session_key) {
-            Ok(k) => k,
-            Err(e) => return Got::Refused(format!("SessionKey::from_bytes: {e}")),
-        };
-        let mut session = InboundGroupSession::new(&key, SessionConfig::version_1());
-        let message = match MegolmMessage::from_bytes(message) {
-            Ok(m) => m,
-            Err(e) => return Got::Refused(format!("MegolmMessage::from_bytes: {e}")),
-        };
-        match session.decrypt(&message) {
-            Ok(d) => Got::Value((d.plaintext, d.message_index)),
-            Err(e) => Got::Refused(format!("decrypt: {e}")),
-        }
-    }
-
-    fn ed25519_sign_verify(&self, seed: &[u8; 32], msg: &[u8], verify: &[u8]) -> Got<bool> {
-        let key = vodozemac::Ed25519SecretKey::from_slice(seed);
-        let sig = key.sign(msg);
-        Got::Value(key.public_key().verify(verify, &sig).is_ok())
-    }
-
-    fn no_primitive(&self, what: &str) -> String {
-        format!("vodozemac's public API has no {what} call (it uses it only inside its ratchets)")
     }
 }
 

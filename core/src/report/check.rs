@@ -168,7 +168,7 @@ fn malleated(t: &Transcript, forged: &Record, pt: &[u8]) -> bool {
 
 /// Records keyed by (step, ordinal within the step), so that transcripts of peers with
 /// different limits still line up step by step.
-fn by_position(t: &Transcript) -> BTreeMap<(usize, usize), &Record> {
+pub(crate) fn by_position(t: &Transcript) -> BTreeMap<(usize, usize), &Record> {
     let mut out = BTreeMap::new();
     let mut last = (usize::MAX, 0);
     for r in &t.records {

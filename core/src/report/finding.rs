@@ -68,6 +68,9 @@ pub enum FindingKind {
     /// A member accepted a group message and named another sender (credential or leaf) than
     /// the member that sent it ([`crate::group::oracle`]).
     Misattributed,
+    /// Two releases (or builds) of one implementation did differently with the same input:
+    /// `compare`'s finding ([`crate::compare`]), never a run's.
+    Changed,
 }
 
 impl FindingKind {
@@ -97,6 +100,7 @@ impl FindingKind {
             FindingKind::Abort => "abort",
             FindingKind::RemovedDecrypted => "removed-decrypted",
             FindingKind::Misattributed => "misattributed",
+            FindingKind::Changed => "changed",
         }
     }
 

@@ -2,7 +2,7 @@
 //! as short and verbose text, as JSON (serde), and as the files CI systems read ([`junit`],
 //! [`sarif`], [`markdown`] for a job summary, [`html`] for people).
 
-mod check;
+pub(crate) mod check;
 mod expectations;
 mod finding;
 #[cfg(test)]

@@ -95,6 +95,9 @@ fn describe(kind: FindingKind) -> &'static str {
         FindingKind::Misattributed => {
             "A member accepted a group message and named another sender than the member that sent it."
         }
+        FindingKind::Changed => {
+            "Two releases of one implementation did differently with the same input (compare)."
+        }
     }
 }
 

@@ -365,7 +365,13 @@ pub fn render_verbose(r: &RunReport) -> String {
         "setup-failed",
     ];
     for family in Family::present(r.peers.iter().map(|p| p.family)) {
-        let peers: Vec<&PeerInfo> = r.peers.iter().filter(|p| p.family == family).collect();
+        // Peers that took no part in the campaign (the earlier release lines of a default run,
+        // which join the interop matrices only) have no row here.
+        let peers: Vec<&PeerInfo> = r
+            .peers
+            .iter()
+            .filter(|p| p.family == family && r.ran.contains_key(&p.name))
+            .collect();
         let drawn = r.scenarios.get(family.name()).copied().unwrap_or(0);
         let _ = writeln!(out, "  family {family} ({drawn} drawn scenarios)");
         let _ = write!(out, "    {:<20} {:>9}", "peer", "scenarios");

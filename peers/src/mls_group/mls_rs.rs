@@ -30,7 +30,7 @@
 //! restoring builds a client on a storage holding the same and loads the group.
 
 use super::state::{count_field, Reader, Writer};
-use crate::mls_rs::class_of;
+use crate::mls_rs::v0_57::class_of;
 use crate::mls_wire::{classified, reject};
 use mls_rs::client_builder::{
     BaseConfig, WithCryptoProvider, WithGroupStateStorage, WithIdentityProvider, WithMlsRules,

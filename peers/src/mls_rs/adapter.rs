@@ -1,4 +1,6 @@
-//! mls-rs, as an MLS peer (family `mls`).
+//! mls-rs, as an MLS peer (family `mls`): one body, compiled once per release line against
+//! that line's crates (`super::mr` and its RustCrypto provider `super::mr_crypto`; see the
+//! parent module).
 //!
 //! The session is the one [`super::OpenMls`] builds (a two-member group in cipher suite 1,
 //! the responder's key package as its bundle, the Welcome as the initiator's handshake), so
@@ -20,13 +22,14 @@
 //! on outcomes only. Errors map onto the canonical classes by `MlsError`'s variant names;
 //! the detail keeps mls-rs's own text.
 
-use super::mls_wire::{self, classified, joined, reject};
-use mls_rs::client_builder::{BaseConfig, WithCryptoProvider, WithIdentityProvider};
-use mls_rs::group::ReceivedMessage;
-use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
-use mls_rs::identity::SigningIdentity;
-use mls_rs::{CipherSuite, CipherSuiteProvider, Client, CryptoProvider, Group, MlsMessage};
-use mls_rs_crypto_rustcrypto::RustCryptoProvider;
+use super::mr::client_builder::{BaseConfig, WithCryptoProvider, WithIdentityProvider};
+use super::mr::group::ReceivedMessage;
+use super::mr::identity::basic::{BasicCredential, BasicIdentityProvider};
+use super::mr::identity::SigningIdentity;
+use super::mr::{CipherSuite, CipherSuiteProvider, Client, CryptoProvider, Group, MlsMessage};
+use super::mr_crypto::RustCryptoProvider;
+use super::{RELEASE, VERSION};
+use crate::mls_wire::{self, classified, joined, reject};
 use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
@@ -40,8 +43,16 @@ const MAX_FORWARD: u32 = 1024;
 type Config =
     WithIdentityProvider<BasicIdentityProvider, WithCryptoProvider<RustCryptoProvider, BaseConfig>>;
 
-/// mls-rs 0.57.0 with its RustCrypto provider.
+/// mls-rs with its RustCrypto provider, at this release line.
 pub struct MlsRs;
+
+/// The peer's name: `mls-rs` for today's release, `mls-rs@LINE` for an earlier line.
+fn name() -> String {
+    match RELEASE {
+        Some(line) => format!("mls-rs@{line}"),
+        None => "mls-rs".to_string(),
+    }
+}
 
 /// One member: its client (key store included) and, once joined or created, its group.
 struct Member {
@@ -51,7 +62,7 @@ struct Member {
 }
 
 /// The canonical class of an mls-rs error, from its variant names (the group adapter's too).
-pub(crate) fn class_of(debug: &str) -> RejectClass {
+pub fn class_of(debug: &str) -> RejectClass {
     if debug.contains("InvalidFutureGeneration") {
         RejectClass::TooFarAhead
     } else if debug.contains("KeyMissing") {
@@ -106,8 +117,8 @@ fn parse(bytes: &[u8], what: &str) -> Result<MlsMessage, Reject> {
 impl Peer for MlsRs {
     fn info(&self) -> PeerInfo {
         PeerInfo {
-            name: "mls-rs".into(),
-            version: "mls-rs 0.57.0, suite 1".into(),
+            name: name(),
+            version: VERSION.into(),
             family: Family::MLS,
             limits: Limits {
                 max_skip: MAX_FORWARD,

@@ -1,4 +1,6 @@
-//! vodozemac 0.11.1 (Matrix's Rust implementation) as an Olm peer and as a Megolm peer.
+//! vodozemac (Matrix's Rust implementation) as an Olm peer and as a Megolm peer: one body,
+//! compiled once per release line against that line's crate (`super::vz`), the API
+//! differences between lines in `super::api` (see the parent module).
 //!
 //! Both follow the conventions of [`olm_wire`](ratchet_bench_references::olm_wire): the Olm bundle is the
 //! responder's Curve25519 identity key and one one-time key, the wire one type byte and the
@@ -36,8 +38,8 @@
 //! `megolm_class`), the detail keeping vodozemac's own text, with one distinction the
 //! adapter adds: a message of a receiving chain vodozemac dropped fails its MAC there
 //! (vodozemac takes it for a new chain) and is classed Replay, its keys being gone, as the
-//! libolm peer does. The enums are exhaustive in 0.11.1, so a new variant in another version
-//! fails to build here rather than being classed `Other` unnoticed.
+//! libolm peer does. The enums are matched exhaustively (`super::api`), so a new variant in
+//! another version fails to build rather than being classed `Other` unnoticed.
 //!
 //! Known behaviour the campaign sees: vodozemac checks an Olm MAC, and a Megolm MAC and
 //! signature, over a re-encoding of the fields it parsed (`to_mac_bytes`,
@@ -46,13 +48,20 @@
 //! accepted malleation. libolm authenticates the bytes as received.
 //!
 //! Panics: like every adapter, calls are not wrapped here; the executor runs each call into
-//! a peer under [`guarded`](super::guarded), so a vodozemac panic becomes a finding.
+//! a peer under `ratchet_bench_core::guard::guarded`, so a vodozemac panic becomes a finding.
 //!
 //! The fuzzing trap: under `cfg(fuzzing)`, which `cargo fuzz` sets for every crate it
 //! builds, vodozemac swaps in `Cipher::verify_mac` / `verify_truncated_mac` that accept every
 //! MAC (`src/cipher/mod.rs`) and an `Ed25519PublicKey::verify` that accepts every signature
 //! (`src/types/ed25519.rs`). Such a build says so in [`PeerInfo::weakened`].
 
+use super::api::{self, creation_class, olm_class};
+use super::vz::megolm::{
+    self, GroupSession, InboundGroupSession, MegolmMessage, SessionKey, SessionKeyDecodeError,
+};
+use super::vz::olm::{self, Account, DecryptionError, MessageType, OlmMessage, Session};
+use super::vz::{Curve25519PublicKey, DecodeError};
+use super::{RELEASE, VERSION};
 use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
@@ -60,16 +69,7 @@ use ratchet_bench_core::peer::{
 };
 use ratchet_bench_references::olm_wire::{self, OlmBundle};
 use std::collections::VecDeque;
-use vodozemac::megolm::{
-    self, GroupSession, InboundGroupSession, MegolmMessage, SessionKey, SessionKeyDecodeError,
-};
-use vodozemac::olm::{
-    self, Account, DecryptionError, MessageType, OlmMessage, Session, SessionCreationError,
-};
-use vodozemac::{Curve25519PublicKey, DecodeError};
 
-/// The version under test, as reports show it.
-const VERSION: &str = "vodozemac 0.11.1, v1 (truncated MACs)";
 /// `MAX_MESSAGE_GAP` in vodozemac's `src/olm/session/receiver_chain.rs`.
 const OLM_MAX_MESSAGE_GAP: u32 = 2000;
 /// `MAX_MESSAGE_KEYS` in vodozemac's `src/olm/session/receiver_chain.rs` (per chain).
@@ -102,36 +102,12 @@ fn reject(class: RejectClass, what: &str, e: impl std::fmt::Display) -> Reject {
     Reject::new(class, format!("{what}: {e}"))
 }
 
-/// The class of an Olm decryption error.
-fn olm_class(e: &DecryptionError) -> RejectClass {
-    match e {
-        DecryptionError::InvalidMAC(_) => RejectClass::Auth,
-        // Padding is checked only after the MAC verified, so a bad one means the MAC check
-        // passed on bytes the sender did not pad: only a fuzzing build (MACs off) gets here
-        // with a forged message. It is an integrity failure either way.
-        DecryptionError::InvalidPadding(_) => RejectClass::Auth,
-        // A version byte (3 or 4) whose MAC length differs from the session's config.
-        DecryptionError::InvalidMACLength(..) => RejectClass::Malformed,
-        // A ratchet key of small order: not a usable public key.
-        DecryptionError::NonContributoryKey => RejectClass::Malformed,
-        // Index below the chain's next one and not among its kept skipped keys: used,
-        // evicted, or never derived (skipped by more than 40).
-        DecryptionError::MissingMessageKey(_) => RejectClass::Replay,
-        DecryptionError::TooBigMessageGap(..) => RejectClass::TooFarAhead,
-    }
-}
-
-/// The class of an error creating an inbound Olm session from a pre-key message.
-fn creation_class(e: &SessionCreationError) -> RejectClass {
-    match e {
-        // The one-time key is not ours or already used: no session can be made for it.
-        SessionCreationError::MissingOneTimeKey(_) => RejectClass::UnknownSession,
-        // The adapter passes the message's own identity key, so this cannot arise; if it
-        // did, the message would not be from whom it claims.
-        SessionCreationError::MismatchedIdentityKey(..) => RejectClass::Auth,
-        SessionCreationError::MismatchedSessionConfig { .. } => RejectClass::Malformed,
-        SessionCreationError::Decryption(inner) => olm_class(inner),
-        SessionCreationError::NonContributoryKey => RejectClass::Malformed,
+/// The peer's name: `base` (`vodozemac-olm`) for today's release, `base@LINE` for an
+/// earlier line.
+fn name(base: &str) -> String {
+    match RELEASE {
+        Some(line) => format!("{base}@{line}"),
+        None => base.to_string(),
     }
 }
 
@@ -276,7 +252,7 @@ fn config() -> olm::SessionConfig {
 impl Peer for VodozemacOlm {
     fn info(&self) -> PeerInfo {
         PeerInfo {
-            name: "vodozemac-olm".into(),
+            name: name("vodozemac-olm"),
             version: VERSION.into(),
             family: Family::OLM,
             limits: Limits {
@@ -328,13 +304,13 @@ impl Peer for VodozemacOlm {
     ) -> Result<Box<dyn Party>, Reject> {
         let bundle = OlmBundle::parse(bundle)?;
         let account = Account::new();
-        let session = account
-            .create_outbound_session(
-                config(),
-                Curve25519PublicKey::from_bytes(bundle.identity_key),
-                Curve25519PublicKey::from_bytes(bundle.one_time_key),
-            )
-            .map_err(|e| reject(creation_class(&e), "create_outbound_session", e))?;
+        let session = api::create_outbound_session(
+            &account,
+            config(),
+            Curve25519PublicKey::from_bytes(bundle.identity_key),
+            Curve25519PublicKey::from_bytes(bundle.one_time_key),
+        )
+        .map_err(|e| reject(creation_class(&e), "create_outbound_session", e))?;
         Ok(Box::new(OlmParty {
             account,
             session: Some(session),
@@ -376,9 +352,7 @@ impl Party for OlmParty {
 
     fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
         let payload = olm_wire::bind_ad(ad, plaintext)?;
-        let message = self
-            .session()?
-            .encrypt(payload)
+        let message = api::encrypt(self.session()?, payload)
             .map_err(|e| reject(RejectClass::Other, "encrypt", e))?;
         let message_type = match message.message_type() {
             MessageType::PreKey => olm_wire::PRE_KEY,
@@ -426,9 +400,9 @@ impl Party for OlmParty {
             (OlmMessage::PreKey(pre_key), None) => {
                 // As above: creating the session uses up the one-time key.
                 let before = account.pickle();
-                let created = account
-                    .create_inbound_session(config(), pre_key.identity_key(), pre_key)
-                    .map_err(|e| reject(creation_class(&e), "create_inbound_session", e))?;
+                let created =
+                    api::create_inbound_session(account, config(), pre_key.identity_key(), pre_key)
+                        .map_err(|e| reject(creation_class(&e), "create_inbound_session", e))?;
                 match olm_wire::unbind_ad(ad, &created.plaintext) {
                     Ok(plaintext) => {
                         *session = Some(created.session);
@@ -472,7 +446,7 @@ fn import(session_key: &[u8], what: &str) -> Result<InboundGroupSession, Reject>
 impl Peer for VodozemacMegolm {
     fn info(&self) -> PeerInfo {
         PeerInfo {
-            name: "vodozemac-megolm".into(),
+            name: name("vodozemac-megolm"),
             version: VERSION.into(),
             family: Family::MEGOLM,
             // No forward bound in vodozemac's Megolm (see the module doc).
