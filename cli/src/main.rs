@@ -454,8 +454,8 @@ struct RunArgs {
     /// Campaign threads (default: the machine's cores).
     #[arg(long)]
     workers: Option<usize>,
-    /// How many of a family's drawn scenarios its shims take part in (default: all, like
-    /// the in-process peers).
+    /// How many of a family's drawn scenarios its shims take part in (default: the first 20;
+    /// the in-process peers run them all).
     #[arg(long)]
     shim_scenarios: Option<u64>,
     /// Print the report as JSON.

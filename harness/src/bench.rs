@@ -73,7 +73,8 @@ pub struct RunOptions {
     /// Today, `YYYY-MM-DD`, for expiry dates.
     pub today: String,
     /// How many of a family's drawn scenarios its shims (peers out of process) take part in
-    /// ([`DEFAULT_SHIM_SCENARIOS`]: all of them); the in-process peers run them all.
+    /// (the first [`DEFAULT_SHIM_SCENARIOS`] unless told otherwise); the in-process peers run
+    /// them all.
     pub shim_scenarios: u64,
     /// The slice of the run to do, whose report `merge` combines with the other shards'
     /// (`Some(1/1)` too); `None` for the whole run and its plain report.
@@ -90,9 +91,10 @@ pub struct RunOptions {
     pub release_matrices: bool,
 }
 
-/// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]): every
-/// one of its family's, like the in-process peers.
-pub const DEFAULT_SHIM_SCENARIOS: u64 = u64::MAX;
+/// The drawn scenarios a shim takes part in unless told otherwise ([`RunOptions`]). Not yet
+/// all of them: `run --peers all` at 40 scenarios a family did not end within 27 minutes
+/// here, and where that time goes is not yet measured.
+pub const DEFAULT_SHIM_SCENARIOS: u64 = 20;
 
 /// Why `run` could not run: a usage or input error (exit code 2).
 #[derive(Debug, thiserror::Error)]

@@ -58,9 +58,10 @@ fn options(shard: Option<Shard>) -> RunOptions {
     }
 }
 
-/// The report as JSON, double-ratchet-2's random byte masked ([`common::random_tag_bytes`]).
+/// The report as JSON, the errors double-ratchet-2's random keys decide masked
+/// ([`common::unwrap_errors`]).
 fn json<T: serde::Serialize>(value: &T) -> String {
-    common::random_tag_bytes(&serde_json::to_string_pretty(value).unwrap())
+    common::unwrap_errors(&serde_json::to_string_pretty(value).unwrap())
 }
 
 #[test]
