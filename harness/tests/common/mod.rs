@@ -73,7 +73,20 @@ pub fn unwrap_errors(text: &str) -> String {
         let (before, after) = rest.split_at(at + UNWRAP.len());
         out.push_str(before);
         out.push_str("<error>");
-        rest = &after[after.find('"').unwrap_or(after.len())..];
+        // The end of the JSON string: the first quote not escaped by a backslash.
+        let mut end = after.len();
+        let mut escaped = false;
+        for (i, c) in after.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = i;
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        rest = &after[end..];
     }
     out.push_str(rest);
     out
