@@ -59,3 +59,35 @@ pub fn random_tag_bytes(text: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// `text` with the error a peer's `unwrap` panicked on replaced by `<error>`, up to the end of
+/// its JSON string. double-ratchet-2 draws its keys from the operating system, so when a
+/// changed message reaches its bincode decoder, which error the decoder meets depends on the
+/// key's bytes (a tag it does not know, or the end of the input), not only on the seed. For
+/// comparisons of whole reports whose runs each drew their own keys.
+pub fn unwrap_errors(text: &str) -> String {
+    const UNWRAP: &str = "called `Result::unwrap()` on an `Err` value: ";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(UNWRAP) {
+        let (before, after) = rest.split_at(at + UNWRAP.len());
+        out.push_str(before);
+        out.push_str("<error>");
+        // The end of the JSON string: the first quote not escaped by a backslash.
+        let mut end = after.len();
+        let mut escaped = false;
+        for (i, c) in after.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = i;
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
