@@ -58,10 +58,9 @@ fn options(shard: Option<Shard>) -> RunOptions {
     }
 }
 
-/// The report as JSON, the errors double-ratchet-2's random keys decide masked
-/// ([`common::unwrap_errors`]).
+/// The report as JSON, double-ratchet-2's decoder errors masked ([`common::bincode_errors`]).
 fn json<T: serde::Serialize>(value: &T) -> String {
-    common::unwrap_errors(&serde_json::to_string_pretty(value).unwrap())
+    common::bincode_errors(&serde_json::to_string_pretty(value).unwrap())
 }
 
 #[test]
