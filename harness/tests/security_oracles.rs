@@ -10,10 +10,11 @@ use ratchet_bench::oracle::security::Property;
 use ratchet_bench::peer::{
     BoxRng, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit, WireLayout, Work,
 };
-use ratchet_bench::peers::ReferenceSignalDr;
+use ratchet_bench::codec::Codec;
+use ratchet_bench::peers::{ReferenceOlm, ReferenceSignalDr};
 use ratchet_bench::reference::signal_dr::{kdf_ck, ChainKey};
 use ratchet_bench::report::{Finding, FindingKind};
-use ratchet_bench::scenario::{execute, Scenario, Setup, Transcript};
+use ratchet_bench::scenario::{execute, Outcome, Scenario, Setup, Transcript};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -351,6 +352,92 @@ fn bounded_work_catches_a_peer_that_derives_before_checking_the_counter() {
     let (t, findings) = run(&ReferenceSignalDr, text, 4);
     assert!(findings.is_empty(), "{findings:#?}");
     assert!(t.probes.is_empty());
+}
+
+/// The Olm reference reading a ratchet key as X25519 does (its top bit masked) before it
+/// checks the MAC, so a copy that only sets that bit decrypts as the genuine message: the
+/// shape of an implementation that authenticates the message it re-encodes, and of
+/// vodozemac built with cfg(fuzzing), which accepts every MAC.
+struct ReadsKeyValues;
+
+struct ReadsKeyValuesParty(Box<dyn Party>);
+
+impl Peer for ReadsKeyValues {
+    fn info(&self) -> PeerInfo {
+        let mut info = ReferenceOlm.info();
+        info.name = "reads-key-values".into();
+        info
+    }
+
+    fn respond(
+        &self,
+        init: &SessionInit,
+        rng: BoxRng,
+    ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
+        let (party, bundle) = ReferenceOlm.respond(init, rng)?;
+        Ok((Box::new(ReadsKeyValuesParty(party)), bundle))
+    }
+
+    fn initiate(
+        &self,
+        init: &SessionInit,
+        bundle: &[u8],
+        rng: BoxRng,
+    ) -> Result<Box<dyn Party>, Reject> {
+        let party = ReferenceOlm.initiate(init, bundle, rng)?;
+        Ok(Box::new(ReadsKeyValuesParty(party)))
+    }
+
+    fn layout(&self, wire: &[u8]) -> WireLayout {
+        ReferenceOlm.layout(wire)
+    }
+
+    fn codec(&self) -> Option<&'static dyn Codec> {
+        ReferenceOlm.codec()
+    }
+}
+
+impl Party for ReadsKeyValuesParty {
+    fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
+        self.0.encrypt(ad, plaintext)
+    }
+
+    fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
+        let mut read = wire.to_vec();
+        if let Some(key) = ReferenceOlm.layout(wire).ratchet_key {
+            if let Some(last) = key.end.checked_sub(1).and_then(|i| read.get_mut(i)) {
+                *last &= 0x7f;
+            }
+        }
+        self.0.decrypt(ad, &read)
+    }
+}
+
+/// A re-encoded ratchet key is the key the party already heard, so accepting the copy asks
+/// for no new turn: B's next send with the ratchet key it has is no stale-key finding. Seen
+/// in a fuzz build, where vodozemac accepted such a copy (its MAC checks off) and the oracle
+/// took the re-encoding for a new key.
+#[test]
+fn no_reuse_takes_a_re_encoded_ratchet_key_for_the_key_it_is() {
+    // m2 is A's first normal message (A heard B's m1); B turns for it and sends m3; m4, on
+    // A's same chain, is re-encoded; then B sends again.
+    let text = "send A 0; deliver m0; send B 1; deliver m1; send A 2; deliver m2; send B 3; \
+        send A 4; mutate m4 x25519-key.0 non-canonical; send B 5";
+    let outcome = |t: &Transcript| {
+        let r = t.records.iter().find(|r| r.kind == "mutate").unwrap();
+        r.outcome.clone()
+    };
+    let (t, findings) = run(&ReadsKeyValues, text, 5);
+    assert!(
+        matches!(outcome(&t), Outcome::Accepted(_)),
+        "the wrapper reads the re-encoded copy: {:?}",
+        outcome(&t)
+    );
+    assert!(findings.is_empty(), "{findings:#?}");
+    // On the reference itself the copy fails its MAC, and nothing is found either.
+    let (t, findings) = run(&ReferenceOlm, text, 5);
+    assert!(matches!(outcome(&t), Outcome::Rejected(_)), "{:?}", outcome(&t));
+    assert!(findings.is_empty(), "{findings:#?}");
 }
 
 #[test]

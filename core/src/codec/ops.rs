@@ -364,7 +364,7 @@ pub fn apply(
             .walk()
             .into_iter()
             .find(|(_, n)| n.name == name && n.kind == sel.kind)
-            .map(|(_, n)| n.encode())
+            .map(|(_, n)| value_of(n))
     };
     let before = message.encode();
     match op {
@@ -402,9 +402,7 @@ pub fn apply(
         }
         Op::SPlusL | Op::SZero | Op::SmallOrderR(_) | Op::ZeroSignature => {
             let node = m.get_mut(&path).ok_or("no such field")?;
-            let Body::Bytes(sig) = &mut node.body else {
-                return Err("the signature is not raw bytes".into());
-            };
+            let sig = leaf_bytes(node).ok_or("the signature is not raw bytes")?;
             if sig.len() != 64 {
                 return Err(format!(
                     "expected a 64-byte signature, got {} bytes",
@@ -554,9 +552,19 @@ fn leaf_bytes(node: &mut Node) -> Option<&mut Vec<u8>> {
     }
 }
 
+/// A node's value: for a field (a protobuf tag and length around raw bytes), the bytes
+/// inside, which [`set_key`] and the signature operators change; else its encoding.
+fn value_of(node: &Node) -> Vec<u8> {
+    let mut node = node.clone();
+    match leaf_bytes(&mut node) {
+        Some(b) => std::mem::take(b),
+        None => node.encode(),
+    }
+}
+
 fn key_bytes(m: &Message, path: &[usize]) -> Result<[u8; 32], String> {
     let node = m.get(path).ok_or("no such field")?;
-    node.encode()
+    value_of(node)
         .try_into()
         .map_err(|_| format!("expected a 32-byte key in {}", node.name))
 }
@@ -786,6 +794,33 @@ mod tests {
     fn run(sel: &str, op: Op) -> Result<Vec<u8>, String> {
         let m = Pb.message(&sample()).unwrap();
         apply(&m, sel.parse().unwrap(), op, &Pb, &Donors::default()).map(|(b, _)| b)
+    }
+
+    /// Olm's keys are plain bytes fields: the field and the bytes inside are both nodes of
+    /// the key's kind, and an operator that reads the key (non-canonical, reflect) reads the
+    /// bytes inside either way.
+    #[test]
+    fn a_plain_key_field_is_read_through_its_tag_and_length() {
+        const PLAIN: &[SchemaField] = &[SchemaField {
+            number: 1,
+            name: "ratchet-key",
+            kind: FieldKind::X25519Key,
+            shape: Shape::Bytes,
+        }];
+        let mut wire = vec![0x0a, 32];
+        wire.extend([9u8; 32]);
+        let m = Message {
+            nodes: protobuf::parse(&wire, PLAIN, "m").unwrap(),
+        };
+        assert_eq!(m.count(FieldKind::X25519Key), 2, "the field and its bytes");
+        for sel in ["x25519-key.0", "x25519-key.1"] {
+            let (top, applied) =
+                apply(&m, sel.parse().unwrap(), Op::NonCanonical, &Pb, &Donors::default())
+                    .unwrap_or_else(|e| panic!("{sel}: {e}"));
+            assert_eq!(top[33], 9 | 0x80, "{sel}");
+            assert_eq!(top.len(), wire.len(), "{sel}");
+            assert_eq!(applied.field, "ratchet-key");
+        }
     }
 
     #[test]

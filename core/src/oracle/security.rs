@@ -222,6 +222,29 @@ pub struct Attacker {
     probes: Vec<Probe>,
 }
 
+/// An X25519 public key's value rather than its encoding: the u-coordinate with its top bit
+/// masked and reduced modulo p = 2^255 - 19, as RFC 7748 §5 has X25519 read it (a 33-byte
+/// key keeps its type byte). A forged copy that only re-encodes a ratchet key (the top bit
+/// set) carries the same key: a party that accepts it hears nothing new and need not turn.
+/// Other lengths are returned as they are.
+fn key_value(bytes: &[u8]) -> Vec<u8> {
+    let mut key = bytes.to_vec();
+    let at = match key.len() {
+        32 => 0,
+        33 => 1,
+        _ => return key,
+    };
+    let u = &mut key[at..];
+    u[31] &= 0x7f;
+    // The masked values from p up are p + 0 ..= p + 18: 0xed..=0xff, then 30 bytes 0xff, 0x7f.
+    if u[31] == 0x7f && u[1..31].iter().all(|&b| b == 0xff) && u[0] >= 0xed {
+        let low = u[0] - 0xed;
+        u.fill(0);
+        u[0] = low;
+    }
+    key
+}
+
 /// The result of trying a message on a copy: whether it gave the sent plaintext back.
 fn opens(copy: &mut Box<dyn Party>, ad: &[u8], m: &Accepted) -> bool {
     matches!(guarded_call(|| copy.decrypt(ad, &m.wire)), Ok(Ok(pt)) if pt == m.plaintext)
@@ -248,6 +271,16 @@ impl Attacker {
             sent: 0,
             probes: Vec::new(),
         }
+    }
+
+    /// The ratchet key `wire` carries, as its value (see [`key_value`]), for a family whose
+    /// parties draw a new one each turn.
+    fn ratchet_key(&self, peer: &dyn Peer, wire: &[u8]) -> Option<Vec<u8>> {
+        if !self.family.ratchets_per_turn() {
+            return None;
+        }
+        let range = peer.layout(wire).ratchet_key?;
+        wire.get(range).map(key_value)
     }
 
     /// The probes written so far.
@@ -359,13 +392,10 @@ impl Attacker {
                 ),
             );
         }
-        let key = layout
-            .ratchet_key
-            .filter(|_| self.family.ratchets_per_turn())
-            .and_then(|r| wire.get(r));
-        let Some(key) = key else {
+        let Some(key) = self.ratchet_key(peer, wire) else {
             return;
         };
+        let key = key.as_slice();
         if self.current_key[i].as_deref() != Some(key) {
             if self.used_keys.contains(key) {
                 self.reuse(
@@ -419,13 +449,9 @@ impl Attacker {
         if !self.family.ratchets_per_turn() {
             return;
         }
-        let key_of = |wire: &[u8]| {
-            peer.layout(wire)
-                .ratchet_key
-                .and_then(|r| wire.get(r))
-                .map(<[u8]>::to_vec)
-        };
-        let key = key_of(bytes).or_else(|| original.and_then(key_of));
+        let key = self
+            .ratchet_key(peer, bytes)
+            .or_else(|| original.and_then(|o| self.ratchet_key(peer, o)));
         if let Some(key) = key {
             let i = to.index();
             if self.heard_keys[i].insert(key) {
@@ -489,13 +515,7 @@ impl Attacker {
             );
         }
         // Turns: a ratchet key new to `to` makes it draw a new key pair.
-        if let Some(key) = peer
-            .layout(wire)
-            .ratchet_key
-            .filter(|_| self.family.ratchets_per_turn())
-            .and_then(|r| wire.get(r))
-            .map(<[u8]>::to_vec)
-        {
+        if let Some(key) = self.ratchet_key(peer, wire) {
             let i = to.index();
             if self.heard_keys[i].insert(key.clone()) {
                 self.must_turn[i] = true;
@@ -726,6 +746,36 @@ pub fn findings(t: &Transcript) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Encodings of one X25519 key give one value: the top bit set, and u >= p (p + k is
+    /// 2^255 - 19 + k, whose low byte is 0xed + k).
+    #[test]
+    fn a_key_s_value_masks_the_top_bit_and_reduces_modulo_p() {
+        let mut key = [0x42; 32];
+        key[31] = 0x12;
+        let mut top = key;
+        top[31] |= 0x80;
+        assert_eq!(key_value(&top), key.to_vec());
+        assert_eq!(key_value(&key), key.to_vec());
+        for k in 0..19u8 {
+            let mut p_plus_k = [0xff; 32];
+            p_plus_k[0] = 0xed + k;
+            p_plus_k[31] = 0x7f;
+            let mut value = [0; 32];
+            value[0] = k;
+            assert_eq!(key_value(&p_plus_k), value.to_vec(), "p + {k}");
+            p_plus_k[31] = 0xff;
+            assert_eq!(key_value(&p_plus_k), value.to_vec(), "p + {k}, top bit set");
+        }
+        let mut below_p = [0xff; 32];
+        below_p[0] = 0xec;
+        below_p[31] = 0x7f;
+        assert_eq!(key_value(&below_p), below_p.to_vec(), "p - 1 is its own value");
+        let typed: Vec<u8> = [5].into_iter().chain(top).collect();
+        let typed_value: Vec<u8> = [5].into_iter().chain(key).collect();
+        assert_eq!(key_value(&typed), typed_value, "the type byte stays");
+        assert_eq!(key_value(&[0xff; 4]), vec![0xff; 4], "other lengths as they are");
+    }
 
     /// A breach only past the family's bound: `2 * max_skip + 1` for the Double Ratchet,
     /// `max_skip + 1` for Olm (one chain per message).
