@@ -6,11 +6,11 @@
 
 use rand_core::{CryptoRng, RngCore};
 use ratchet_bench::campaign::{check_scenario, scenario_for};
+use ratchet_bench::codec::Codec;
 use ratchet_bench::oracle::security::Property;
 use ratchet_bench::peer::{
     BoxRng, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit, WireLayout, Work,
 };
-use ratchet_bench::codec::Codec;
 use ratchet_bench::peers::{ReferenceOlm, ReferenceSignalDr};
 use ratchet_bench::reference::signal_dr::{kdf_ck, ChainKey};
 use ratchet_bench::report::{Finding, FindingKind};
@@ -436,7 +436,11 @@ fn no_reuse_takes_a_re_encoded_ratchet_key_for_the_key_it_is() {
     assert!(findings.is_empty(), "{findings:#?}");
     // On the reference itself the copy fails its MAC, and nothing is found either.
     let (t, findings) = run(&ReferenceOlm, text, 5);
-    assert!(matches!(outcome(&t), Outcome::Rejected(_)), "{:?}", outcome(&t));
+    assert!(
+        matches!(outcome(&t), Outcome::Rejected(_)),
+        "{:?}",
+        outcome(&t)
+    );
     assert!(findings.is_empty(), "{findings:#?}");
 }
 

@@ -58,9 +58,9 @@ fn options(shard: Option<Shard>) -> RunOptions {
     }
 }
 
-/// The report as JSON, double-ratchet-2's decoder errors masked ([`common::bincode_errors`]).
+/// The report as JSON, what peers drew from the OS masked ([`common::unseeded`]).
 fn json<T: serde::Serialize>(value: &T) -> String {
-    common::bincode_errors(&serde_json::to_string_pretty(value).unwrap())
+    common::unseeded(&serde_json::to_string_pretty(value).unwrap())
 }
 
 #[test]

@@ -814,9 +814,14 @@ mod tests {
         };
         assert_eq!(m.count(FieldKind::X25519Key), 2, "the field and its bytes");
         for sel in ["x25519-key.0", "x25519-key.1"] {
-            let (top, applied) =
-                apply(&m, sel.parse().unwrap(), Op::NonCanonical, &Pb, &Donors::default())
-                    .unwrap_or_else(|e| panic!("{sel}: {e}"));
+            let (top, applied) = apply(
+                &m,
+                sel.parse().unwrap(),
+                Op::NonCanonical,
+                &Pb,
+                &Donors::default(),
+            )
+            .unwrap_or_else(|e| panic!("{sel}: {e}"));
             assert_eq!(top[33], 9 | 0x80, "{sel}");
             assert_eq!(top.len(), wire.len(), "{sel}");
             assert_eq!(applied.field, "ratchet-key");

@@ -770,11 +770,19 @@ mod tests {
         let mut below_p = [0xff; 32];
         below_p[0] = 0xec;
         below_p[31] = 0x7f;
-        assert_eq!(key_value(&below_p), below_p.to_vec(), "p - 1 is its own value");
+        assert_eq!(
+            key_value(&below_p),
+            below_p.to_vec(),
+            "p - 1 is its own value"
+        );
         let typed: Vec<u8> = [5].into_iter().chain(top).collect();
         let typed_value: Vec<u8> = [5].into_iter().chain(key).collect();
         assert_eq!(key_value(&typed), typed_value, "the type byte stays");
-        assert_eq!(key_value(&[0xff; 4]), vec![0xff; 4], "other lengths as they are");
+        assert_eq!(
+            key_value(&[0xff; 4]),
+            vec![0xff; 4],
+            "other lengths as they are"
+        );
     }
 
     /// A breach only past the family's bound: `2 * max_skip + 1` for the Double Ratchet,

@@ -42,13 +42,43 @@ pub fn vectors_copy(name: &str) -> PathBuf {
     dir
 }
 
+/// `text` with what a peer drew from the operating system masked: the one part of a report
+/// that is not a function of the seed. double-ratchet-2 draws its keys from the OS, so when a
+/// changed message reaches its bincode decoder, which error the decoder meets depends on the
+/// key's bytes (a tag it does not know, and which, or the end of the input): each such error
+/// becomes `<bincode error>`. vodozemac's Olm session ids hash keys it draws from the OS: each
+/// `session ` and 43 base64 characters becomes `session <id>`. Other peers' messages stay as
+/// they are.
+pub fn unseeded(text: &str) -> String {
+    session_ids(&bincode_errors(text))
+}
+
+/// `text` with every `session ` followed by an unpadded base64 SHA-256 (43 characters)
+/// written `session <id>`.
+fn session_ids(text: &str) -> String {
+    const WORD: &str = "session ";
+    const ID_LEN: usize = 43;
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || c == '+' || c == '/';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(WORD) {
+        let after = &rest[at + WORD.len()..];
+        let id = after.chars().take_while(|c| is_b64(*c)).count();
+        out.push_str(&rest[..at + WORD.len()]);
+        if id == ID_LEN {
+            out.push_str("<id>");
+            rest = &after[ID_LEN..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `text` with each error of double-ratchet-2's bincode decoder replaced by
-/// `<bincode error>`. double-ratchet-2 draws its keys from the operating system, so when a
-/// changed message reaches that decoder, which error it meets depends on the key's bytes (a tag
-/// it does not know, and which, or the end of the input), not only on the seed: the one part
-/// of a report that is not a function of the seed. Other peers' panic messages stay as they
-/// are.
-pub fn bincode_errors(text: &str) -> String {
+/// `<bincode error>` (see [`unseeded`]).
+fn bincode_errors(text: &str) -> String {
     const MASK: &str = "<bincode error>";
     const TAG: &str = "InvalidTagEncoding(";
     let text = text.replace("Io(Kind(UnexpectedEof))", MASK);
