@@ -40,6 +40,28 @@ fn diff_seeds_are_campaign_scenarios_without_new_findings() {
     }
 }
 
+/// The differential targets run the peers of `run`'s campaign for their families: every
+/// bundled peer, and none of the earlier release lines (which the interop matrices and
+/// `compare` cover).
+#[test]
+fn diff_targets_run_the_campaign_s_peers() {
+    let bundled = ratchet_bench::peers::bundled();
+    for (target, families) in DIFF_TARGETS {
+        let ran: Vec<String> = fuzzing::peers_of(families)
+            .iter()
+            .map(|p| p.info().name)
+            .collect();
+        let campaign: Vec<String> = bundled
+            .iter()
+            .map(|p| p.info())
+            .filter(|i| families.contains(&i.family))
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(ran, campaign, "{target}");
+        assert!(!ran.iter().any(|n| n.contains('@')), "{target}: {ran:?}");
+    }
+}
+
 fn diff_seeds(target: &str, families: &[Family]) {
     let dir = corpus(target);
     for index in 0..24 {
