@@ -513,6 +513,23 @@ fn a_jump_in_batches_makes_the_same_wires_in_fewer_round_trips() {
     assert_eq!(made[1].1[0].header, 0..8);
 }
 
+/// With the security oracles watching (they lay out every message sent, a jump's lost ones
+/// too), an honest scenario with a jump asks the shim for no layout: each came with its wire.
+#[test]
+fn the_oracles_ask_no_layout_that_came_with_the_wires() {
+    let name = "echo-oracles-batched";
+    let peers = shim::start(&ShimSpec::new(name, echo_command()), &options()).unwrap();
+    let scenario: Scenario = "send A 16; deliver m0; send B 4; deliver m1; jump A +0; send B 4"
+        .parse()
+        .unwrap();
+    let (transcripts, findings) = check_scenario(&[peers[0].as_ref()], &scenario, 3);
+    assert!(findings.is_empty(), "{findings:#?}");
+    assert!(transcripts[0].records.iter().any(|r| r.kind == "jump"));
+    let ops = requests_of(name);
+    assert!(ops.contains_key("encrypt_many"), "{ops:?}");
+    assert_eq!(ops.get("layout"), None, "{ops:?}");
+}
+
 #[test]
 fn several_threads_get_processes_of_their_own_with_the_same_results() {
     let opts = ShimOptions {
