@@ -454,9 +454,7 @@ impl Attacker {
         bytes: &[u8],
         original: Option<&[u8]>,
     ) {
-        if !self.family.ratchets_per_turn() {
-            return;
-        }
+        // `ratchet_key` is `None` for a family whose parties do not turn.
         let key = self
             .ratchet_key(peer, bytes)
             .or_else(|| original.and_then(|o| self.ratchet_key(peer, o)));
