@@ -1,6 +1,6 @@
 //! Findings, their signatures and reproducers, the expectations files, and the run's report:
-//! as short and verbose text, as JSON (serde), and as the files CI systems read ([`junit`],
-//! [`sarif`], [`markdown`] for a job summary, [`html`] for people).
+//! as short and verbose text, as JSON (serde), and as the files CI systems read (`junit` and `sarif` with the
+//! feature `ci-formats`, [`markdown`] for a job summary, [`html`] for people).
 
 pub(crate) mod check;
 mod expectations;
@@ -8,10 +8,12 @@ mod finding;
 #[cfg(test)]
 mod fixture;
 pub mod html;
+#[cfg(feature = "ci-formats")]
 pub mod junit;
 pub mod markdown;
 mod render_error;
 mod reproducer;
+#[cfg(feature = "ci-formats")]
 pub mod sarif;
 mod selftest;
 mod summary;
