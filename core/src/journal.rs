@@ -13,7 +13,7 @@
 //! at the cost of running again. If more than one scenario was running (several campaign
 //! threads), the run is started again on one thread first, so that the one that aborts is
 //! known. The interop matrix's cells and the vector files' peers are journaled the same way
-//! ([`unit`]): an aborted cell fails as `initiator+responder/interop/abort/signal-N`, an
+//! ([`unit()`]): an aborted cell fails as `initiator+responder/interop/abort/signal-N`, an
 //! aborted vector file is not run on that peer and reported as `<peer>/abort/vectors`; the
 //! replay of an expectation's reproducer is a unit too ([`EXPECTATIONS_KEY`]), its abort the
 //! finding the reproducer's kind gives (`<peer>/abort/scenario`, `<peer>/abort/vectors`,

@@ -8,7 +8,7 @@
 mod family;
 mod reject;
 
-pub use family::{DeclarationError, Family, FamilySpec, Properties};
+pub use family::{Benign, DeclarationError, Family, FamilySpec, Properties};
 pub use reject::{Reject, RejectClass, FAILED_PREFIX};
 
 use serde::{Deserialize, Serialize};

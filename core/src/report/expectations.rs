@@ -116,7 +116,7 @@ pub enum ExpectationsError {
     },
 }
 
-/// Today's date in UTC as `YYYY-MM-DD`, for [`Expectations::triage`]'s expiry dates.
+/// Today's date in UTC as `YYYY-MM-DD`, for [`ExpectationSet::triage`]'s expiry dates.
 pub fn today() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -53,7 +53,7 @@ pub fn hex_preview(bytes: &[u8], max: usize) -> String {
 }
 
 /// How many messages a jump loses before `past` is added, on a receiver that declares
-/// `max_skip`: `max_skip` itself, or [`UNBOUNDED_JUMP`] where no scenario could reach it.
+/// `max_skip`: `max_skip` itself, or `UNBOUNDED_JUMP` where no scenario could reach it.
 pub fn jump_base(max_skip: u32) -> u32 {
     if max_skip > EFFECTIVELY_UNBOUNDED {
         UNBOUNDED_JUMP

@@ -2,7 +2,7 @@
 //! protocol (`shims/PROTOCOL.md`, version 1).
 //!
 //! A shim's processes (its command started once, and again while several threads use it
-//! at once, [`pool`]) serve every party of the peers its hello declares; each process sits
+//! at once, module `pool`) serve every party of the peers its hello declares; each process sits
 //! behind a mutex shared by the [`ShimPeer`]s and the [`ShimParty`]s built on it, and parties
 //! are numbered by the bench. Every request has a time budget. When a shim breaks the
 //! protocol (it exits, hangs, writes garbage, answers with the wrong id, writes an oversized
@@ -12,8 +12,8 @@
 //! the other peers.
 //!
 //! Where the shim takes them up, the optional features of [`features`] save round trips: a
-//! jump's lost messages go in batches ([`batch`]), and layouts come with the wire bytes
-//! ([`layouts`]).
+//! jump's lost messages go in batches (module `batch`), and layouts come with the wire
+//! bytes (module `layouts`).
 
 mod batch;
 pub mod command;
