@@ -317,3 +317,41 @@ fn vectors_replay_and_run_agree_on_a_known_vector_case() {
     assert_eq!(o.status.code(), Some(1), "{}", both(&o));
     assert!(stdout(&o).contains("[NEW] libolm-olm/vector-failed/olm-invalid/tc10"));
 }
+
+#[test]
+fn every_entry_of_the_project_s_file_carries_a_reproducer_that_shows_its_finding() {
+    let file = binary::root().join("ci/expectations.json");
+    let without: Vec<String> = entries(&file)
+        .iter()
+        .filter(|e| !e["reproducer"].is_object())
+        .map(|e| e["signature"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        without.is_empty(),
+        "entries without a reproducer (`expectations migrate` gives them one): {without:?}"
+    );
+
+    let o = bench(&["expectations", "check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", both(&o));
+    let out = stdout(&o);
+    assert!(!out.contains("STALE"), "{out}");
+    // Where ci/setup-shims has installed the shims (as CI does), their entries are replayed
+    // too and must show their findings; elsewhere they are not checked, and say why. So are
+    // libolm's in a binary built without the feature (`cargo test -p ratchet-bench-cli`).
+    let installed = [
+        "shims/libsignal/node_modules",
+        "shims/python-olm/.venv",
+        "shims/doubleratchet/.venv",
+    ]
+    .iter()
+    .all(|p| binary::root().join(p).exists());
+    for line in out.lines().filter(|l| l.contains("not checked  ")) {
+        let why_allowed = line.contains("is not built: built without the `libolm` cargo feature")
+            || (!installed && line.contains("cannot be started"));
+        assert!(why_allowed, "{line}");
+    }
+    let n = entries(&file).len();
+    let not_checked = out.lines().filter(|l| l.contains("not checked  ")).count();
+    let shows = out.lines().filter(|l| l.starts_with("  shows  ")).count();
+    assert_eq!(shows + not_checked, n, "{out}");
+}
