@@ -468,7 +468,8 @@ impl Attacker {
 
     /// A genuine message `msg` (sent by the other side) that `to` accepted as `plaintext`:
     /// the copies of `to` follow it (healing), the turn and healing bookkeeping moves on,
-    /// and a sample of them (one in `FS_SAMPLE`) is retried on a fresh copy of `to` (forward secrecy).
+    /// and a sample of them (one in `FS_SAMPLE`) is retried on a fresh copy of `to`
+    /// (forward secrecy).
     #[allow(clippy::too_many_arguments)]
     pub fn on_accepted(
         &mut self,

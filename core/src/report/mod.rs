@@ -1,6 +1,7 @@
 //! Findings, their signatures and reproducers, the expectations files, and the run's report:
-//! as short and verbose text, as JSON (serde), and as the files CI systems read (`junit` and `sarif` with the
-//! feature `ci-formats`, [`markdown`] for a job summary, [`html`] for people).
+//! as short and verbose text, as JSON (serde), and as the files CI systems read (`junit`
+//! and `sarif` with the feature `ci-formats`, [`markdown`] for a job summary, [`html`] for
+//! people).
 
 pub(crate) mod check;
 mod expectations;
