@@ -176,8 +176,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Hunt the planted-bug catalogue: a seeded campaign per flaw on a mutant of the
-    /// reference beside the real signal-dr peers; exit 0 only if every flaw is caught.
+    /// Hunt the planted-bug catalogue: a seeded campaign per flaw on a mutant of its family's
+    /// reference beside the family's real peers; exit 0 only if every flaw is caught.
     Selftest(SelftestArgs),
     /// Vector files: generate ours, fetch the published ones, or replay the suites.
     Vectors {
@@ -234,12 +234,15 @@ struct SelftestArgs {
     /// The campaign's seed.
     #[arg(long, default_value_t = bench::DEFAULT_SEED)]
     seed: u64,
-    /// The most scenarios drawn per flaw (default: the signal-dr campaign size of `run`).
+    /// The most scenarios drawn per flaw (default: each family's campaign size in `run`).
     #[arg(long)]
     scenarios: Option<u64>,
     /// Only this flaw (repeatable; the whole catalogue if none).
     #[arg(long = "flaw")]
     flaws: Vec<String>,
+    /// Only the flaws of this family (repeatable; every family if none).
+    #[arg(long = "family")]
+    families: Vec<String>,
     /// A finding kind that does not count as a catch, e.g. forward-secrecy (repeatable), to
     /// see what the other oracles catch without it.
     #[arg(long = "ignore-kind")]
@@ -275,16 +278,31 @@ fn write_selftest_files(files: &SelftestFiles, s: &SelftestReport) -> Result<(),
 }
 
 fn selftest(args: SelftestArgs) -> ExitCode {
-    use ratchet_bench::reference::signal_dr::Flaw;
+    use ratchet_bench::peers::mutant::Planted;
     use ratchet_bench::selftest;
     let mut flaws = Vec::new();
     for name in &args.flaws {
-        match Flaw::from_name(name) {
+        match Planted::from_name(name) {
             Some(f) => flaws.push(f),
             None => {
-                let all: Vec<&str> = Flaw::ALL.iter().map(|f| f.name()).collect();
+                let all: Vec<&str> = Planted::all().iter().map(|f| f.name()).collect();
                 return fail(format!(
                     "unknown flaw {name:?}; expected one of {}",
+                    all.join(", ")
+                ));
+            }
+        }
+    }
+    let mut families = Vec::new();
+    for name in &args.families {
+        let planted: Vec<Family> = Planted::all().iter().map(|p| p.family()).collect();
+        match planted.iter().find(|f| f.name() == name) {
+            Some(f) => families.push(*f),
+            None => {
+                let mut all: Vec<&str> = planted.iter().map(|f| f.name()).collect();
+                all.dedup();
+                return fail(format!(
+                    "--family: no planted flaws in {name:?}; families with some: {}",
                     all.join(", ")
                 ));
             }
@@ -309,10 +327,9 @@ fn selftest(args: SelftestArgs) -> ExitCode {
     };
     let opts = selftest::SelftestOptions {
         seed: args.seed,
-        scenarios: args
-            .scenarios
-            .unwrap_or_else(|| bench::default_scenarios(Family::SIGNAL_DR)),
+        scenarios: args.scenarios,
         flaws,
+        families,
         ignore,
     };
     let report = selftest::run(&opts, expectations.as_ref());

@@ -1,11 +1,13 @@
 //! `ratchet-bench selftest`: the bench hunting its own planted bugs.
 //!
-//! For each flaw of the catalogue ([`Flaw`]), a mutant of the reference
-//! ([`MutantReference`]) runs the seeded campaign of `ratchet-bench run` (the same drawn
-//! scenarios, executor and oracles, through [`campaign::check_scenario`]) beside the real
-//! peers of its family: the reference and ksi-double-ratchet. Byte divergence from them is
-//! one of the ways a flaw shows; the oracle's verdicts are the others. The hunt stops at the
-//! first scenario with a finding that involves the mutant and that the real peers do not
+//! For each flaw of the catalogue ([`Planted`]), a mutant of its family's reference runs the
+//! seeded campaign of `ratchet-bench run` (the same drawn scenarios, executor and oracles,
+//! through [`campaign::check_scenario`]) beside the real peers of its family
+//! ([`companions`]): the reference first, then an independent implementation
+//! (ksi-double-ratchet for `signal-dr`, vodozemac for Olm and Megolm; `signal-v3` has only
+//! shims beside its reference, so the reference alone). Byte divergence from the reference
+//! is one of the ways a flaw shows; the oracle's verdicts are the others. The hunt stops at
+//! the first scenario with a finding that involves the mutant and that the real peers do not
 //! explain:
 //!
 //! - a finding of the mutant alone, or of the mutant against the real reference, always
@@ -15,17 +17,20 @@
 //!   expectations file lists it (ksi-double-ratchet's known off-by-one diverges from the
 //!   reference and the mutant alike).
 //!
-//! A flaw is caught when such a finding shows within the campaign size; the result says by
-//! which finding kind, with the signature, after how many scenarios and seconds (one
-//! thread, so the seconds are those of a single-core campaign).
+//! A flaw is caught when such a finding shows within the campaign size (by default the
+//! family's size in `run`); the result says by which finding kind, with the signature,
+//! after how many scenarios and seconds (one thread, so the seconds are those of a
+//! single-core campaign). The report is per family.
 
 use crate::bench;
 use crate::campaign;
 use crate::peer::{Family, Peer};
-use crate::peers::mutant::MutantReference;
-use crate::peers::{KsiDoubleRatchet, ReferenceSignalDr};
-use crate::reference::signal_dr::Flaw;
-use crate::report::{Expectations, Finding, FindingKind};
+use crate::peers::mutant::Planted;
+use crate::peers::{
+    KsiDoubleRatchet, ReferenceMegolm, ReferenceOlm, ReferenceSignalDr, ReferenceSignalV3,
+    VodozemacMegolm, VodozemacOlm,
+};
+use crate::report::{Expectations, Finding, FindingKind, SelftestFamily};
 pub use crate::report::{FlawResult, SelftestReport};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -36,63 +41,89 @@ use std::time::Instant;
 pub struct SelftestOptions {
     /// The campaign's seed.
     pub seed: u64,
-    /// The most scenarios drawn per flaw.
-    pub scenarios: u64,
+    /// The most scenarios drawn per flaw; `None` for each family's campaign size in `run`.
+    pub scenarios: Option<u64>,
     /// Only these flaws; empty for the whole catalogue.
-    pub flaws: Vec<Flaw>,
+    pub flaws: Vec<Planted>,
+    /// Only the flaws of these families; empty for every family.
+    pub families: Vec<Family>,
     /// Finding kinds that do not count as a catch (to measure what the other oracles
     /// catch without them).
     pub ignore: Vec<FindingKind>,
 }
 
 impl Default for SelftestOptions {
-    /// The seed and size `ratchet-bench run` uses for the `signal-dr` family.
+    /// The seed `ratchet-bench run` uses, each family's campaign size, the whole catalogue.
     fn default() -> Self {
         SelftestOptions {
             seed: bench::DEFAULT_SEED,
-            scenarios: bench::default_scenarios(Family::SIGNAL_DR),
+            scenarios: None,
             flaws: Vec::new(),
+            families: Vec::new(),
             ignore: Vec::new(),
         }
     }
 }
 
-/// The real peers a `signal-dr` mutant runs beside, the reference first.
-pub fn companions() -> Vec<Box<dyn Peer>> {
-    vec![Box::new(ReferenceSignalDr), Box::new(KsiDoubleRatchet)]
+impl SelftestOptions {
+    /// The flaws asked for, in catalogue order.
+    pub fn planted(&self) -> Vec<Planted> {
+        Planted::all()
+            .into_iter()
+            .filter(|p| self.flaws.is_empty() || self.flaws.contains(p))
+            .filter(|p| self.families.is_empty() || self.families.contains(&p.family()))
+            .collect()
+    }
+}
+
+/// The real peers a mutant of `family` runs beside, the reference first.
+pub fn companions(family: Family) -> Vec<Box<dyn Peer>> {
+    match family.name() {
+        "signal-dr" => vec![Box::new(ReferenceSignalDr), Box::new(KsiDoubleRatchet)],
+        "olm" => vec![Box::new(ReferenceOlm), Box::new(VodozemacOlm)],
+        "megolm" => vec![Box::new(ReferenceMegolm), Box::new(VodozemacMegolm)],
+        "signal-v3" => vec![Box::new(ReferenceSignalV3)],
+        _ => Vec::new(),
+    }
 }
 
 /// Runs the hunt for every flaw asked for, one after the other.
 pub fn run(opts: &SelftestOptions, expectations: Option<&Expectations>) -> SelftestReport {
-    let beside = companions();
-    let flaws = if opts.flaws.is_empty() {
-        Flaw::ALL.to_vec()
-    } else {
-        opts.flaws.clone()
-    };
-    let results: Vec<FlawResult> = flaws
-        .into_iter()
-        .map(|flaw| {
-            let mutant = MutantReference::new(flaw);
-            let mut r = hunt(
-                &mutant,
-                &beside,
-                opts.seed,
-                opts.scenarios,
-                expectations,
-                &opts.ignore,
-            );
-            r.flaw = flaw.name().into();
-            r.summary = flaw.summary().into();
-            r
-        })
-        .collect();
+    let planted = opts.planted();
+    let mut families: Vec<SelftestFamily> = Vec::new();
+    let mut results = Vec::with_capacity(planted.len());
+    for flaw in planted {
+        let family = flaw.family();
+        let beside = companions(family);
+        let limit = opts
+            .scenarios
+            .unwrap_or_else(|| bench::default_scenarios(family));
+        if !families.iter().any(|f| f.family == family.name()) {
+            families.push(SelftestFamily {
+                family: family.name().into(),
+                scenarios: limit,
+                beside: beside.iter().map(|p| p.info().name).collect(),
+            });
+        }
+        let mutant = flaw.mutant();
+        let mut r = hunt(
+            mutant.as_ref(),
+            &beside,
+            opts.seed,
+            limit,
+            expectations,
+            &opts.ignore,
+        );
+        r.family = family.name().into();
+        r.flaw = flaw.name().into();
+        r.summary = flaw.summary().into();
+        results.push(r);
+    }
     let caught = results.iter().filter(|r| r.caught).count();
     SelftestReport {
         tool: concat!("ratchet-bench ", env!("CARGO_PKG_VERSION")).into(),
         seed: opts.seed,
-        scenarios: opts.scenarios,
-        beside: beside.iter().map(|p| p.info().name).collect(),
+        families,
         ignored: opts.ignore.clone(),
         exit_code: i32::from(caught != results.len()),
         caught,
@@ -103,7 +134,8 @@ pub fn run(opts: &SelftestOptions, expectations: Option<&Expectations>) -> Selft
 /// Hunts `subject` (a mutant, or for a control the reference under another name) through
 /// at most `limit` scenarios of the campaign under `seed`, beside the real peers `beside`
 /// (the first of which is the one `subject` claims to be); findings of the kinds in
-/// `ignore` do not count. The result's `flaw` and `summary` are left empty for the caller.
+/// `ignore` do not count. The result's `family`, `flaw` and `summary` are left empty for the
+/// caller.
 pub fn hunt(
     subject: &dyn Peer,
     beside: &[Box<dyn Peer>],
@@ -118,6 +150,7 @@ pub fn hunt(
     peers.push(subject);
     let started = Instant::now();
     let mut result = FlawResult {
+        family: String::new(),
         flaw: String::new(),
         summary: String::new(),
         peer: name.clone(),
@@ -205,46 +238,52 @@ fn as_real(f: &Finding, subject: &str, claimed: &str, real: &[String]) -> String
     format!("{}{rest}", peers.join("+"))
 }
 
-/// The report as a table; `times` adds the seconds column (left out of snapshots, since
-/// times vary from run to run).
+/// The report as a table per family; `times` adds the seconds column (left out of
+/// snapshots, since times vary from run to run).
 pub fn render_text(report: &SelftestReport, times: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "ratchet-bench selftest: seed {}, at most {} scenarios per flaw, each mutant beside {} (signal-dr)",
-        report.seed,
-        report.scenarios,
-        report.beside.join(", ")
+        "ratchet-bench selftest: seed {}, each mutant beside the real peers of its family",
+        report.seed
     );
     if !report.ignored.is_empty() {
         let ignored: Vec<&str> = report.ignored.iter().map(|k| k.name()).collect();
         let _ = writeln!(out, "not counted as catches: {}", ignored.join(", "));
     }
-    out.push('\n');
-    let _ = write!(
-        out,
-        "{:<24} {:<42} {:<7} {:<24} {:>9}",
-        "flaw", "what", "caught", "by", "scenarios"
-    );
-    if times {
-        let _ = write!(out, " {:>8}", "seconds");
-    }
-    out.push('\n');
-    for r in &report.flaws {
-        let by = r.kind.map_or("-", FindingKind::name);
+    for family in &report.families {
+        let _ = writeln!(
+            out,
+            "\n{}: at most {} scenarios per flaw, beside {}",
+            family.family,
+            family.scenarios,
+            family.beside.join(", ")
+        );
         let _ = write!(
             out,
-            "{:<24} {:<42} {:<7} {:<24} {:>9}",
-            r.flaw,
-            r.summary,
-            if r.caught { "yes" } else { "NO" },
-            by,
-            r.scenarios
+            "{:<34} {:<48} {:<7} {:<24} {:>9}",
+            "flaw", "what", "caught", "by", "scenarios"
         );
         if times {
-            let _ = write!(out, " {:>8.2}", r.seconds);
+            let _ = write!(out, " {:>8}", "seconds");
         }
         out.push('\n');
+        for r in report.flaws.iter().filter(|r| r.family == family.family) {
+            let by = r.kind.map_or("-", FindingKind::name);
+            let _ = write!(
+                out,
+                "{:<34} {:<48} {:<7} {:<24} {:>9}",
+                r.flaw,
+                r.summary,
+                if r.caught { "yes" } else { "NO" },
+                by,
+                r.scenarios
+            );
+            if times {
+                let _ = write!(out, " {:>8.2}", r.seconds);
+            }
+            out.push('\n');
+        }
     }
     out.push_str("\nsignatures and reproducers (session seed, scenario cut after the finding):\n");
     for r in &report.flaws {

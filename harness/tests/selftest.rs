@@ -1,10 +1,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The planted-bug catalogue: every flaw is caught by the campaign, each mutant is the
-//! reference wherever its flaw does not act (so the flaw is planted, not a broken peer), and
-//! the real reference, hunted the same way under another name, is never flagged.
+//! The planted-bug catalogue: every flaw of every family is caught by the campaign, each
+//! mutant is its reference wherever its flaw does not act (so the flaw is planted, not a
+//! broken peer), and each real reference, hunted the same way under another name, is never
+//! flagged.
 
-use ratchet_bench::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
-use ratchet_bench::peers::{self, mutant::MutantReference, ReferenceSignalDr};
+use ratchet_bench::peer::{BoxRng, Family, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
+use ratchet_bench::peers::mutant::{MutantReference, Planted};
+use ratchet_bench::peers::{
+    self, ReferenceMegolm, ReferenceOlm, ReferenceSignalDr, ReferenceSignalV3,
+};
 use ratchet_bench::reference::signal_dr::Flaw;
 use ratchet_bench::report::Expectations;
 use ratchet_bench::rng;
@@ -16,17 +20,13 @@ fn expectations() -> Expectations {
         .unwrap()
 }
 
-/// The selftest's own defaults (seed 1, the signal-dr campaign size of `run`) catch every
-/// flaw; measured, the slowest needs a few dozen scenarios, so this stays quick. The table,
-/// without its times, is a snapshot: a change in what catches a flaw, or how soon, is a
-/// reviewable diff.
+/// The selftest's own defaults (seed 1, each family's campaign size in `run`) catch every
+/// flaw of every family; measured, the slowest needs a few dozen scenarios, so this stays
+/// quick. The tables, without their times, are a snapshot: a change in what catches a flaw,
+/// or how soon, is a reviewable diff.
 #[test]
 fn every_flaw_is_caught_by_the_default_campaign() {
     let opts = SelftestOptions::default();
-    assert_eq!(
-        opts.scenarios, 2000,
-        "the default size of a signal-dr campaign"
-    );
     let report = selftest::run(&opts, Some(&expectations()));
     let missed: Vec<&str> = report
         .flaws
@@ -35,8 +35,23 @@ fn every_flaw_is_caught_by_the_default_campaign() {
         .map(|r| r.flaw.as_str())
         .collect();
     assert!(missed.is_empty(), "flaws not caught: {missed:?}");
-    assert_eq!(report.flaws.len(), Flaw::ALL.len());
+    assert_eq!(report.flaws.len(), Planted::all().len());
     assert_eq!(report.exit_code, 0);
+    let sizes: Vec<(&str, u64)> = report
+        .families
+        .iter()
+        .map(|f| (f.family.as_str(), f.scenarios))
+        .collect();
+    assert_eq!(
+        sizes,
+        [
+            ("signal-dr", 2000),
+            ("olm", 300),
+            ("megolm", 300),
+            ("signal-v3", 200)
+        ],
+        "each family's campaign size in run"
+    );
     for r in &report.flaws {
         let sig = r.signature.as_deref().unwrap();
         assert!(
@@ -52,8 +67,8 @@ fn every_flaw_is_caught_by_the_default_campaign() {
 #[test]
 fn a_flaw_not_reached_fails_the_selftest() {
     let opts = SelftestOptions {
-        scenarios: 0,
-        flaws: vec![Flaw::TruncatedMacAccepted],
+        scenarios: Some(0),
+        flaws: vec![Planted::SignalDr(Flaw::TruncatedMacAccepted)],
         ..SelftestOptions::default()
     };
     let report = selftest::run(&opts, Some(&expectations()));
@@ -62,14 +77,33 @@ fn a_flaw_not_reached_fails_the_selftest() {
     assert!(selftest::render_text(&report, false).contains("NO"));
 }
 
-/// The reference under another name, hunted like a mutant.
-struct ReferenceCopy;
+/// Asking for a family runs its flaws only, at its own campaign size.
+#[test]
+fn a_family_runs_its_own_flaws() {
+    let opts = SelftestOptions {
+        families: vec![Family::MEGOLM],
+        scenarios: Some(0),
+        ..SelftestOptions::default()
+    };
+    let report = selftest::run(&opts, None);
+    assert!(report.flaws.iter().all(|r| r.family == "megolm"));
+    assert_eq!(report.flaws.len(), 2);
+    assert_eq!(report.families.len(), 1);
+    assert_eq!(
+        report.families[0].beside,
+        ["reference-megolm", "vodozemac-megolm"]
+    );
+}
 
-impl Peer for ReferenceCopy {
+/// A reference under another name, hunted like a mutant.
+struct Renamed(&'static dyn Peer);
+
+impl Peer for Renamed {
     fn info(&self) -> PeerInfo {
+        let info = self.0.info();
         PeerInfo {
-            name: "reference-copy".into(),
-            ..ReferenceSignalDr.info()
+            name: format!("{}-copy", info.name),
+            ..info
         }
     }
     fn respond(
@@ -77,7 +111,7 @@ impl Peer for ReferenceCopy {
         init: &SessionInit,
         rng: BoxRng,
     ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
-        ReferenceSignalDr.respond(init, rng)
+        self.0.respond(init, rng)
     }
     fn initiate(
         &self,
@@ -85,38 +119,47 @@ impl Peer for ReferenceCopy {
         bundle: &[u8],
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        ReferenceSignalDr.initiate(init, bundle, rng)
+        self.0.initiate(init, bundle, rng)
     }
     fn layout(&self, wire: &[u8]) -> WireLayout {
-        ReferenceSignalDr.layout(wire)
+        self.0.layout(wire)
     }
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
-        ReferenceSignalDr.restore(state, rng)
+        self.0.restore(state, rng)
     }
     fn codec(&self) -> Option<&'static dyn ratchet_bench::codec::Codec> {
-        ReferenceSignalDr.codec()
+        self.0.codec()
     }
 }
 
-/// The control: the real reference, in the mutant's place, is not flagged over many more
-/// scenarios than any flaw needs (ksi-double-ratchet's known divergences from the
-/// reference are the real peers' own, and do not count).
+/// The control: each real reference, in the mutant's place, is not flagged over more
+/// scenarios than any flaw of its family needs (the independent peers' known divergences
+/// from the reference are the real peers' own, and do not count).
 #[test]
-fn the_real_reference_is_not_flagged() {
-    let r = selftest::hunt(
-        &ReferenceCopy,
-        &selftest::companions(),
-        1,
-        300,
-        Some(&expectations()),
-        &[],
-    );
-    assert!(
-        !r.caught,
-        "the reference was flagged: {:?} {:?} in {:?}",
-        r.signature, r.detail, r.scenario
-    );
-    assert_eq!(r.scenarios, 300);
+fn the_real_references_are_not_flagged() {
+    let references: [(&'static dyn Peer, u64); 4] = [
+        (&ReferenceSignalDr, 300),
+        (&ReferenceOlm, 150),
+        (&ReferenceMegolm, 150),
+        (&ReferenceSignalV3, 150),
+    ];
+    for (reference, limit) in references {
+        let family = reference.info().family;
+        let r = selftest::hunt(
+            &Renamed(reference),
+            &selftest::companions(family),
+            1,
+            limit,
+            Some(&expectations()),
+            &[],
+        );
+        assert!(
+            !r.caught,
+            "{family}: the reference was flagged: {:?} {:?} in {:?}",
+            r.signature, r.detail, r.scenario
+        );
+        assert_eq!(r.scenarios, limit);
+    }
 }
 
 /// What a session carried: every wire message and every plaintext decrypted.
@@ -141,9 +184,13 @@ fn exchange(
     let (bob, bundle) = b
         .respond(&init, Box::new(rng::stream(seed, "party B")))
         .map_err(|e| format!("respond: {e}"))?;
-    let alice = a
+    let mut alice = a
         .initiate(&init, &bundle, Box::new(rng::stream(seed, "party A")))
         .map_err(|e| format!("initiate: {e}"))?;
+    let mut bob = bob;
+    if let Some(handshake) = alice.handshake().map_err(|e| format!("handshake: {e}"))? {
+        bob.join(&handshake).map_err(|e| format!("join: {e}"))?;
+    }
     let mut parties = [alice, bob];
     let mut wires = Vec::new();
     for turn in 0..turns {
@@ -213,6 +260,33 @@ fn each_mutant_is_the_reference_where_its_flaw_does_not_act() {
     }
 }
 
+/// The mutants of the other families carry honest traffic with their reference on either
+/// side and with themselves, sending exactly the reference's bytes: each flaw acts only on
+/// an input the attacker makes (a re-encoded field, a low-order key, S + L, a bad signature).
+#[test]
+fn each_mutant_of_another_family_is_its_reference_on_honest_traffic() {
+    for planted in Planted::all() {
+        if planted.family() == Family::SIGNAL_DR {
+            continue;
+        }
+        let mutant = planted.mutant();
+        let reference = selftest::companions(planted.family()).remove(0);
+        let expected = exchange(reference.as_ref(), reference.as_ref(), 4, 3, b"ad").unwrap();
+        for (a, b, sides) in [
+            (mutant.as_ref(), reference.as_ref(), "mutant to reference"),
+            (reference.as_ref(), mutant.as_ref(), "reference to mutant"),
+            (mutant.as_ref(), mutant.as_ref(), "mutant with itself"),
+        ] {
+            let got =
+                exchange(a, b, 4, 3, b"ad").unwrap_or_else(|e| panic!("{planted}, {sides}: {e}"));
+            assert_eq!(
+                got, expected,
+                "{planted}, {sides}: the reference's wire bytes"
+            );
+        }
+    }
+}
+
 /// Where the flaw does act, the mutant's behaviour departs from the reference's; for the
 /// flaws that keep talking to themselves, the departure is the flaw, not a broken session.
 #[test]
@@ -267,17 +341,24 @@ fn a_mutant_state_restores_with_its_kept_chains() {
 #[test]
 fn mutants_are_never_bundled() {
     let known: Vec<String> = peers::known().iter().map(|p| p.info().name).collect();
-    let mut names = Vec::new();
     for flaw in Flaw::ALL {
         let name = MutantReference::new(flaw).info().name;
         assert_eq!(name, format!("reference+{}", flaw.name()));
-        assert!(!known.contains(&name), "{name} is not bundled");
         assert_eq!(Flaw::from_name(flaw.name()), Some(flaw));
+    }
+    let mut names = Vec::new();
+    for planted in Planted::all() {
+        let name = planted.mutant().info().name;
+        assert!(!known.contains(&name), "{name} is not bundled");
         names.push(name);
     }
     names.sort();
     names.dedup();
-    assert_eq!(names.len(), Flaw::ALL.len(), "flaw names are distinct");
+    assert_eq!(
+        names.len(),
+        Planted::all().len(),
+        "mutant names are distinct"
+    );
     let info = MutantReference::new(Flaw::NoRollback).info();
     let reference = ReferenceSignalDr.info();
     assert_eq!(

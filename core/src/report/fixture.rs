@@ -6,7 +6,7 @@
 use super::expectations::{Check, EntryCheck, Expectation, Triage};
 use super::finding::{FindingKind, Seen};
 use super::reproducer::Reproducer;
-use super::selftest::{FlawResult, SelftestReport};
+use super::selftest::{FlawResult, SelftestFamily, SelftestReport};
 use super::summary::{Inputs, RunReport};
 use crate::interop::{Cell, CellResult, Matrix};
 use crate::peer::{Capabilities, Family, Limits, PeerInfo, WhenFull};
@@ -245,11 +245,15 @@ pub fn selftest() -> SelftestReport {
     SelftestReport {
         tool: "ratchet-bench 0.1.0".into(),
         seed: 1,
-        scenarios: 50,
-        beside: vec!["reference".into(), "ksi-double-ratchet".into()],
+        families: vec![SelftestFamily {
+            family: "signal-dr".into(),
+            scenarios: 50,
+            beside: vec!["reference".into(), "ksi-double-ratchet".into()],
+        }],
         ignored: Vec::new(),
         flaws: vec![
             FlawResult {
+                family: "signal-dr".into(),
                 flaw: "skip-mac".into(),
                 summary: format!("never checks the MAC {HOSTILE}"),
                 peer: "mutant-skip-mac".into(),
@@ -264,6 +268,7 @@ pub fn selftest() -> SelftestReport {
                 session_seed: Some(9),
             },
             FlawResult {
+                family: "signal-dr".into(),
                 flaw: "slow-leak".into(),
                 summary: "keeps old keys".into(),
                 peer: "mutant-slow-leak".into(),

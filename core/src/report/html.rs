@@ -565,15 +565,24 @@ fn selftest(out: &mut String, s: &SelftestReport, alone: bool) {
     let _ = writeln!(
         out,
         "<h2 id=\"selftest\">Selftest: the bench hunting its own planted bugs</h2>\
-         <div class=\"muted\">seed <span class=\"mono\">{}</span> · at most {} scenarios per flaw · each mutant beside {}</div>\
+         <div class=\"muted\">seed <span class=\"mono\">{}</span></div>\
          <div class=\"verdict {}\">{} of {} planted flaws caught</div>",
         s.seed,
-        s.scenarios,
-        escape(&s.beside.join(", ")),
         if all { "pass" } else { "fail" },
         s.caught,
         s.flaws.len()
     );
+    out.push_str("<ul>");
+    for f in &s.families {
+        let _ = write!(
+            out,
+            "<li><code>{}</code>: at most {} scenarios per flaw, each mutant beside {}</li>",
+            escape(&f.family),
+            f.scenarios,
+            escape(&f.beside.join(", "))
+        );
+    }
+    out.push_str("</ul>\n");
     if !s.ignored.is_empty() {
         let names: Vec<&str> = s.ignored.iter().map(|k| k.name()).collect();
         let _ = writeln!(
@@ -584,12 +593,13 @@ fn selftest(out: &mut String, s: &SelftestReport, alone: bool) {
     }
     let _ = writeln!(
         out,
-        "<table><tr><th>flaw</th><th>what</th><th>caught</th><th>by</th><th class=\"num\">scenarios</th><th class=\"num\">seconds</th><th>signature and reproducer</th></tr>"
+        "<table><tr><th>family</th><th>flaw</th><th>what</th><th>caught</th><th>by</th><th class=\"num\">scenarios</th><th class=\"num\">seconds</th><th>signature and reproducer</th></tr>"
     );
     for f in &s.flaws {
         let _ = write!(
             out,
-            "<tr><td><code>{}</code></td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.2}</td><td>",
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.2}</td><td>",
+            escape(&f.family),
             escape(&f.flaw),
             escape(&f.summary),
             if f.caught { "pass" } else { "fail" },

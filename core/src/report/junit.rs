@@ -268,11 +268,14 @@ pub fn selftest(s: &SelftestReport) -> Result<String, RenderError> {
                 "not-caught",
                 format!(
                     "{}\nreproduce: ratchet-bench selftest --flaw {} --seed {} --scenarios {}\n",
-                    f.summary, f.flaw, s.seed, s.scenarios
+                    f.summary,
+                    f.flaw,
+                    s.seed,
+                    s.family(&f.family).map_or(f.scenarios, |fam| fam.scenarios)
                 ),
             )
         };
-        let mut c = case(&f.flaw, "selftest", status);
+        let mut c = case(&f.flaw, &format!("selftest.{}", f.family), status);
         if let (Some(sig), Some(scenario), Some(seed)) = (&f.signature, &f.scenario, f.session_seed)
         {
             c.set_system_out(format!(

@@ -312,21 +312,25 @@ pub fn selftest(s: &SelftestReport) -> String {
         s.caught,
         s.flaws.len()
     );
+    let _ = writeln!(out, "seed {}\n", s.seed);
+    for f in &s.families {
+        let _ = writeln!(
+            out,
+            "- {}: at most {} scenarios per flaw, each mutant beside {}",
+            code(&f.family),
+            f.scenarios,
+            escape(&f.beside.join(", "))
+        );
+    }
     let _ = writeln!(
         out,
-        "seed {} · at most {} scenarios per flaw · each mutant beside {}\n",
-        s.seed,
-        s.scenarios,
-        escape(&s.beside.join(", "))
-    );
-    let _ = writeln!(
-        out,
-        "| flaw | what | caught | by | scenarios |\n|---|---|---|---|--:|"
+        "\n| family | flaw | what | caught | by | scenarios |\n|---|---|---|---|---|--:|"
     );
     for f in &s.flaws {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
+            code(&f.family),
             code(&f.flaw),
             escape(&f.summary),
             if f.caught { "✅ yes" } else { "❌ **no**" },

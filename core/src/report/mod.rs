@@ -29,7 +29,7 @@ pub use expectations::{
 pub use finding::{peer_arg, register_peer_arg, Finding, FindingKind, Seen};
 pub use render_error::RenderError;
 pub use reproducer::Reproducer;
-pub use selftest::{FlawResult, SelftestReport};
+pub use selftest::{FlawResult, SelftestFamily, SelftestReport};
 pub use summary::{
     expected_counts, peers_table, render_verbose, Inputs, NotBuilt, RunReport, ShardData,
 };

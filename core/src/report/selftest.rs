@@ -8,6 +8,8 @@ use serde::Serialize;
 /// How the hunt for one flaw ended.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FlawResult {
+    /// The family whose reference carries the flaw.
+    pub family: String,
     /// The flaw's name.
     pub flaw: String,
     /// What the flaw is, in a few words.
@@ -41,10 +43,8 @@ pub struct SelftestReport {
     pub tool: String,
     /// The campaign's seed.
     pub seed: u64,
-    /// The most scenarios drawn per flaw.
-    pub scenarios: u64,
-    /// The real peers each mutant runs beside.
-    pub beside: Vec<String>,
+    /// The families hunted, in report order.
+    pub families: Vec<SelftestFamily>,
     /// Finding kinds that did not count as a catch.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<FindingKind>,
@@ -54,4 +54,22 @@ pub struct SelftestReport {
     pub caught: usize,
     /// 0 when every flaw was caught, 1 otherwise.
     pub exit_code: i32,
+}
+
+/// How one family's mutants were hunted.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SelftestFamily {
+    /// The family.
+    pub family: String,
+    /// The most scenarios drawn per flaw.
+    pub scenarios: u64,
+    /// The real peers each mutant of the family runs beside, its reference first.
+    pub beside: Vec<String>,
+}
+
+impl SelftestReport {
+    /// How `family`'s mutants were hunted, if it was.
+    pub fn family(&self, family: &str) -> Option<&SelftestFamily> {
+        self.families.iter().find(|f| f.family == family)
+    }
 }

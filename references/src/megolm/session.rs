@@ -137,6 +137,19 @@ impl fmt::Debug for PendingMegolm {
 impl InboundSession {
     /// Imports a session key, checking its length, version and signature.
     pub fn import(session_key: &[u8]) -> Result<Self, MegolmError> {
+        Self::import_checking(session_key, true)
+    }
+
+    /// [`InboundSession::import`] without the signature check: a receiver that takes a signed
+    /// session key as if it were the unsigned export format (libolm's
+    /// `olm_import_inbound_group_session`). For the planted flaw `session-key-unchecked`
+    /// (`peers::mutant`) only.
+    #[doc(hidden)]
+    pub fn import_unchecked_for_testing_only(session_key: &[u8]) -> Result<Self, MegolmError> {
+        Self::import_checking(session_key, false)
+    }
+
+    fn import_checking(session_key: &[u8], check_signature: bool) -> Result<Self, MegolmError> {
         if session_key.len() != SESSION_KEY_LEN {
             return Err(MegolmError::Malformed(format!(
                 "expected a {SESSION_KEY_LEN}-byte session key, got {} bytes",
@@ -160,9 +173,11 @@ impl InboundSession {
         })?;
         let signature = Signature::from_slice(&session_key[SESSION_KEY_SIGNED_LEN..])
             .map_err(|_| MegolmError::BadSignature("session key"))?;
-        signing_key
-            .verify_strict(&session_key[..SESSION_KEY_SIGNED_LEN], &signature)
-            .map_err(|_| MegolmError::BadSignature("session key"))?;
+        if check_signature {
+            signing_key
+                .verify_strict(&session_key[..SESSION_KEY_SIGNED_LEN], &signature)
+                .map_err(|_| MegolmError::BadSignature("session key"))?;
+        }
         let initial = MegolmRatchet::from_bytes(&ratchet, u32::from_be_bytes(index));
         Ok(InboundSession {
             latest: initial.clone(),

@@ -176,6 +176,23 @@ impl<'a> NormalMessage<'a> {
     }
 }
 
+impl NormalMessage<'_> {
+    /// The message written again from the fields read, as [`write_normal`] lays them out,
+    /// with the MAC it came with: the bytes a reader checks when it authenticates what it
+    /// parsed instead of what it received. Only the planted flaw of that name
+    /// (`mac-over-reencoding`, `peers::mutant`) uses it.
+    pub fn reencoded(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.authenticated.len() + self.mac.len());
+        out.push(VERSION);
+        write_string_field(&mut out, RATCHET_KEY_TAG, &self.ratchet_key);
+        out.push(CHAIN_INDEX_TAG);
+        write_varint(&mut out, u64::from(self.chain_index));
+        write_string_field(&mut out, CIPHERTEXT_TAG, self.ciphertext);
+        out.extend_from_slice(self.mac);
+        out
+    }
+}
+
 /// The length of a normal message with chain index `chain_index` and `plaintext_len` bytes
 /// of plaintext.
 pub fn normal_len(chain_index: u32, plaintext_len: usize) -> usize {
@@ -266,6 +283,22 @@ impl<'a> PreKeyMessage<'a> {
         write_varint(out, message_len as u64);
     }
 
+    /// The pre-key message written again from the keys read, as libolm lays them out, around
+    /// `message` (the embedded message, itself re-encoded or not): see
+    /// [`NormalMessage::reencoded`].
+    pub fn reencoded(&self, message: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::header_len(message.len()) + message.len());
+        Self::write_header(
+            &mut out,
+            &self.one_time_key,
+            &self.base_key,
+            &self.identity_key,
+            message.len(),
+        );
+        out.extend_from_slice(message);
+        out
+    }
+
     /// The length of the pre-key header for an embedded message of `message_len` bytes.
     pub fn header_len(message_len: usize) -> usize {
         1 + 3 * (2 + CURVE25519_KEY_LEN) + 1 + varint_len(message_len as u64)
@@ -324,6 +357,32 @@ mod tests {
         let expected = [(0x10, "1"), (0x0a, "ratchetkey"), (0x22, "ciphertext")];
         let expected: Vec<(u8, String)> = expected.iter().map(|&(t, v)| (t, v.into())).collect();
         assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn a_reencoded_message_drops_what_the_reader_skipped() {
+        // An overlong chain index (1 written in two bytes) and an unknown varint field
+        // (tag 0x28) read as the message written canonically, MAC kept.
+        let mut canonical = vec![VERSION];
+        write_string_field(&mut canonical, RATCHET_KEY_TAG, &[7; 32]);
+        canonical.extend_from_slice(&[CHAIN_INDEX_TAG, 0x01]);
+        write_string_field(&mut canonical, CIPHERTEXT_TAG, b"sixteen bytes..!");
+        canonical.extend_from_slice(b"8bytemac");
+        let mut odd = vec![VERSION, 0x28, 0x05];
+        write_string_field(&mut odd, RATCHET_KEY_TAG, &[7; 32]);
+        odd.extend_from_slice(&[CHAIN_INDEX_TAG, 0x81, 0x00]);
+        write_string_field(&mut odd, CIPHERTEXT_TAG, b"sixteen bytes..!");
+        odd.extend_from_slice(b"8bytemac");
+        assert_eq!(NormalMessage::parse(&odd).unwrap().reencoded(), canonical);
+        assert_eq!(
+            NormalMessage::parse(&canonical).unwrap().reencoded(),
+            canonical
+        );
+        let mut pre_key = Vec::new();
+        PreKeyMessage::write_header(&mut pre_key, &[1; 32], &[2; 32], &[3; 32], odd.len());
+        pre_key.extend_from_slice(&odd);
+        let parsed = PreKeyMessage::parse(&pre_key).unwrap();
+        assert_eq!(parsed.reencoded(parsed.message), pre_key);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The bundled references as peers: the signal-dr reference, the Olm and Megolm references,
-//! the signal-v3 reference, and the signal-dr reference with a planted flaw (the selftest's
+//! the signal-v3 reference, and these references with a planted flaw each (the selftest's
 //! mutants).
 
 pub mod mutant;

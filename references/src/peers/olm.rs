@@ -187,25 +187,9 @@ impl Peer for ReferenceOlm {
         &self,
         _init: &SessionInit,
         bundle: &[u8],
-        mut rng: BoxRng,
+        rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        let bundle = OlmBundle::parse(bundle)?;
-        for (what, key) in [
-            ("identity key", &bundle.identity_key),
-            ("one-time key", &bundle.one_time_key),
-        ] {
-            if crate::x25519::is_low_order(key) {
-                return Err(OlmError::Malformed(format!(
-                    "the bundle's {what} {} is of low order: X25519 with it gives an all-zero secret",
-                    hex::encode(key)
-                ))
-                .into());
-            }
-        }
-        let account = Account::new(&mut rng);
-        let session =
-            account.create_outbound_session(&bundle.identity_key, &bundle.one_time_key, &mut rng);
-        Ok(Box::new(OlmParty::new(account, Some(session), rng)))
+        initiate_olm(bundle, rng, true)
     }
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
@@ -220,6 +204,33 @@ impl Peer for ReferenceOlm {
         let state = olm::state::restore_state(state)?;
         Ok(Box::new(OlmParty::new(state.account, state.session, rng)))
     }
+}
+
+/// An Olm initiator from the responder's bundle. With `refuse_low_order`, as the reference
+/// does, a bundle key of low order is refused: the triple DH with it gives an all-zero part
+/// (RFC 7748 §6.1), which libolm does not check; without, the mutant that plants its lack.
+pub(crate) fn initiate_olm(
+    bundle: &[u8],
+    mut rng: BoxRng,
+    refuse_low_order: bool,
+) -> Result<Box<dyn Party>, Reject> {
+    let bundle = OlmBundle::parse(bundle)?;
+    for (what, key) in [
+        ("identity key", &bundle.identity_key),
+        ("one-time key", &bundle.one_time_key),
+    ] {
+        if refuse_low_order && crate::x25519::is_low_order(key) {
+            return Err(OlmError::Malformed(format!(
+                "the bundle's {what} {} is of low order: X25519 with it gives an all-zero secret",
+                hex::encode(key)
+            ))
+            .into());
+        }
+    }
+    let account = Account::new(&mut rng);
+    let session =
+        account.create_outbound_session(&bundle.identity_key, &bundle.one_time_key, &mut rng);
+    Ok(Box::new(OlmParty::new(account, Some(session), rng)))
 }
 
 impl Party for OlmParty {
@@ -249,12 +260,17 @@ impl Party for OlmParty {
     }
 }
 
+/// How a Megolm side imports the other's session key: [`InboundSession::import`], or for a
+/// mutant its unchecked version.
+pub(crate) type Import = fn(&[u8]) -> Result<InboundSession, megolm::MegolmError>;
+
 /// One side of a Megolm session: its own outbound session, and the other side's inbound
 /// session once it has the key.
 struct MegolmParty {
     own: OutboundSession,
     theirs: Option<InboundSession>,
     handshake: Option<Vec<u8>>,
+    import: Import,
 }
 
 impl Peer for ReferenceMegolm {
@@ -276,32 +292,18 @@ impl Peer for ReferenceMegolm {
     fn respond(
         &self,
         _init: &SessionInit,
-        mut rng: BoxRng,
+        rng: BoxRng,
     ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
-        let own = OutboundSession::new(&mut rng);
-        let bundle = own.session_key().0.to_vec();
-        let party = MegolmParty {
-            own,
-            theirs: None,
-            handshake: None,
-        };
-        Ok((Box::new(party), bundle))
+        Ok(respond_megolm(rng, InboundSession::import))
     }
 
     fn initiate(
         &self,
         _init: &SessionInit,
         bundle: &[u8],
-        mut rng: BoxRng,
+        rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        let theirs = InboundSession::import(bundle)?;
-        let own = OutboundSession::new(&mut rng);
-        let handshake = Some(own.session_key().0.to_vec());
-        Ok(Box::new(MegolmParty {
-            own,
-            theirs: Some(theirs),
-            handshake,
-        }))
+        initiate_megolm(bundle, rng, InboundSession::import)
     }
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
@@ -313,14 +315,50 @@ impl Peer for ReferenceMegolm {
     }
 
     fn restore(&self, state: &[u8], _rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
-        // Megolm draws randomness only when a session is made: a restored party needs none.
-        let state = megolm::state::restore_state(state)?;
-        Ok(Box::new(MegolmParty {
-            own: state.own,
-            theirs: state.theirs,
-            handshake: state.handshake,
-        }))
+        restore_megolm(state, InboundSession::import)
     }
+}
+
+/// A Megolm responder: its outbound session, whose session key is the bundle.
+pub(crate) fn respond_megolm(mut rng: BoxRng, import: Import) -> (Box<dyn Party>, Vec<u8>) {
+    let own = OutboundSession::new(&mut rng);
+    let bundle = own.session_key().0.to_vec();
+    let party = MegolmParty {
+        own,
+        theirs: None,
+        handshake: None,
+        import,
+    };
+    (Box::new(party), bundle)
+}
+
+/// A Megolm initiator: the responder's session key imported, its own made.
+pub(crate) fn initiate_megolm(
+    bundle: &[u8],
+    mut rng: BoxRng,
+    import: Import,
+) -> Result<Box<dyn Party>, Reject> {
+    let theirs = import(bundle)?;
+    let own = OutboundSession::new(&mut rng);
+    let handshake = Some(own.session_key().0.to_vec());
+    Ok(Box::new(MegolmParty {
+        own,
+        theirs: Some(theirs),
+        handshake,
+        import,
+    }))
+}
+
+/// A Megolm party from its exported state. Megolm draws randomness only when a session is
+/// made: a restored party needs none.
+pub(crate) fn restore_megolm(state: &[u8], import: Import) -> Result<Box<dyn Party>, Reject> {
+    let state = megolm::state::restore_state(state)?;
+    Ok(Box::new(MegolmParty {
+        own: state.own,
+        theirs: state.theirs,
+        handshake: state.handshake,
+        import,
+    }))
 }
 
 impl Party for MegolmParty {
@@ -355,7 +393,7 @@ impl Party for MegolmParty {
     }
 
     fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
-        self.theirs = Some(InboundSession::import(handshake)?);
+        self.theirs = Some((self.import)(handshake)?);
         Ok(())
     }
 }

@@ -78,8 +78,7 @@ impl Peer for ReferenceSignalV3 {
         bundle: &[u8],
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        let party = signal_v3::Party::initiate(bundle, party_rng(rng)).map_err(reject)?;
-        Ok(Box::new(V3Party(party)))
+        initiate_signal_v3(bundle, rng, true)
     }
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
@@ -105,6 +104,21 @@ impl Peer for ReferenceSignalV3 {
         let party = signal_v3::Party::restore(state, party_rng(rng)).map_err(reject)?;
         Ok(Box::new(V3Party(party)))
     }
+}
+
+/// A signal-v3 initiator from the responder's bundle; without `check_signature`, the mutant
+/// that trusts the signed pre-key without its signature.
+pub(crate) fn initiate_signal_v3(
+    bundle: &[u8],
+    rng: BoxRng,
+    check_signature: bool,
+) -> Result<Box<dyn Party>, Reject> {
+    let party = if check_signature {
+        signal_v3::Party::initiate(bundle, party_rng(rng))
+    } else {
+        signal_v3::Party::initiate_unchecked_for_testing_only(bundle, party_rng(rng))
+    };
+    Ok(Box::new(V3Party(party.map_err(reject)?)))
 }
 
 impl Party for V3Party {

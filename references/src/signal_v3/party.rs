@@ -181,9 +181,30 @@ impl Party {
 
     /// An initiator (Alice) from a responder's bundle: malformed if it does not parse, auth
     /// if its signature does not verify (then nothing is drawn).
-    pub fn initiate(bundle: &[u8], mut rng: BoxRng) -> Result<Party, SignalV3Error> {
+    pub fn initiate(bundle: &[u8], rng: BoxRng) -> Result<Party, SignalV3Error> {
+        Self::initiate_checking(bundle, rng, true)
+    }
+
+    /// [`Party::initiate`] without the signed pre-key's signature check, as an initiator
+    /// that trusts its key server would: for the planted flaw `signed-pre-key-unchecked`
+    /// (`peers::mutant`) only.
+    #[doc(hidden)]
+    pub fn initiate_unchecked_for_testing_only(
+        bundle: &[u8],
+        rng: BoxRng,
+    ) -> Result<Party, SignalV3Error> {
+        Self::initiate_checking(bundle, rng, false)
+    }
+
+    fn initiate_checking(
+        bundle: &[u8],
+        mut rng: BoxRng,
+        check_signature: bool,
+    ) -> Result<Party, SignalV3Error> {
         let bundle = PreKeyBundle::parse(bundle)?;
-        bundle.verify_signature()?;
+        if check_signature {
+            bundle.verify_signature()?;
+        }
         let identity = KeyPair::generate(&mut *rng);
         let registration_id = draws::registration_id(&mut *rng);
         let base_key = KeyPair::generate(&mut *rng);

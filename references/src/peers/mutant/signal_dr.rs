@@ -1,13 +1,13 @@
-//! The reference with one planted flaw: the peers `ratchet-bench selftest` hunts.
+//! The `signal-dr` reference with one planted flaw.
 //!
-//! A [`MutantReference`] is the bundled `signal-dr` reference built with one [`Flaw`] of the
+//! A [`MutantReference`] is the bundled `signal-dr` reference built with one [`Flaw`] of its
 //! catalogue. It says it is the reference (same family, limits and capabilities, so the
 //! oracle holds it to the reference's contract) under the name `reference+<flaw>`, and its
 //! randomness is injected the same way, so that wherever the flaw does not act it produces
 //! the reference's wire bytes. It is never bundled: only `selftest` and the tests build one.
 
-use super::signal_dr::ReferenceParty;
-use super::ReferenceSignalDr;
+use crate::peers::signal_dr::ReferenceParty;
+use crate::peers::ReferenceSignalDr;
 use crate::signal_dr::{DoubleRatchet, Flaw, KeyPair, RootKey};
 use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
@@ -71,9 +71,9 @@ impl Peer for MutantReference {
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
         let bob = if self.flaw == Flaw::LowOrderKeyAccepted {
-            super::signal_dr_bundle(bundle)?
+            crate::peers::signal_dr_bundle(bundle)?
         } else {
-            super::reference_signal_dr_bundle(bundle)?
+            crate::peers::reference_signal_dr_bundle(bundle)?
         };
         let party = DoubleRatchet::init_alice_with_flaw_for_testing_only(
             RootKey::from_bytes(init.shared_secret),
