@@ -42,6 +42,7 @@ pub enum Event {
     Compromise { side: Side },
     Mutate { pick: u8, field: FieldSel, op: Op },
     Bundle { field: FieldSel, op: Op },
+    Second,
 }
 
 fn bytes(u: &mut Unstructured<'_>, min: usize) -> arbitrary::Result<Vec<u8>> {
@@ -52,7 +53,8 @@ fn bytes(u: &mut Unstructured<'_>, min: usize) -> arbitrary::Result<Vec<u8>> {
 impl<'a> Arbitrary<'a> for Event {
     /// Weighted so that sends and deliveries dominate, as in a real conversation, and the
     /// costly jumps are rare; a compromise comes about once per scenario, a typed mutation
-    /// about every eighth event, a changed bundle in about one scenario of four.
+    /// about every fifth event, a changed bundle and a second initiator each in about one
+    /// scenario of four.
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         Ok(match u.int_in_range(0u8..=99)? {
             0..=26 => Event::Send {
@@ -90,10 +92,11 @@ impl<'a> Arbitrary<'a> for Event {
                 pick: u.arbitrary()?,
                 bytes: bytes(u, 1)?,
             },
-            72..=73 => Event::Inject {
+            72 => Event::Inject {
                 to: Side::arbitrary(u)?,
                 bytes: bytes(u, 0)?,
             },
+            73 => Event::Second,
             74..=76 => Event::Foreign {
                 to: Side::arbitrary(u)?,
                 index: u.int_in_range(0..=3)?,
@@ -275,6 +278,8 @@ impl Scenario {
                     field: *field,
                     op: *op,
                 }),
+                // Only once B has heard from A: before, the one-time key is not used up.
+                Event::Second => net.b_heard.then_some(Step::Second),
             };
             steps.extend(step);
         }

@@ -62,6 +62,10 @@ pub fn jump_base(max_skip: u32) -> u32 {
     }
 }
 
+/// The bundle fields that hold a one-time key in the families' codecs: Olm's one-time key,
+/// the Signal Protocol's one-time pre-key. A [`Step::Second`] reuses them.
+const ONE_TIME_KEY_FIELDS: [&str; 2] = ["one-time-key", "pre-key"];
+
 /// Everything a session starts from besides the scenario.
 pub struct Setup {
     /// The shared secret both parties start from.
@@ -736,6 +740,97 @@ impl Run<'_> {
                 self.attacker
                     .on_compromise(self.peer, i, *side, party.as_ref());
             }
+            Step::Second => self.second(i),
+        }
+    }
+
+    /// A second initiator from the responder's published bundle (with its one-time key),
+    /// its first message delivered to B: see [`Step::Second`]. B must refuse it as a message
+    /// of another session, whose one-time key A's session has used up.
+    fn second(&mut self, i: usize) {
+        const KIND: &str = "second";
+        if let Err(why) = self.one_time_key() {
+            return self.skipped(i, KIND, Side::B, None, why);
+        }
+        let heard = self.records.iter().any(|r| {
+            r.party == Side::B
+                && r.delivery == Some(Delivery::Genuine)
+                && matches!(r.outcome, Outcome::Accepted(_))
+        });
+        if !heard {
+            let why = "B has accepted no message of A yet: the one-time key is not used up";
+            return self.skipped(i, KIND, Side::B, None, why.into());
+        }
+        let Some(seed) = self.foreign_seed else {
+            let why = "this setup has no seed for a second initiator";
+            return self.skipped(i, KIND, Side::B, None, why.into());
+        };
+        let init = Setup::seeded(seed).init;
+        let rng: BoxRng = Box::new(rng::stream(seed, "second initiator"));
+        let (peer, name, bundle) = (self.peer, self.info.name.clone(), self.bundle.clone());
+        let started = guarded_call(|| {
+            within_deadline(&name, "initiate", || peer.initiate(&init, &bundle, rng))
+        });
+        let mut second = match started {
+            Ok(Ok(party)) => watch(party, &name),
+            Ok(Err(reject)) => {
+                let why = format!("the second initiator could not start from the bundle: {reject}");
+                return self.skipped(i, KIND, Side::B, None, why);
+            }
+            Err(stopped) => {
+                let why = format!("the second initiator could not start: {stopped}");
+                return self.skipped(i, KIND, Side::B, None, why);
+            }
+        };
+        let ad = self.ad.clone();
+        let wire = match call(|| second.encrypt(&ad, &[0x5c; 16]), Outcome::Sent) {
+            Outcome::Sent(wire) => wire,
+            other => {
+                let why = format!(
+                    "the second initiator's first send failed: {}",
+                    other.label()
+                );
+                return self.skipped(i, KIND, Side::B, None, why);
+            }
+        };
+        let verdict = self.modelled(Verdict::MustReject(Why::Foreign));
+        self.forged_as(
+            i,
+            KIND,
+            Side::B,
+            None,
+            wire,
+            ad,
+            Delivery::Foreign,
+            verdict,
+            None,
+            None,
+        );
+    }
+
+    /// Whether the responder's bundle carries a one-time key (a field the family's codec
+    /// names [`ONE_TIME_KEY_FIELDS`]), or why a second initiator has none to reuse.
+    fn one_time_key(&self) -> Result<(), String> {
+        let codec = self
+            .peer
+            .codec()
+            .ok_or("this peer names no codec: whether its bundle has a one-time key is unknown")?;
+        let parsed = codec
+            .bundle(&self.bundle)
+            .ok_or("the family's bundle has no fields: no one-time key to reuse")?
+            .map_err(|e| format!("the bundle does not parse: {e}"))?;
+        if parsed
+            .walk()
+            .iter()
+            .any(|(_, n)| ONE_TIME_KEY_FIELDS.contains(&n.name.as_str()))
+        {
+            Ok(())
+        } else {
+            Err(
+                "the bundle carries no one-time key: a second initiator from it starts a \
+                 session of its own, as the family allows"
+                    .into(),
+            )
         }
     }
 

@@ -2,8 +2,8 @@
 //!
 //! A [`Scenario`] is a list of [`Step`]s over one session between an initiator `A` and a
 //! responder `B`: sends, deliveries in any order, drops, replays, tampered, truncated and
-//! extended copies, injected bytes, messages of another session, and jumps past the
-//! receiver's limit, and compromises (the attacker copies a party's state, for the security
+//! extended copies, injected bytes, messages of another session, a second initiator reusing
+//! the bundle's one-time key, and jumps past the receiver's limit, and compromises (the attacker copies a party's state, for the security
 //! oracles). Messages are named `m0`, `m1`, ... in the order they are sent. The
 //! same scenario runs on every peer of every family.
 //!
@@ -183,6 +183,14 @@ pub enum Step {
         /// How.
         op: Op,
     },
+    /// `second`: a second initiator sets up its own session from the responder's published
+    /// bundle, so with the same one-time key (Olm's one-time key, the Signal Protocol's
+    /// one-time pre-key), and its first message is delivered to B, once B has accepted a
+    /// message of A. That message used the one-time key up: B must refuse the second
+    /// initiator's and go on with A's session unchanged. Skipped with the reason where the
+    /// bundle carries no one-time key (the signal-dr profile's secret is given, not agreed;
+    /// MLS and Megolm have no such handshake) or B has accepted nothing of A yet.
+    Second,
     /// `compromise A`: the attacker copies the side's whole state (the peer's
     /// `export_state`) and keeps it; the security oracles then check that the copy cannot
     /// decrypt what the side had already decrypted (forward secrecy) nor what is sent once
@@ -219,6 +227,7 @@ impl Step {
             Step::Compromise { .. } => "compromise",
             Step::Mutate { .. } => "mutate",
             Step::Bundle { .. } => "bundle",
+            Step::Second => "second",
         }
     }
 

@@ -82,6 +82,7 @@ impl fmt::Display for Step {
             Step::Foreign { to, index } => write!(f, "foreign {to} {index}"),
             Step::Jump { from, past } => write!(f, "jump {from} {past:+}"),
             Step::Compromise { side } => write!(f, "compromise {side}"),
+            Step::Second => f.write_str("second"),
             Step::Mutate { msg, field, op } => write!(f, "mutate {msg} {field} {op}"),
             Step::Bundle { field, op } => write!(f, "bundle {field} {op}"),
         }
@@ -252,6 +253,7 @@ fn parse_step(step: usize, text: &str) -> Result<Step, ParseError> {
             past: args.number("a signed distance past the limit (-128 to +127)")?,
         },
         "compromise" => Step::Compromise { side: args.side()? },
+        "second" => Step::Second,
         "mutate" => Step::Mutate {
             msg: args.msg()?,
             field: args.field()?,
@@ -266,7 +268,7 @@ fn parse_step(step: usize, text: &str) -> Result<Step, ParseError> {
                 step,
                 format!(
                     "expected one of send, deliver, drop, deliver-all, replay, tamper, rekey, \
-                     truncate, extend, inject, foreign, jump, compromise, mutate, bundle; got \
+                     truncate, extend, inject, foreign, jump, compromise, mutate, bundle, second; got \
                      {other:?}"
                 ),
             ))

@@ -119,6 +119,27 @@ fn key(name: &str, value: Option<&[u8]>) -> Result<[u8; CURVE25519_KEY_LEN], Olm
     })
 }
 
+/// A pre-key message's key, if it is the key's one encoding: the top bit clear and u below
+/// p = 2^255 - 19. X25519 reads the other encodings as the same key (RFC 7748 §5), but a
+/// session is named by its keys' bytes (libolm's session id hashes them, and a responder
+/// matches later pre-key messages by them), so a copy with a second encoding, once taken,
+/// names a session the sender's genuine messages do not, and they are refused. The
+/// reference refuses the copy instead, as libsignal refuses such a base key.
+fn canonical(
+    name: &str,
+    key: [u8; CURVE25519_KEY_LEN],
+) -> Result<[u8; CURVE25519_KEY_LEN], OlmError> {
+    let top_bit = key[31] & 0x80 != 0;
+    let at_least_p = key[31] == 0x7f && key[1..31].iter().all(|&b| b == 0xff) && key[0] >= 0xed;
+    if top_bit || at_least_p {
+        return Err(malformed(format!(
+            "the {name} {} is not the key's canonical encoding (top bit set or u >= p)",
+            hex::encode(key)
+        )));
+    }
+    Ok(key)
+}
+
 /// Checks the version byte and returns the rest.
 fn versioned(bytes: &[u8]) -> Result<&[u8], OlmError> {
     match bytes.split_first() {
@@ -259,9 +280,9 @@ impl<'a> PreKeyMessage<'a> {
         })
         .map_err(malformed)?;
         Ok(PreKeyMessage {
-            one_time_key: key("one-time key", otk)?,
-            base_key: key("base key", base)?,
-            identity_key: key("identity key", identity)?,
+            one_time_key: canonical("one-time key", key("one-time key", otk)?)?,
+            base_key: canonical("base key", key("base key", base)?)?,
+            identity_key: canonical("identity key", key("identity key", identity)?)?,
             message: message.ok_or_else(|| malformed("no embedded message"))?,
         })
     }
@@ -383,6 +404,31 @@ mod tests {
         pre_key.extend_from_slice(&odd);
         let parsed = PreKeyMessage::parse(&pre_key).unwrap();
         assert_eq!(parsed.reencoded(parsed.message), pre_key);
+    }
+
+    #[test]
+    fn a_pre_key_message_with_a_second_encoding_of_a_key_is_refused() {
+        // p = 2^255 - 19 and the top bit: both read as another encoding of a key below p.
+        let p = {
+            let mut p = [0xff; 32];
+            p[0] = 0xed;
+            p[31] = 0x7f;
+            p
+        };
+        let mut top = [9; 32];
+        top[31] |= 0x80;
+        for (at, bad) in [(0, p), (1, top), (2, top)] {
+            let mut keys = [[1; 32], [2; 32], [3; 32]];
+            keys[at] = bad;
+            let mut out = Vec::new();
+            PreKeyMessage::write_header(&mut out, &keys[0], &keys[1], &keys[2], 4);
+            out.extend_from_slice(&[9; 4]);
+            let err = PreKeyMessage::parse(&out).unwrap_err();
+            assert!(
+                matches!(&err, OlmError::Malformed(m) if m.contains("canonical")),
+                "key {at}: {err:?}"
+            );
+        }
     }
 
     #[test]
