@@ -181,6 +181,22 @@ impl Account {
         session
     }
 
+    /// [`Account::commit_inbound_session`] that leaves the one-time key in the account, as
+    /// a libolm application that never calls `olm_remove_one_time_keys` does: for the
+    /// planted flaw `one-time-key-kept` (`peers::mutant`) only.
+    #[doc(hidden)]
+    pub fn commit_inbound_session_keeping_key_for_testing_only(
+        &mut self,
+        pending: PendingInbound,
+    ) -> Session {
+        let PendingInbound {
+            mut session,
+            pending,
+        } = pending;
+        session.commit(pending);
+        session
+    }
+
     /// [`Account::plan_inbound_session`] then [`Account::commit_inbound_session`].
     pub fn create_inbound_session(
         &mut self,

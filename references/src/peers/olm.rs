@@ -74,6 +74,10 @@ struct OlmParty {
     session: Option<Session>,
     rng: BoxRng,
     derivations: u64,
+    /// The planted flaw `one-time-key-kept` (`peers::mutant`): the responder never removes
+    /// a used one-time key, and a pre-key message of another session starts a new session
+    /// in place of the current one. `false` for the reference.
+    keep_one_time_keys: bool,
 }
 
 impl OlmParty {
@@ -83,7 +87,17 @@ impl OlmParty {
             session,
             rng,
             derivations: 0,
+            keep_one_time_keys: false,
         }
+    }
+
+    /// Whether `bytes`, a pre-key message, starts a session other than the current one that
+    /// the flawed responder takes (see `keep_one_time_keys`).
+    fn takes_as_new(&self, bytes: &[u8]) -> bool {
+        self.keep_one_time_keys
+            && self.session.as_ref().is_some_and(|s| {
+                olm::message::PreKeyMessage::parse(bytes).is_ok_and(|m| !s.matches(&m))
+            })
     }
 
     /// Runs `f`, adding the chain-key steps it took to the party's count.
@@ -117,6 +131,15 @@ impl OlmParty {
         } else {
             MessageType::Normal
         };
+        if message_type == MessageType::PreKey && self.takes_as_new(bytes) {
+            let (payload, pending) = self.account.plan_inbound_session(bytes)?;
+            let plaintext = olm_wire::unbind_ad(ad, &payload)?;
+            self.session = Some(
+                self.account
+                    .commit_inbound_session_keeping_key_for_testing_only(pending),
+            );
+            return Ok(plaintext);
+        }
         match (&mut self.session, message_type) {
             (Some(session), _) => {
                 let (payload, pending) = session.plan_decrypt(message_type, bytes)?;
@@ -127,7 +150,12 @@ impl OlmParty {
             (None, MessageType::PreKey) => {
                 let (payload, pending) = self.account.plan_inbound_session(bytes)?;
                 let plaintext = olm_wire::unbind_ad(ad, &payload)?;
-                self.session = Some(self.account.commit_inbound_session(pending));
+                self.session = Some(if self.keep_one_time_keys {
+                    self.account
+                        .commit_inbound_session_keeping_key_for_testing_only(pending)
+                } else {
+                    self.account.commit_inbound_session(pending)
+                });
                 Ok(plaintext)
             }
             (None, MessageType::Normal) => Err(OlmError::UnknownSession(
@@ -165,22 +193,9 @@ impl Peer for ReferenceOlm {
     fn respond(
         &self,
         _init: &SessionInit,
-        mut rng: BoxRng,
+        rng: BoxRng,
     ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
-        let mut account = Account::new(&mut rng);
-        let one_time_key = account
-            .generate_one_time_keys(1, &mut rng)
-            .first()
-            .copied()
-            .ok_or_else(|| Reject::new(RejectClass::Other, "no one-time key was generated"))?;
-        let bundle = OlmBundle {
-            identity_key: account.curve25519_key(),
-            one_time_key,
-        };
-        Ok((
-            Box::new(OlmParty::new(account, None, rng)),
-            bundle.to_bytes(),
-        ))
+        respond_olm(rng, false)
     }
 
     fn initiate(
@@ -201,9 +216,41 @@ impl Peer for ReferenceOlm {
     }
 
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
-        let state = olm::state::restore_state(state)?;
-        Ok(Box::new(OlmParty::new(state.account, state.session, rng)))
+        restore_olm(state, rng, false)
     }
+}
+
+/// An Olm responder: its account and one one-time key, published as the bundle; with
+/// `keep_one_time_keys`, the mutant that never removes a used one.
+pub(crate) fn respond_olm(
+    mut rng: BoxRng,
+    keep_one_time_keys: bool,
+) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
+    let mut account = Account::new(&mut rng);
+    let one_time_key = account
+        .generate_one_time_keys(1, &mut rng)
+        .first()
+        .copied()
+        .ok_or_else(|| Reject::new(RejectClass::Other, "no one-time key was generated"))?;
+    let bundle = OlmBundle {
+        identity_key: account.curve25519_key(),
+        one_time_key,
+    };
+    let mut party = OlmParty::new(account, None, rng);
+    party.keep_one_time_keys = keep_one_time_keys;
+    Ok((Box::new(party), bundle.to_bytes()))
+}
+
+/// An Olm party from its exported state; with `keep_one_time_keys`, the mutant's.
+pub(crate) fn restore_olm(
+    state: &[u8],
+    rng: BoxRng,
+    keep_one_time_keys: bool,
+) -> Result<Box<dyn Party>, Reject> {
+    let state = olm::state::restore_state(state)?;
+    let mut party = OlmParty::new(state.account, state.session, rng);
+    party.keep_one_time_keys = keep_one_time_keys;
+    Ok(Box::new(party))
 }
 
 /// An Olm initiator from the responder's bundle. With `refuse_low_order`, as the reference

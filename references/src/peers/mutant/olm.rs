@@ -3,7 +3,7 @@
 use super::{mutant_info, Rewriting};
 use crate::olm::message::{NormalMessage, PreKeyMessage};
 use crate::olm_wire;
-use crate::peers::olm::initiate_olm;
+use crate::peers::olm::{initiate_olm, respond_olm, restore_olm};
 use crate::peers::ReferenceOlm;
 use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
@@ -27,13 +27,23 @@ pub enum OlmFlaw {
     /// vodozemac since 0.10.0). A key server that publishes low-order identity and one-time
     /// keys for the responder knows the whole shared secret and reads the session.
     LowOrderBundleKeyAccepted,
+    /// The responder never removes a one-time key once used, and a pre-key message of
+    /// another session starts a new session in place of the current one. Models a libolm
+    /// application that does not call `olm_remove_one_time_keys` after making an inbound
+    /// session (libolm leaves that to the caller). Anyone holding the published bundle
+    /// starts sessions from the same one-time key again, so the key protects none of them
+    /// once it leaks, and the responder's replies go to the last initiator: the
+    /// attacker's `second` step (another initiator from the same bundle) reaches it; no
+    /// bit flip or copy of A's messages does.
+    OneTimeKeyKept,
 }
 
 impl OlmFlaw {
     /// Every flaw, in catalogue order.
-    pub const ALL: [OlmFlaw; 2] = [
+    pub const ALL: [OlmFlaw; 3] = [
         OlmFlaw::MacOverReencoding,
         OlmFlaw::LowOrderBundleKeyAccepted,
+        OlmFlaw::OneTimeKeyKept,
     ];
 
     /// The flaw's name in peer names (`reference-olm+<name>`) and reports.
@@ -41,6 +51,7 @@ impl OlmFlaw {
         match self {
             OlmFlaw::MacOverReencoding => "mac-over-reencoding",
             OlmFlaw::LowOrderBundleKeyAccepted => "low-order-bundle-key-accepted",
+            OlmFlaw::OneTimeKeyKept => "one-time-key-kept",
         }
     }
 
@@ -49,6 +60,7 @@ impl OlmFlaw {
         match self {
             OlmFlaw::MacOverReencoding => "MAC checked over the parsed fields re-encoded",
             OlmFlaw::LowOrderBundleKeyAccepted => "a low-order identity or one-time key accepted",
+            OlmFlaw::OneTimeKeyKept => "a used one-time key kept for other sessions",
         }
     }
 }
@@ -65,11 +77,15 @@ impl MutantOlm {
         MutantOlm { flaw }
     }
 
+    fn keeps_one_time_keys(&self) -> bool {
+        self.flaw == OlmFlaw::OneTimeKeyKept
+    }
+
     /// The mutant's party: the reference's, reading through the flaw where it is a reader's.
     fn party(&self, inner: Box<dyn Party>) -> Box<dyn Party> {
         match self.flaw {
             OlmFlaw::MacOverReencoding => Box::new(Rewriting::wrap(inner, reencoded)),
-            OlmFlaw::LowOrderBundleKeyAccepted => inner,
+            OlmFlaw::LowOrderBundleKeyAccepted | OlmFlaw::OneTimeKeyKept => inner,
         }
     }
 }
@@ -97,10 +113,10 @@ impl Peer for MutantOlm {
 
     fn respond(
         &self,
-        init: &SessionInit,
+        _init: &SessionInit,
         rng: BoxRng,
     ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
-        let (party, bundle) = ReferenceOlm.respond(init, rng)?;
+        let (party, bundle) = respond_olm(rng, self.keeps_one_time_keys())?;
         Ok((self.party(party), bundle))
     }
 
@@ -123,6 +139,6 @@ impl Peer for MutantOlm {
     }
 
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
-        Ok(self.party(ReferenceOlm.restore(state, rng)?))
+        Ok(self.party(restore_olm(state, rng, self.keeps_one_time_keys())?))
     }
 }
