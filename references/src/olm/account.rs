@@ -171,11 +171,7 @@ impl Account {
     /// Takes a planned inbound session: removes its one-time key from the account (olm.md:
     /// once the first message authenticates, Bob discards E_B) and returns the session.
     pub fn commit_inbound_session(&mut self, pending: PendingInbound) -> Session {
-        let PendingInbound {
-            mut session,
-            pending,
-        } = pending;
-        session.commit(pending);
+        let session = self.commit_inbound_session_keeping_key_for_testing_only(pending);
         let used = session.bob_one_time_key();
         self.one_time_keys.retain(|k| k.public() != used);
         session
@@ -186,7 +182,7 @@ impl Account {
     /// planted flaw `one-time-key-kept` (`peers::mutant`) only.
     #[doc(hidden)]
     pub fn commit_inbound_session_keeping_key_for_testing_only(
-        &mut self,
+        &self,
         pending: PendingInbound,
     ) -> Session {
         let PendingInbound {

@@ -91,6 +91,17 @@ impl OlmParty {
         }
     }
 
+    /// Takes a planned inbound session: the one-time key removed, or kept by the flawed
+    /// responder (see `keep_one_time_keys`).
+    fn commit_inbound(&mut self, pending: olm::account::PendingInbound) -> Session {
+        if self.keep_one_time_keys {
+            self.account
+                .commit_inbound_session_keeping_key_for_testing_only(pending)
+        } else {
+            self.account.commit_inbound_session(pending)
+        }
+    }
+
     /// Whether `bytes`, a pre-key message, starts a session other than the current one that
     /// the flawed responder takes (see `keep_one_time_keys`).
     fn takes_as_new(&self, bytes: &[u8]) -> bool {
@@ -134,10 +145,7 @@ impl OlmParty {
         if message_type == MessageType::PreKey && self.takes_as_new(bytes) {
             let (payload, pending) = self.account.plan_inbound_session(bytes)?;
             let plaintext = olm_wire::unbind_ad(ad, &payload)?;
-            self.session = Some(
-                self.account
-                    .commit_inbound_session_keeping_key_for_testing_only(pending),
-            );
+            self.session = Some(self.commit_inbound(pending));
             return Ok(plaintext);
         }
         match (&mut self.session, message_type) {
@@ -150,12 +158,7 @@ impl OlmParty {
             (None, MessageType::PreKey) => {
                 let (payload, pending) = self.account.plan_inbound_session(bytes)?;
                 let plaintext = olm_wire::unbind_ad(ad, &payload)?;
-                self.session = Some(if self.keep_one_time_keys {
-                    self.account
-                        .commit_inbound_session_keeping_key_for_testing_only(pending)
-                } else {
-                    self.account.commit_inbound_session(pending)
-                });
+                self.session = Some(self.commit_inbound(pending));
                 Ok(plaintext)
             }
             (None, MessageType::Normal) => Err(OlmError::UnknownSession(
