@@ -612,6 +612,7 @@ fn generate_case(
         ))),
         ad: SESSION_AD.to_vec(),
         foreign_seed: None,
+        seed: None,
     };
     let t = execute(family.reference, &scenario, setup);
     if let Some(failure) = &t.setup_failure {

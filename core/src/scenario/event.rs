@@ -43,6 +43,7 @@ pub enum Event {
     Mutate { pick: u8, field: FieldSel, op: Op },
     Bundle { field: FieldSel, op: Op },
     Second,
+    Fresh { pick: u8 },
 }
 
 fn bytes(u: &mut Unstructured<'_>, min: usize) -> arbitrary::Result<Vec<u8>> {
@@ -53,11 +54,11 @@ fn bytes(u: &mut Unstructured<'_>, min: usize) -> arbitrary::Result<Vec<u8>> {
 impl<'a> Arbitrary<'a> for Event {
     /// Weighted so that sends and deliveries dominate, as in a real conversation, and the
     /// costly jumps are rare; a compromise comes about once per scenario, a typed mutation
-    /// about every fifth event, a changed bundle and a second initiator each in about one
-    /// scenario of four.
+    /// about every fifth event, a changed bundle, a second initiator and a delivery to a
+    /// fresh responder each in about one scenario of four.
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         Ok(match u.int_in_range(0u8..=99)? {
-            0..=26 => Event::Send {
+            0..=26 | 78..=79 => Event::Send {
                 from: Side::arbitrary(u)?,
                 len: u.arbitrary()?,
             },
@@ -73,7 +74,10 @@ impl<'a> Arbitrary<'a> for Event {
                 pick: u.arbitrary()?,
             },
             53..=56 => Event::DeliverAll,
-            57..=60 => Event::Replay {
+            57..=59 => Event::Replay {
+                pick: u.arbitrary()?,
+            },
+            60 => Event::Fresh {
                 pick: u.arbitrary()?,
             },
             61..=66 => Event::Tamper {
@@ -101,10 +105,13 @@ impl<'a> Arbitrary<'a> for Event {
                 to: Side::arbitrary(u)?,
                 index: u.int_in_range(0..=3)?,
             },
-            77..=79 => Event::Jump {
+            // One event in a hundred: a jump is `max_skip` encryptions (1000 to 2000) on
+            // every peer, most of a scenario's cost whenever it comes.
+            77 => Event::Jump {
                 from: Side::arbitrary(u)?,
                 past: Past::arbitrary(u)?,
             },
+
             80 => {
                 let op = *u.choose(&BUNDLE_OPS)?;
                 Event::Bundle {
@@ -280,6 +287,14 @@ impl Scenario {
                 }),
                 // Only once B has heard from A: before, the one-time key is not used up.
                 Event::Second => net.b_heard.then_some(Step::Second),
+                // One of A's messages: only A's go to a responder.
+                Event::Fresh { pick: p } => {
+                    let from_a: Vec<usize> =
+                        (0..sent).filter(|&m| net.senders[m] == Side::A).collect();
+                    pick(*p, from_a.len()).map(|i| Step::Fresh {
+                        msg: MsgId(from_a[i] as u32),
+                    })
+                }
             };
             steps.extend(step);
         }

@@ -80,6 +80,9 @@ pub struct Setup {
     pub ad: Vec<u8>,
     /// The seed of the second session `foreign` steps draw from, if there is one.
     pub foreign_seed: Option<u64>,
+    /// The seed this session's inputs come from, if they come from one: a `fresh` step
+    /// builds B again from it.
+    pub seed: Option<u64>,
 }
 
 /// The associated data of every message in seeded sessions.
@@ -107,6 +110,7 @@ impl Setup {
             plaintexts: Plaintexts::Stream(Box::new(rng::stream(seed, "plaintexts"))),
             ad: SESSION_AD.to_vec(),
             foreign_seed: Some(seed ^ 0x666f_7265_6967_6e00),
+            seed: Some(seed),
         }
     }
 }
@@ -266,6 +270,11 @@ struct Run<'p> {
     ad: Vec<u8>,
     foreign_seed: Option<u64>,
     foreign: Option<Result<Foreign, String>>,
+    /// The seed B was built from, for a fresh responder.
+    seed: Option<u64>,
+    /// B's state as it was right after it published its bundle, where the scenario has a
+    /// `fresh` step and the peer can export a party's state: the fresh responder's backup.
+    backup: Option<Vec<u8>>,
     messages: Vec<Message>,
     pending: Vec<MsgId>,
     records: Vec<Record>,
@@ -525,6 +534,8 @@ pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript
         ad: setup.ad,
         foreign_seed: setup.foreign_seed,
         foreign: None,
+        seed: setup.seed,
+        backup: None,
         messages: Vec::new(),
         pending: Vec::new(),
         records: Vec::with_capacity(scenario.steps.len() + 8),
@@ -532,6 +543,15 @@ pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript
         bundle_record,
         unmodelled,
     };
+    if run.info.capabilities.export_state
+        && scenario
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Fresh { .. }))
+    {
+        let b = &run.parties[Side::B.index()];
+        run.backup = guarded_call(|| b.export_state()).ok().and_then(Result::ok);
+    }
     for (i, step) in scenario.steps.iter().enumerate() {
         run.step(i, step);
     }
@@ -741,6 +761,7 @@ impl Run<'_> {
                     .on_compromise(self.peer, i, *side, party.as_ref());
             }
             Step::Second => self.second(i),
+            Step::Fresh { msg } => self.fresh(i, *msg),
         }
     }
 
@@ -806,6 +827,97 @@ impl Run<'_> {
             None,
             None,
         );
+    }
+
+    /// Message `id` of A delivered to a fresh responder, B built again from the session's
+    /// seed: see [`Step::Fresh`]. The session's own parties are left as they are.
+    fn fresh(&mut self, i: usize, id: MsgId) {
+        const KIND: &str = "fresh";
+        let Some(m) = self.messages.get(id.0 as usize) else {
+            return self.skipped(i, KIND, Side::B, Some(id), format!("{id} was never sent"));
+        };
+        if m.from != Side::A {
+            let why = format!("{id} is B's: only A's messages go to a responder");
+            return self.skipped(i, KIND, Side::A, Some(id), why);
+        }
+        if !self.info.family.ratchets_per_turn() {
+            let why = "the family has no set-up message: its receivers are given the \
+                       session's secret out of band, so a fresh one reads what the session's \
+                       does";
+            return self.skipped(i, KIND, Side::B, Some(id), why.into());
+        }
+        let Some(wire) = m.wire.clone() else {
+            let why = format!("the send of {id} failed");
+            return self.skipped(i, KIND, Side::B, Some(id), why);
+        };
+        let (expected, position) = (m.plaintext.clone(), m.position);
+        let mut fresh = match self.fresh_responder() {
+            Ok(party) => party,
+            Err(why) => return self.skipped(i, KIND, Side::B, Some(id), why),
+        };
+        // A's first chain is all a fresh responder can read, from its own position: nothing
+        // accepted yet. A later chain needs the ratchet key of a reply it never made, so to
+        // it the message belongs to a session it does not hold.
+        let verdict = match position {
+            Some(p) if p.chain == 0 => {
+                ChainModel::new(self.info.limits, self.info.family).judge(&p)
+            }
+            Some(_) => Verdict::MustReject(Why::Foreign),
+            None => Verdict::May(Why::Unmodelled),
+        };
+        let ad = self.ad.clone();
+        let outcome = call(|| fresh.decrypt(&ad, &wire), Outcome::Accepted);
+        self.push(Record {
+            step: i,
+            kind: KIND,
+            party: Side::B,
+            msg: Some(id),
+            delivery: Some(Delivery::Genuine),
+            input: wire,
+            expected: Some(expected),
+            verdict: self.modelled(verdict),
+            outcome,
+            op: None,
+            cause: None,
+        });
+    }
+
+    /// B as it was when it published its bundle: restored from its backup where the peer
+    /// exports state, else built again from the session's seed (and then only if it
+    /// publishes the same bundle, so that it is the session's B); or why there is none.
+    fn fresh_responder(&self) -> Result<Box<dyn Party>, String> {
+        let (peer, name) = (self.peer, self.info.name.clone());
+        let seed = self.seed.unwrap_or_default();
+        if let Some(state) = &self.backup {
+            let rng: BoxRng = Box::new(rng::stream(seed, "fresh responder"));
+            return match guarded_call(|| {
+                within_deadline(&name, "restore", || peer.restore(state, rng))
+            }) {
+                Ok(Ok(party)) => Ok(watch(party, &name)),
+                Ok(Err(reject)) => Err(format!("B's backup could not be restored: {reject}")),
+                Err(stopped) => Err(format!("B's backup could not be restored: {stopped}")),
+            };
+        }
+        let Some(seed) = self.seed else {
+            return Err(
+                "this setup has no seed to build B again from, and the peer exports \
+                        no state to restore it from"
+                    .into(),
+            );
+        };
+        let init = Setup::seeded(seed).init;
+        let rng: BoxRng = Box::new(rng::stream(seed, "party B"));
+        match guarded_call(|| within_deadline(&name, "respond", || peer.respond(&init, rng))) {
+            Ok(Ok((party, bundle))) if bundle == self.bundle => Ok(watch(party, &name)),
+            Ok(Ok(_)) => Err(
+                "B built again from the session's seed publishes another bundle \
+                              (its set-up does not take the bench's randomness) and the peer \
+                              exports no state to restore it from: there is no fresh B"
+                    .into(),
+            ),
+            Ok(Err(reject)) => Err(format!("B could not be built again: {reject}")),
+            Err(stopped) => Err(format!("B could not be built again: {stopped}")),
+        }
     }
 
     /// Whether the responder's bundle carries a one-time key (a field the family's codec

@@ -191,6 +191,23 @@ pub enum Step {
     /// bundle carries no one-time key (the signal-dr profile's secret is given, not agreed;
     /// MLS and Megolm have no such handshake) or B has accepted nothing of A yet.
     Second,
+    /// `fresh m3`: delivers A's message to a fresh responder: B built again as it was when
+    /// it published its bundle (a device that lost its state but kept its keys, or one
+    /// restored from a backup taken then), beside the session's B, which it leaves as it is.
+    /// The fresh responder holds every key A's first chain needs (the messages that carry
+    /// the session's set-up: Olm's and the Signal Protocol's pre-key messages, the Double
+    /// Ratchet's first chain), so it must decrypt such a message within its forward limit:
+    /// nothing tells a replay from a first delivery there, which is why a responder deletes
+    /// its one-time key once used (X3DH, section 4.2), and why a responder restored to a
+    /// state from before that deletion takes the replay. A message of A's later chains is
+    /// DH'd with a ratchet key of B's replies, which the fresh responder never made: it must
+    /// refuse it. Skipped with the reason where the family has no set-up message (Megolm's
+    /// and MLS's receivers are given the session's secret out of band), where the message
+    /// is B's, or where B built again is not the B of the session.
+    Fresh {
+        /// The message.
+        msg: MsgId,
+    },
     /// `compromise A`: the attacker copies the side's whole state (the peer's
     /// `export_state`) and keeps it; the security oracles then check that the copy cannot
     /// decrypt what the side had already decrypted (forward secrecy) nor what is sent once
@@ -228,6 +245,7 @@ impl Step {
             Step::Mutate { .. } => "mutate",
             Step::Bundle { .. } => "bundle",
             Step::Second => "second",
+            Step::Fresh { .. } => "fresh",
         }
     }
 
@@ -246,7 +264,8 @@ impl Step {
             | Step::Rekey { msg }
             | Step::Truncate { msg, .. }
             | Step::Extend { msg, .. }
-            | Step::Mutate { msg, .. } => Some(*msg),
+            | Step::Mutate { msg, .. }
+            | Step::Fresh { msg } => Some(*msg),
             _ => None,
         }
     }

@@ -83,6 +83,7 @@ impl fmt::Display for Step {
             Step::Jump { from, past } => write!(f, "jump {from} {past:+}"),
             Step::Compromise { side } => write!(f, "compromise {side}"),
             Step::Second => f.write_str("second"),
+            Step::Fresh { msg } => write!(f, "fresh {msg}"),
             Step::Mutate { msg, field, op } => write!(f, "mutate {msg} {field} {op}"),
             Step::Bundle { field, op } => write!(f, "bundle {field} {op}"),
         }
@@ -254,6 +255,7 @@ fn parse_step(step: usize, text: &str) -> Result<Step, ParseError> {
         },
         "compromise" => Step::Compromise { side: args.side()? },
         "second" => Step::Second,
+        "fresh" => Step::Fresh { msg: args.msg()? },
         "mutate" => Step::Mutate {
             msg: args.msg()?,
             field: args.field()?,
@@ -268,7 +270,7 @@ fn parse_step(step: usize, text: &str) -> Result<Step, ParseError> {
                 step,
                 format!(
                     "expected one of send, deliver, drop, deliver-all, replay, tamper, rekey, \
-                     truncate, extend, inject, foreign, jump, compromise, mutate, bundle, second; got \
+                     truncate, extend, inject, foreign, jump, compromise, mutate, bundle, second, fresh; got \
                      {other:?}"
                 ),
             ))

@@ -333,6 +333,7 @@ fn run_case(peer: &dyn Peer, case: &Case<'_>, ad: &[u8]) -> (Result<(), String>,
         plaintexts: Plaintexts::Listed(plaintexts),
         ad: ad.to_vec(),
         foreign_seed: None,
+        seed: None,
     };
     let t = execute(peer, &case.scenario, setup);
     let trace = t
