@@ -12,16 +12,28 @@
 //! part of which lands inside each timed interval: what an empty call records is measured
 //! first and taken off per timed call. The target of issue 6 is a whole-path median at most
 //! 1.2 times the peers' median.
+//!
+//! The groups `fuzz_shares_<target>` say where the differential targets' time goes, on each
+//! target's seed corpus (fuzz/corpus/<target>, decoded as the target decodes it), in the same
+//! thread CPU time: `whole_path` runs the scenarios on the target's peers as the target does;
+//! `jumps_as_sends` runs them with every jump made an ordinary send delivered at once (the
+//! same messages and names, without the `max_skip` lost messages before it), so that
+//! `1 - jumps_as_sends / whole_path` is the jumps' share; `oracle_copies` is the part of
+//! `whole_path` spent in the security oracles' exports, restores and the restored copies'
+//! trial decryptions. The fuzz build adds libFuzzer's own work, AddressSanitizer and the
+//! coverage hooks on top, which docs/fuzzing.md measures against these figures.
 
 // criterion_group! defines an undocumented `pub fn`.
 #![allow(missing_docs)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use ratchet_bench::artifact::{self, Input, Target};
 use ratchet_bench::campaign::{check_scenario, scenario_for};
 use ratchet_bench::fuzzing::{self, FUZZ_SEED, SESSION_FAMILIES};
+use ratchet_bench::peer::Family;
 use ratchet_bench::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
 use ratchet_bench::peers;
-use ratchet_bench::scenario::Scenario;
+use ratchet_bench::scenario::{MsgId, Scenario, Step};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,19 +94,31 @@ fn timed<T>(spent: &Spent, f: impl FnOnce() -> T) -> T {
     f()
 }
 
-struct TimedPeer(Box<dyn Peer>, Spent);
+/// A peer whose every call adds its CPU time to the first counter; the security oracles'
+/// exports, restores and restored copies' calls add theirs to the second as well.
+struct TimedPeer(Box<dyn Peer>, Spent, Spent);
 
-struct TimedParty(Box<dyn Party>, Spent);
+/// A party of a [`TimedPeer`]: its calls add to the first counter, and to the second when it
+/// is a restored copy (the oracles' trial decryptions) or when it exports its state.
+struct TimedParty(Box<dyn Party>, Spent, Option<Spent>, Spent);
+
+impl TimedParty {
+    fn call<T>(&mut self, f: impl FnOnce(&mut Box<dyn Party>) -> T) -> T {
+        let (spent, oracle) = (self.1.clone(), self.2.clone());
+        match oracle {
+            Some(oracle) => timed(&oracle, || timed(&spent, || f(&mut self.0))),
+            None => timed(&spent, || f(&mut self.0)),
+        }
+    }
+}
 
 impl Party for TimedParty {
     fn encrypt(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Reject> {
-        let spent = self.1.clone();
-        timed(&spent, || self.0.encrypt(ad, plaintext))
+        self.call(|p| p.encrypt(ad, plaintext))
     }
 
     fn decrypt(&mut self, ad: &[u8], wire: &[u8]) -> Result<Vec<u8>, Reject> {
-        let spent = self.1.clone();
-        timed(&spent, || self.0.decrypt(ad, wire))
+        self.call(|p| p.decrypt(ad, wire))
     }
 
     fn encrypt_many(
@@ -104,22 +128,27 @@ impl Party for TimedParty {
         count: u32,
     ) -> (Vec<Vec<u8>>, Option<Reject>) {
         // One clock reading around the batch, as the peer's own batch runs.
-        let spent = self.1.clone();
-        timed(&spent, || self.0.encrypt_many(ad, plaintext, count))
+        self.call(|p| p.encrypt_many(ad, plaintext, count))
     }
 
     fn handshake(&mut self) -> Result<Option<Vec<u8>>, Reject> {
-        let spent = self.1.clone();
-        timed(&spent, || self.0.handshake())
+        self.call(|p| p.handshake())
     }
 
     fn export_state(&self) -> Result<Vec<u8>, Reject> {
-        timed(&self.1, || self.0.export_state())
+        // Only the security oracles export.
+        timed(&self.3, || timed(&self.1, || self.0.export_state()))
     }
 
     fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
-        let spent = self.1.clone();
-        timed(&spent, || self.0.join(handshake))
+        self.call(|p| p.join(handshake))
+    }
+}
+
+impl TimedPeer {
+    fn party(&self, party: Box<dyn Party>, copy: bool) -> TimedParty {
+        let oracle = copy.then(|| self.2.clone());
+        TimedParty(party, self.1.clone(), oracle, self.2.clone())
     }
 }
 
@@ -134,7 +163,7 @@ impl Peer for TimedPeer {
         rng: BoxRng,
     ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
         let (party, bundle) = timed(&self.1, || self.0.respond(init, rng))?;
-        Ok((Box::new(TimedParty(party, self.1.clone())), bundle))
+        Ok((Box::new(self.party(party, false)), bundle))
     }
 
     fn initiate(
@@ -144,7 +173,7 @@ impl Peer for TimedPeer {
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
         let party = timed(&self.1, || self.0.initiate(init, bundle, rng))?;
-        Ok(Box::new(TimedParty(party, self.1.clone())))
+        Ok(Box::new(self.party(party, false)))
     }
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
@@ -152,8 +181,9 @@ impl Peer for TimedPeer {
     }
 
     fn restore(&self, state: &[u8], rng: BoxRng) -> Result<Box<dyn Party>, Reject> {
-        let party = timed(&self.1, || self.0.restore(state, rng))?;
-        Ok(Box::new(TimedParty(party, self.1.clone())))
+        // Only the security oracles restore.
+        let party = timed(&self.2, || timed(&self.1, || self.0.restore(state, rng)))?;
+        Ok(Box::new(self.party(party, true)))
     }
 }
 
@@ -175,7 +205,7 @@ fn fuzz_overhead(c: &mut Criterion) {
     let timed_peers: Vec<TimedPeer> = peers::known()
         .into_iter()
         .filter(|p| SESSION_FAMILIES.contains(&p.info().family))
-        .map(|p| TimedPeer(p, spent.clone()))
+        .map(|p| TimedPeer(p, spent.clone(), Arc::new(Counter::default())))
         .collect();
     let refs: Vec<&dyn Peer> = timed_peers.iter().map(|p| p as &dyn Peer).collect();
     // The wrapped peers must be the ones the target runs.
@@ -216,6 +246,107 @@ fn fuzz_overhead(c: &mut Criterion) {
     group.finish();
 }
 
+/// The differential targets and the families each runs.
+const TARGETS: [(&str, Target, &[Family]); 3] = [
+    ("diff_session", Target::DiffSession, SESSION_FAMILIES),
+    ("diff_olm", Target::DiffOlm, &[Family::OLM]),
+    ("diff_megolm", Target::DiffMegolm, &[Family::MEGOLM]),
+];
+
+/// A target's seed corpus, decoded as the target decodes it (inputs it never runs left out),
+/// or what could not be read.
+fn corpus(target: &str, as_target: Target) -> Result<Vec<Scenario>, String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    let mut scenarios = Vec::new();
+    for f in &files {
+        let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        if let Input::Scenario(s) = artifact::decode(as_target, &bytes) {
+            scenarios.push(s);
+        }
+    }
+    Ok(scenarios)
+}
+
+/// `scenario` with every jump made an ordinary send that is delivered at once: the same
+/// messages under the same names, without the lost messages before each jump's last one.
+fn jumps_as_sends(scenario: &Scenario) -> Scenario {
+    let mut steps = Vec::with_capacity(scenario.steps.len());
+    let mut sent = 0u32;
+    for step in &scenario.steps {
+        match step {
+            Step::Jump { from, .. } => {
+                steps.push(Step::Send {
+                    from: *from,
+                    len: 16,
+                });
+                steps.push(Step::Deliver { msg: MsgId(sent) });
+            }
+            other => steps.push(other.clone()),
+        }
+        if step.creates_message() {
+            sent += 1;
+        }
+    }
+    Scenario { steps }
+}
+
+fn fuzz_shares(c: &mut Criterion) {
+    ratchet_bench::guard::abort_on_hang();
+    for (name, target, families) in TARGETS {
+        let whole = match corpus(name, target) {
+            Ok(scenarios) => scenarios,
+            Err(why) => {
+                eprintln!("fuzz_shares: {name}'s seed corpus: {why}");
+                std::process::exit(2);
+            }
+        };
+        let cheap: Vec<Scenario> = whole.iter().map(jumps_as_sends).collect();
+        let spent: Spent = Arc::new(Counter::default());
+        let oracle: Spent = Arc::new(Counter::default());
+        let timed_peers: Vec<TimedPeer> = peers::bundled()
+            .into_iter()
+            .filter(|p| families.contains(&p.info().family))
+            .map(|p| TimedPeer(p, spent.clone(), oracle.clone()))
+            .collect();
+        let refs: Vec<&dyn Peer> = timed_peers.iter().map(|p| p as &dyn Peer).collect();
+        let names =
+            |ps: &[&dyn Peer]| -> Vec<String> { ps.iter().map(|p| p.info().name).collect() };
+        assert_eq!(
+            names(&refs),
+            names(&fuzzing::peers_of(families)),
+            "the timed peers should be {name}'s peers"
+        );
+        let run = |scenarios: &[Scenario], iters: u64| {
+            let started = thread_cpu();
+            for _ in 0..iters {
+                for s in scenarios {
+                    black_box(check_scenario(&refs, s, FUZZ_SEED));
+                }
+            }
+            thread_cpu().saturating_sub(started)
+        };
+        let mut group = c.benchmark_group(format!("fuzz_shares_{name}"));
+        group.throughput(Throughput::Elements(whole.len() as u64));
+        group.bench_function("whole_path", |b| b.iter_custom(|iters| run(&whole, iters)));
+        group.bench_function("jumps_as_sends", |b| {
+            b.iter_custom(|iters| run(&cheap, iters))
+        });
+        group.bench_function("oracle_copies", |b| {
+            b.iter_custom(|iters| {
+                oracle.nanos.store(0, Ordering::Relaxed);
+                run(&whole, iters);
+                Duration::from_nanos(oracle.nanos.load(Ordering::Relaxed))
+            })
+        });
+        group.finish();
+    }
+}
+
 criterion_group! {
     name = benches;
     // Short runs: the bench machine is small and noisy.
@@ -223,6 +354,6 @@ criterion_group! {
         .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(8));
-    targets = fuzz_overhead
+    targets = fuzz_overhead, fuzz_shares
 }
 criterion_main!(benches);

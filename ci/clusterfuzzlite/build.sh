@@ -2,7 +2,8 @@
 # ClusterFuzzLite / OSS-Fuzz build script: builds every cargo fuzz target with
 # optimisations and copies each binary to $OUT, beside its seed corpus
 # ($OUT/<target>_seed_corpus.zip: fuzz/corpus/<target>/, and for vector_parse the
-# committed vector files) and its dictionary ($OUT/<target>.dict) where there is one.
+# committed vector files), its dictionary ($OUT/<target>.dict) and its libFuzzer options
+# ($OUT/<target>.options) where there are any.
 #
 # Runs inside the builder image (SRC and OUT set by it), and in CI without Docker
 # (ci/clusterfuzzlite-check sets SRC and OUT to temporary folders and BUILD=0 to reuse the
@@ -21,7 +22,8 @@ else
     fuzz=(cargo fuzz)
 fi
 if [ "${BUILD:-1}" != 0 ]; then
-    (cd fuzz && "${fuzz[@]}" build -O)
+    # The cryptographic primitives without coverage hooks, as in ci/fuzz-smoke.
+    (cd fuzz && RUSTC_WRAPPER="$PROJECT/ci/fuzz-rustc" "${fuzz[@]}" build -O)
 fi
 
 # cargo puts the binaries under CARGO_TARGET_DIR when it is set, else under fuzz/target.
@@ -65,5 +67,9 @@ for target in $TARGETS; do
     fi
     if [ -f "$HERE/$target.dict" ]; then
         cp "$HERE/$target.dict" "$OUT/"
+    fi
+    # libFuzzer's flags for the target (max_len for the scenario targets).
+    if [ -f "$HERE/$target.options" ]; then
+        cp "$HERE/$target.options" "$OUT/"
     fi
 done
