@@ -48,6 +48,7 @@ impl Scenario {
                     bit,
                 },
                 Step::Rekey { msg } => Step::Rekey { msg: renumber(msg) },
+                Step::Fresh { msg } => Step::Fresh { msg: renumber(msg) },
                 Step::Truncate { msg, keep } => Step::Truncate {
                     msg: renumber(msg),
                     keep,
@@ -391,5 +392,22 @@ mod tests {
         assert_eq!(texts(&step("inject B 01")), ["inject B -", "inject B 00"]);
         assert_eq!(texts(&step("jump A -2")), ["jump A +0", "jump A -1"]);
         assert_eq!(texts(&step("send B 1")), ["send B 0"]);
+    }
+
+    #[test]
+    fn removing_a_send_renumbers_every_step_that_names_a_later_message() {
+        let s: Scenario = "send A 1; send A 2; send A 3; fresh m2; replay m2; fresh m0"
+            .parse()
+            .unwrap_or_default();
+        assert_eq!(s.steps.len(), 6);
+        assert_eq!(
+            s.without(1).to_string(),
+            "send A 1; send A 3; fresh m1; replay m1; fresh m0"
+        );
+        // The steps naming the removed message go with it.
+        assert_eq!(
+            s.without(0).to_string(),
+            "send A 2; send A 3; fresh m1; replay m1"
+        );
     }
 }
