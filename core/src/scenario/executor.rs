@@ -865,21 +865,8 @@ impl Run<'_> {
             Some(_) => Verdict::MustReject(Why::Foreign),
             None => Verdict::May(Why::Unmodelled),
         };
-        let ad = self.ad.clone();
-        let outcome = call(|| fresh.decrypt(&ad, &wire), Outcome::Accepted);
-        self.push(Record {
-            step: i,
-            kind: KIND,
-            party: Side::B,
-            msg: Some(id),
-            delivery: Some(Delivery::Genuine),
-            input: wire,
-            expected: Some(expected),
-            verdict: self.modelled(verdict),
-            outcome,
-            op: None,
-            cause: None,
-        });
+        let outcome = call(|| fresh.decrypt(&self.ad, &wire), Outcome::Accepted);
+        self.push_genuine(i, KIND, Side::B, id, wire, expected, verdict, outcome);
     }
 
     /// B as it was when it published its bundle: restored from its backup where the peer
@@ -1121,6 +1108,23 @@ impl Run<'_> {
             self.attacker
                 .on_accepted(self.peer, i, kind, to, party.as_ref(), id, &wire, &expected);
         }
+        self.push_genuine(i, kind, to, id, wire, expected, verdict, outcome);
+    }
+
+    /// The record of genuine message `id` delivered to `to` (the session's party, or a fresh
+    /// responder in its place), judged by `verdict` unless the session is unmodelled.
+    #[allow(clippy::too_many_arguments)]
+    fn push_genuine(
+        &mut self,
+        i: usize,
+        kind: &'static str,
+        to: Side,
+        id: MsgId,
+        wire: Vec<u8>,
+        expected: Vec<u8>,
+        verdict: Verdict,
+        outcome: Outcome,
+    ) {
         self.push(Record {
             step: i,
             kind,
