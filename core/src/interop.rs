@@ -2,7 +2,8 @@
 //! peers sets up a session the way the protocol does and runs one fixed exchange.
 //!
 //! The exchange: three turns, each a batch from the initiator then one from the responder,
-//! delivered out of order and with messages that never arrive (gaps), all well inside every
+//! delivered out of order, with messages that never arrive (gaps) and messages of a chain the
+//! sender has left that arrive after its next chain's first ones, all well inside every
 //! peer's declared limits, so that a conformant pair passes every step. A cell is `pass` or
 //! the first step that failed, with the peer's own error text. The diagonal (a peer with
 //! itself) is the baseline the off-diagonal cells are read against: an off-diagonal failure
@@ -24,46 +25,67 @@ use std::fmt::Write as _;
 /// The associated data of every message of the exchange.
 const AD: &[u8] = b"ratchet-bench interop";
 
-/// One turn of the script: how many messages a side sends, and the order in which the other
-/// side receives them (indices into the batch; a missing index is a message never delivered).
+/// One turn of the script: how many messages a side sends, the order in which the other side
+/// receives them (indices into the batch; a missing index is a message never delivered), and
+/// the messages it receives only after this side's next batch: late messages of a chain the
+/// sender has left, which a receiver finds by the header's length of that chain (the Double
+/// Ratchet's PN) or by keeping the chain.
 struct Batch {
     sent: u8,
     delivered: &'static [u8],
+    late: &'static [u8],
 }
 
-/// The fixed exchange: `(initiator's batch, responder's batch)` per turn.
+/// The fixed exchange: `(initiator's batch, responder's batch)` per turn. In the second turn
+/// each side's last message arrives after its next chain's first messages, with a message
+/// between that never arrives: a receiver that stores the previous chain's keys by the
+/// header's length of it must read that length as the sender meant it.
 const SCRIPT: [(Batch, Batch); 3] = [
     (
         Batch {
             sent: 4,
             delivered: &[0, 3, 1, 2],
+            late: &[],
         },
         Batch {
             sent: 3,
             delivered: &[2, 0, 1],
+            late: &[],
         },
     ),
     (
         Batch {
             sent: 5,
-            delivered: &[4, 0, 2],
+            delivered: &[0, 2],
+            late: &[4],
         },
         Batch {
-            sent: 2,
-            delivered: &[1],
+            sent: 3,
+            delivered: &[0],
+            late: &[2],
         },
     ),
     (
         Batch {
             sent: 3,
             delivered: &[1, 2, 0],
+            late: &[],
         },
         Batch {
             sent: 4,
             delivered: &[3, 2, 1, 0],
+            late: &[],
         },
     ),
 ];
+
+/// A message held back for late delivery: its turn, its name and its bytes.
+struct Held {
+    turn: usize,
+    name: String,
+    plaintext: Vec<u8>,
+    wire: Vec<u8>,
+}
 
 /// The result of one cell.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,19 +211,49 @@ fn establish(
     Ok([a, b])
 }
 
-/// Sends `batch` from `parties[from]` and delivers it to the other side as scripted.
+/// Has `parties[to]` decrypt `wire` at `step` and checks it read `plaintext`.
+fn receive(
+    parties: &mut [Box<dyn Party>; 2],
+    to: usize,
+    step: String,
+    plaintext: &[u8],
+    wire: &[u8],
+) -> Result<(), Failed> {
+    let party = &mut parties[to];
+    let got = attempt(&step, "decrypt", || party.decrypt(AD, wire))?;
+    if got != plaintext {
+        return Err(Failed {
+            step,
+            step_kind: "decrypt",
+            class: "wrong-plaintext".into(),
+            detail: format!(
+                "expected {}, got {}",
+                hex::encode(plaintext),
+                hex::encode(&got)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The name of side `from` in step texts, the other side's, and the letter of its messages.
+fn sides(from: usize) -> (&'static str, &'static str, char) {
+    if from == 0 {
+        ("initiator", "responder", 'A')
+    } else {
+        ("responder", "initiator", 'B')
+    }
+}
+
+/// Sends `batch` from `parties[from]` and delivers it to the other side as scripted; returns
+/// how many messages were delivered and the ones held back for late delivery.
 fn batch(
     parties: &mut [Box<dyn Party>; 2],
     from: usize,
     turn: usize,
     batch: &Batch,
-) -> Result<u32, Failed> {
-    let (side, other) = if from == 0 {
-        ("initiator", "responder")
-    } else {
-        ("responder", "initiator")
-    };
-    let letter = if from == 0 { 'A' } else { 'B' };
+) -> Result<(u32, Vec<Held>), Failed> {
+    let (side, other, letter) = sides(from);
     let mut sent = Vec::with_capacity(usize::from(batch.sent));
     for i in 0..batch.sent {
         let plaintext = format!("turn {turn} {letter}{i}").into_bytes();
@@ -218,22 +270,22 @@ fn batch(
             continue;
         };
         let step = format!("turn {turn}: {other} decrypts {letter}{i}");
-        let party = &mut parties[1 - from];
-        let got = attempt(&step, "decrypt", || party.decrypt(AD, wire))?;
-        if &got != plaintext {
-            return Err(Failed {
-                step,
-                step_kind: "decrypt",
-                class: "wrong-plaintext".into(),
-                detail: format!(
-                    "expected {}, got {}",
-                    hex::encode(plaintext),
-                    hex::encode(&got)
-                ),
-            });
-        }
+        receive(parties, 1 - from, step, plaintext, wire)?;
     }
-    Ok(batch.delivered.len() as u32)
+    let held = batch
+        .late
+        .iter()
+        .filter_map(|&i| {
+            let (plaintext, wire) = sent.get(usize::from(i))?.clone();
+            Some(Held {
+                turn,
+                name: format!("{letter}{i}"),
+                plaintext,
+                wire,
+            })
+        })
+        .collect();
+    Ok((batch.delivered.len() as u32, held))
 }
 
 /// Runs the exchange between `initiator` and `responder`.
@@ -241,9 +293,25 @@ pub fn cell(initiator: &dyn Peer, responder: &dyn Peer, seed: u64) -> Cell {
     let run = || -> Result<u32, Failed> {
         let mut parties = establish(initiator, responder, seed)?;
         let mut delivered = 0;
+        let mut held: [Vec<Held>; 2] = Default::default();
         for (turn, (from_a, from_b)) in SCRIPT.iter().enumerate() {
-            delivered += batch(&mut parties, 0, turn + 1, from_a)?;
-            delivered += batch(&mut parties, 1, turn + 1, from_b)?;
+            for (from, script) in [(0, from_a), (1, from_b)] {
+                let (count, late) = batch(&mut parties, from, turn + 1, script)?;
+                delivered += count;
+                // What this side held back from its last batch arrives now, after its new
+                // chain's first messages.
+                let other = sides(from).1;
+                for h in std::mem::replace(&mut held[from], late) {
+                    let step = format!(
+                        "turn {}: {other} decrypts {} of turn {}, late",
+                        turn + 1,
+                        h.name,
+                        h.turn
+                    );
+                    receive(&mut parties, 1 - from, step, &h.plaintext, &h.wire)?;
+                    delivered += 1;
+                }
+            }
         }
         Ok(delivered)
     };

@@ -74,3 +74,39 @@ fn reference_and_ksi_agree_byte_for_byte_on_a_seeded_campaign() {
         "the store boundary should be rare, got {cut_short} of 300"
     );
 }
+
+/// A jump sends as many lost messages as the receiver's forward limit allows, so peers that
+/// declare other limits send other sessions from their first jump on: their bytes are
+/// compared up to it, not after (a difference there is no finding), while the same
+/// difference between peers of one limit is one.
+#[test]
+fn peers_of_other_forward_limits_are_compared_byte_for_byte_up_to_their_first_jump() {
+    use ratchet_bench::report::divergence;
+    use ratchet_bench::scenario::Scenario;
+    let scenario: Scenario = "send A 3; deliver m0; send B 3; deliver m1; jump A +0; send A 3"
+        .parse()
+        .unwrap();
+    let a = execute(&ReferenceSignalDr, &scenario, Setup::seeded(5));
+    let jump = a.records.iter().position(|r| r.kind == "jump").unwrap();
+    let other = |max_skip: u32, changed: usize| {
+        let mut t = a.clone();
+        t.peer.name = "other".into();
+        t.peer.limits.max_skip = max_skip;
+        let (Outcome::Sent(wire) | Outcome::Accepted(wire)) = &mut t.records[changed].outcome
+        else {
+            panic!("record {changed} has no bytes");
+        };
+        wire[0] ^= 1;
+        t
+    };
+    let max_skip = a.peer.limits.max_skip;
+    // After the jump (the send that follows it): a difference only for one limit.
+    let after = a.records.len() - 1;
+    assert!(after > jump);
+    assert!(divergence(&[a.clone(), other(max_skip + 1000, after)]).is_empty());
+    let same = divergence(&[a.clone(), other(max_skip, after)]);
+    assert_eq!(same.len(), 1, "{same:?}");
+    // Before the jump: a difference for any limit.
+    let before = divergence(&[a.clone(), other(max_skip + 1000, 0)]);
+    assert_eq!(before.len(), 1, "{before:?}");
+}

@@ -86,3 +86,87 @@ fn every_peer_with_a_codec_has_its_messages_checked() {
     }
     eprintln!("byte strings checked per peer: {counts:?}");
 }
+
+/// A signal-v3 pre-key message written as other genuine senders write it (oldmemo leaves the
+/// registration id out, libsignal-protocol-typescript writes the fields in their declared
+/// order) compares equal to the reference's; a change of any other field does not; and a
+/// family whose senders share one encoding (Olm) compares bytes as they are.
+#[test]
+fn comparison_forms_set_aside_only_what_the_family_declares_benign() {
+    use ratchet_bench::codec::{comparison_form, Body, Node};
+    use ratchet_bench::scenario::Scenario;
+    let parse = |text: &str| text.parse::<Scenario>();
+    let peer = peers()
+        .iter()
+        .find(|p| p.info().name == "reference-signal-v3")
+        .unwrap();
+    let codec = peer.codec().unwrap();
+    let spec = peer.info().family.spec();
+    let t = execute(peer.as_ref(), &parse("send A 7").unwrap(), Setup::seeded(3));
+    let Outcome::Sent(wire) = &t.records[0].outcome else {
+        panic!("the reference did not send");
+    };
+    let form =
+        comparison_form(Some(codec), spec, wire).expect("the reference writes a registration id");
+    assert_eq!(
+        t.records[0].compared.as_ref(),
+        Some(&form),
+        "the executor records the form"
+    );
+
+    // The pre-key message's fields, as another sender writes them.
+    let rewrite = |change: &dyn Fn(&mut Vec<Node>)| {
+        let mut m = codec.message(wire).unwrap();
+        let (path, _) = m
+            .walk()
+            .into_iter()
+            .find(|(_, n)| n.name == "registration-id")
+            .unwrap();
+        let (siblings, _) = m.parent_mut(&path).unwrap();
+        change(siblings);
+        m.encode()
+    };
+    let is_field = |n: &Node| matches!(n.body, Body::Field { .. });
+    let without_id = rewrite(&|s| s.retain(|n| n.name != "registration-id"));
+    let reversed = rewrite(&|s| {
+        let places: Vec<usize> = (0..s.len()).filter(|&i| is_field(&s[i])).collect();
+        let fields: Vec<Node> = places.iter().map(|&i| s[i].clone()).collect();
+        for (&i, n) in places.iter().zip(fields.into_iter().rev()) {
+            s[i] = n;
+        }
+    });
+    let other_pre_key_id = rewrite(&|s| {
+        let n = s.iter_mut().find(|n| n.name == "pre-key-id").unwrap();
+        let Body::Field { value, .. } = &mut n.body else {
+            panic!("pre-key-id is a field");
+        };
+        let Body::Int { value, .. } = value.as_mut() else {
+            panic!("pre-key-id is an integer");
+        };
+        *value += 1;
+    });
+    for (what, bytes) in [
+        ("without its registration id", &without_id),
+        ("in reverse order", &reversed),
+    ] {
+        assert_ne!(bytes, wire, "{what}: other bytes");
+        let other = comparison_form(Some(codec), spec, bytes).unwrap_or_else(|| bytes.clone());
+        assert_eq!(other, form, "{what}: the same comparison form");
+    }
+    let other = comparison_form(Some(codec), spec, &other_pre_key_id).unwrap();
+    assert_ne!(other, form, "another pre-key id is another message");
+
+    let olm = peers()
+        .iter()
+        .find(|p| p.info().name == "reference-olm")
+        .unwrap();
+    let t = execute(olm.as_ref(), &parse("send A 7").unwrap(), Setup::seeded(3));
+    let Outcome::Sent(wire) = &t.records[0].outcome else {
+        panic!("the Olm reference did not send");
+    };
+    assert_eq!(
+        comparison_form(olm.codec(), olm.info().family.spec(), wire),
+        None,
+        "Olm's bytes are compared as they are"
+    );
+}

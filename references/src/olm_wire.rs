@@ -201,6 +201,11 @@ fn fields(bytes: &[u8], start: usize, end: usize) -> Option<Vec<Field>> {
     (at == end).then_some(out)
 }
 
+/// The last field of `fields` with `tag`.
+fn last(fields: &[Field], tag: u8) -> Option<&Field> {
+    fields.iter().rev().find(|f| f.tag == tag)
+}
+
 /// Where the header, body and MAC of a normal Olm message at `bytes[start..]` lie.
 fn normal_layout(bytes: &[u8], start: usize) -> Option<WireLayout> {
     let mac_start = bytes.len().checked_sub(MAC_LEN)?;
@@ -208,10 +213,12 @@ fn normal_layout(bytes: &[u8], start: usize) -> Option<WireLayout> {
         return None;
     }
     let fields = fields(bytes, start + 1, mac_start)?;
-    let body = fields.iter().find(|f| f.tag == 0x22)?.value.clone();
-    let ratchet_key = fields
-        .iter()
-        .find(|f| f.tag == 0x0a && f.value.len() == KEY_LEN)
+    // A field written twice is read as the decoders read it: the last copy wins (libolm's
+    // decoder and prost, vodozemac's, both overwrite). Read otherwise, an accepted copy with
+    // a second ratchet key would show the security oracles a key the receiver never used.
+    let body = last(&fields, 0x22)?.value.clone();
+    let ratchet_key = last(&fields, 0x0a)
+        .filter(|f| f.value.len() == KEY_LEN)
         .map(|f| f.value.clone());
     Some(WireLayout {
         header: start..body.start,
@@ -228,7 +235,7 @@ pub fn olm_layout(wire: &[u8]) -> WireLayout {
     let parsed = match wire.first() {
         Some(&NORMAL) => normal_layout(wire, 1),
         Some(&PRE_KEY) if wire.get(1) == Some(&VERSION) => fields(wire, 2, wire.len())
-            .and_then(|f| f.into_iter().find(|f| f.tag == 0x22))
+            .and_then(|f| f.into_iter().rev().find(|f| f.tag == 0x22))
             .and_then(|inner| {
                 let mut l = normal_layout(&wire[..inner.value.end], inner.value.start)?;
                 l.header.start = 0;
@@ -250,7 +257,7 @@ pub fn megolm_layout(wire: &[u8]) -> WireLayout {
             return None;
         }
         let fields = fields(wire, 1, mac_start)?;
-        let body = fields.iter().find(|f| f.tag == 0x12)?.value.clone();
+        let body = last(&fields, 0x12)?.value.clone();
         Some(WireLayout {
             header: 0..body.start,
             body,
@@ -306,5 +313,27 @@ mod tests {
         assert_eq!(l.header, 1..41);
         assert_eq!(l.mac, 46..54);
         assert_eq!(olm_layout(&m[..20]), WireLayout::default());
+    }
+
+    #[test]
+    fn a_field_written_twice_is_read_at_its_last_copy() {
+        // Two ratchet keys (9s then 6s), two ciphertexts (5 bytes then 3): libolm's decoder
+        // and prost keep the last copy of each, and so does the layout.
+        let mut m = vec![NORMAL, VERSION, 0x0a, 32];
+        m.extend_from_slice(&[9; 32]);
+        m.extend_from_slice(&[0x0a, 32]);
+        m.extend_from_slice(&[6; 32]);
+        m.extend_from_slice(&[0x22, 5, 7, 7, 7, 7, 7, 0x22, 3, 5, 5, 5]);
+        m.extend_from_slice(&[8; MAC_LEN]);
+        let l = olm_layout(&m);
+        assert_eq!(l.ratchet_key, Some(38..70));
+        assert_eq!(&m[l.ratchet_key.clone().unwrap()], &[6; 32]);
+        assert_eq!(l.body, 79..82);
+        // A last copy that is no key names no ratchet key, though an earlier copy was one.
+        let mut short = vec![NORMAL, VERSION, 0x0a, 32];
+        short.extend_from_slice(&[9; 32]);
+        short.extend_from_slice(&[0x0a, 1, 6, 0x22, 1, 7]);
+        short.extend_from_slice(&[8; MAC_LEN]);
+        assert_eq!(olm_layout(&short).ratchet_key, None);
     }
 }

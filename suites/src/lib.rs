@@ -18,16 +18,23 @@
 //!   `party`, `input` (the plaintext of a send, the bytes of a delivery, hex), `outcome`
 //!   (`sent`, `accepted` or `rejected`) and `output` (the wire bytes of a send, the
 //!   plaintext of an accepted delivery, hex);
-//! - `sentDigest`: SHA-256 over every wire message sent, the lost messages of jumps included.
+//! - `sentDigest`: SHA-256 over every wire message sent, the lost messages of jumps included,
+//!   each in its family's comparison form where the family has one (signal-v3: a pre-key
+//!   message without its registration id and with its fields in number order, the parts no
+//!   key covers and genuine senders write differently).
 //!
 //! # Verification
 //!
 //! For each test and each peer of the file's family that takes injected randomness: build a
 //! session from `sharedSecret` with scripted RNGs over `randomA` / `randomB`, run `scenario`
 //! with the plaintexts of the send steps, and require every recorded input to match its step
-//! (kind, party, input, outcome, output) and the digest to match; the peer must not draw
+//! (kind, party, input, outcome, output; a sent message in its family's comparison form) and
+//! the digest to match; the peer must not draw
 //! more randomness than the file holds. The first difference is the case's failure, with
-//! expected and actual hex.
+//! expected and actual hex. A case that changes the bytes of a message the peer wrote in
+//! another encoding than the file's (a tamper at a byte offset of an oldmemo pre-key message,
+//! which has no registration id) gives the peer another input: it is skipped from there, with
+//! the reason.
 
 pub mod fetch;
 mod generate;

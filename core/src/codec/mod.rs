@@ -23,6 +23,7 @@ pub mod protobuf;
 
 pub use int::IntEncoding;
 
+use crate::peer::FamilySpec;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -335,12 +336,40 @@ impl Message {
         out
     }
 
-    /// The `nth` node of `kind` in wire order, with its path.
+    /// The `nth` node of `kind` in field order, with its path: wire order, except that the
+    /// protobuf fields of one message are taken by field number, so that `integer.0` names
+    /// the same field of a message whichever order its sender wrote the fields in (genuine
+    /// senders of one family differ there).
     pub fn find(&self, kind: FieldKind, nth: usize) -> Option<(Path, &Node)> {
-        self.walk()
-            .into_iter()
-            .filter(|(_, n)| n.kind == kind)
-            .nth(nth)
+        fn go<'a>(nodes: &'a [Node], at: &mut Path, out: &mut Vec<(Path, &'a Node)>) {
+            let mut order: Vec<usize> = (0..nodes.len()).collect();
+            // Stable: fields keep their wire order among equal numbers, and every other
+            // node its place among the fields' places.
+            let places: Vec<usize> = order
+                .iter()
+                .copied()
+                .filter(|&i| is_field(&nodes[i]))
+                .collect();
+            let mut by_number = places.clone();
+            by_number.sort_by_key(|&i| match nodes[i].body {
+                Body::Field { number, .. } => number,
+                _ => u32::MAX,
+            });
+            for (place, i) in places.into_iter().zip(by_number) {
+                order[place] = i;
+            }
+            for i in order {
+                at.push(i);
+                out.push((at.clone(), &nodes[i]));
+                if let Some(c) = nodes[i].children() {
+                    go(c, at, out);
+                }
+                at.pop();
+            }
+        }
+        let mut all = Vec::new();
+        go(&self.nodes, &mut Vec::new(), &mut all);
+        all.into_iter().filter(|(_, n)| n.kind == kind).nth(nth)
     }
 
     /// How many nodes of `kind` there are.
@@ -456,6 +485,53 @@ impl Message {
             Flavor::Protobuf
         } else {
             Flavor::Fixed
+        }
+    }
+}
+
+/// A wire message as its family compares it between peers and with its vectors: for a
+/// family whose genuine senders write one message in several encodings
+/// ([`FamilySpec::several_encodings`]), the message without the protobuf fields it declares
+/// benign whatever their value, and with the protobuf fields of each message sorted by number
+/// where it declares their order benign. `None` where the bytes are compared as they are: the
+/// family declares no such re-encoding, has no codec, the bytes do not parse, or the form is
+/// the bytes themselves. Authenticated parts keep their bytes (a MAC over another encoding
+/// still differs), so only what no key or tag covers is set aside.
+pub fn comparison_form(
+    codec: Option<&dyn Codec>,
+    spec: &FamilySpec,
+    wire: &[u8],
+) -> Option<Vec<u8>> {
+    if !spec.several_encodings() {
+        return None;
+    }
+    let mut message = codec?.message(wire).ok()?;
+    normalise(&mut message.nodes, spec);
+    let form = message.encode();
+    (form != wire).then_some(form)
+}
+
+/// [`comparison_form`] of one sequence of nodes and, inside them, of every nested one.
+fn normalise(nodes: &mut Vec<Node>, spec: &FamilySpec) {
+    nodes.retain(|n| !(is_field(n) && spec.benign(&n.name, "*").is_some()));
+    let fields: Vec<usize> = (0..nodes.len()).filter(|&i| is_field(&nodes[i])).collect();
+    if fields
+        .iter()
+        .all(|&i| spec.benign(&nodes[i].name, "reorder").is_some())
+    {
+        // The fields move among the places fields held; anything else stays where it was.
+        let mut sorted: Vec<Node> = fields.iter().map(|&i| nodes[i].clone()).collect();
+        sorted.sort_by_key(|n| match n.body {
+            Body::Field { number, .. } => number,
+            _ => u32::MAX,
+        });
+        for (&i, n) in fields.iter().zip(sorted) {
+            nodes[i] = n;
+        }
+    }
+    for n in nodes.iter_mut() {
+        if let Some(children) = n.children_mut() {
+            normalise(children, spec);
         }
     }
 }

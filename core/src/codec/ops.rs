@@ -85,8 +85,9 @@ fn add256(a: &[u8; 32], b: &[u8; 32]) -> Option<[u8; 32]> {
     (carry == 0).then_some(out)
 }
 
-/// Which field a mutation targets: the `nth` field of `kind` in wire order (counted over the
-/// whole tree, nested fields included), so that one scenario runs on every family.
+/// Which field a mutation targets: the `nth` field of `kind` in field order (counted over the
+/// whole tree, nested fields included, protobuf fields by number: [`Message::find`]), so that
+/// one scenario runs on every family and on every sender of one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FieldSel {
     /// The kind.

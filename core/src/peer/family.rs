@@ -64,6 +64,16 @@ impl FamilySpec {
             .iter()
             .find(|b| hit(b.fields, field) && hit(b.changes, change))
     }
+
+    /// Whether the family's genuine senders may write one message in several encodings: it
+    /// declares a field benign whatever its value (a field a sender may leave out), or the
+    /// order of every field benign. Such a family's messages are compared between peers, and
+    /// with its vectors, in their comparison form ([`crate::codec::comparison_form`]).
+    pub fn several_encodings(&self) -> bool {
+        self.benign.iter().any(|b| {
+            b.changes.contains(&"*") || (b.fields.contains(&"*") && b.changes.contains(&"reorder"))
+        })
+    }
 }
 
 /// The wire format a peer speaks. Peers of one family interoperate; peers of different

@@ -218,12 +218,23 @@ pub struct Record {
     /// is one cause.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<&'static str>,
+    /// For a sent message of a family whose senders write one message in several encodings,
+    /// its comparison form where that differs from the wire bytes
+    /// ([`crate::codec::comparison_form`]): byte comparisons between peers use it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared: Option<Vec<u8>>,
 }
 
 impl Record {
     /// What a finding at this record is named after: its cause, else the step's kind.
     pub fn what(&self) -> &'static str {
         self.cause.unwrap_or(self.kind)
+    }
+
+    /// The bytes byte comparisons take: a sent message's comparison form where it has one,
+    /// else the outcome's bytes.
+    pub fn compared_bytes(&self) -> Option<&[u8]> {
+        self.compared.as_deref().or(self.outcome.bytes())
     }
 }
 
@@ -236,7 +247,8 @@ pub struct Transcript {
     pub setup_failure: Option<Outcome>,
     /// Every input, in order.
     pub records: Vec<Record>,
-    /// SHA-256 over every wire message sent, the lost ones of jumps included.
+    /// SHA-256 over every wire message sent, the lost ones of jumps included, each in its
+    /// comparison form where its family compares one.
     #[serde(with = "hex::serde")]
     pub sent_digest: [u8; 32],
     /// What the security oracles' attacker did beside the session: its notes (a compromise
@@ -359,6 +371,7 @@ fn bundle_record(
         outcome,
         op: Some(op.name()),
         cause,
+        compared: None,
     }
 }
 
@@ -1037,6 +1050,7 @@ impl Run<'_> {
             outcome: Outcome::Skipped(why),
             op,
             cause: None,
+            compared: None,
         });
     }
 
@@ -1047,9 +1061,11 @@ impl Run<'_> {
         let party = &mut self.parties[from.index()];
         let outcome = call(|| party.encrypt(ad, &plaintext), Outcome::Sent);
         let id = MsgId(self.messages.len() as u32);
+        let mut compared = None;
         let wire = match &outcome {
             Outcome::Sent(wire) => {
-                self.digest.update(wire);
+                compared = self.compared(wire);
+                self.digest.update(compared.as_deref().unwrap_or(wire));
                 self.pending.push(id);
                 self.attacker.on_sent(self.peer, i, from, Some(id), wire);
                 Some(wire.clone())
@@ -1075,8 +1091,15 @@ impl Run<'_> {
             outcome,
             op: None,
             cause: None,
+            compared,
         });
         sent
+    }
+
+    /// A sent message's comparison form, where its family compares one
+    /// ([`crate::codec::comparison_form`]).
+    fn compared(&self, wire: &[u8]) -> Option<Vec<u8>> {
+        crate::codec::comparison_form(self.peer.codec(), self.info.family.spec(), wire)
     }
 
     /// Delivers message `id` as it was sent.
@@ -1137,6 +1160,7 @@ impl Run<'_> {
             outcome,
             op: None,
             cause: None,
+            compared: None,
         });
     }
 
@@ -1251,6 +1275,7 @@ impl Run<'_> {
             outcome,
             op,
             cause,
+            compared: None,
         });
     }
 
@@ -1323,7 +1348,8 @@ impl Run<'_> {
         };
         for wire in &wires {
             self.model.send(from);
-            self.digest.update(wire);
+            let compared = self.compared(wire);
+            self.digest.update(compared.as_deref().unwrap_or(wire));
             self.attacker.on_sent(self.peer, i, from, None, wire);
         }
         if let Some(outcome) = failure {
@@ -1340,6 +1366,7 @@ impl Run<'_> {
                 outcome,
                 op: None,
                 cause: None,
+                compared: None,
             });
         }
         let pt = self.plaintexts.next(16);

@@ -65,7 +65,8 @@ pub struct SessionTest {
     pub scenario: String,
     /// One entry per input.
     pub steps: Vec<SessionStep>,
-    /// SHA-256 over every wire message sent.
+    /// SHA-256 over every wire message sent, each in its family's comparison form where the
+    /// family has one ([`crate::codec::comparison_form`]).
     pub sent_digest: HexBytes,
 }
 
