@@ -127,6 +127,27 @@ pub use crate::report::today;
 /// Runs a finding's reproducer may take while it is shrunk.
 const SHRINK_BUDGET: usize = 200;
 
+/// Shortens every sighting's reproducer ([`crate::shrink::shorten`]) on `workers` threads.
+/// Each search depends only on its own sighting, so the result does not depend on the
+/// number of threads; a shim's searches overlap as its campaign scenarios did.
+fn shorten_all<'s>(
+    peers: &[&dyn Peer],
+    seen: impl Iterator<Item = &'s mut Seen> + Send,
+    workers: usize,
+) {
+    let queue = std::sync::Mutex::new(seen);
+    let next = || queue.lock().ok().and_then(|mut q| q.next());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.max(1) {
+            scope.spawn(|| {
+                while let Some(seen) = next() {
+                    crate::shrink::shorten(peers, seen, SHRINK_BUDGET);
+                }
+            });
+        }
+    });
+}
+
 /// The MLS group part of the run, when an MLS peer with a group adapter is among `peers`.
 fn run_groups(
     opts: &RunOptions,
@@ -309,9 +330,11 @@ pub fn part_timed(
     let refs: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
     let mut campaign_seen = result.seen;
     let started = Instant::now();
-    for (_, seen) in campaign_seen.values_mut() {
-        crate::shrink::shorten(&refs, seen, SHRINK_BUDGET);
-    }
+    shorten_all(
+        &refs,
+        campaign_seen.values_mut().map(|(_, seen)| seen),
+        opts.workers,
+    );
     timings.shrink_s = seconds(started.elapsed());
     let started = Instant::now();
     let releases = if opts.release_matrices {

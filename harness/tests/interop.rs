@@ -142,14 +142,14 @@ fn a_wrong_plaintext_fails_its_cell_at_the_first_bad_step() {
     };
     assert!(matches!(
         result("reference", "reference"),
-        CellResult::Pass { delivered: 18 }
+        CellResult::Pass { delivered: 19 }
     ));
-    // The broken responder's fifth decryption is the first delivery of turn 2 (A4); the
-    // broken initiator decrypts 3 in turn 1 and 1 in turn 2, so its fifth is turn 3's first
-    // (B3).
+    // The broken responder's fifth decryption is the first delivery of turn 2 (A0); the
+    // broken initiator decrypts 3 in turn 1 and 1 in turn 2 (B2 of turn 2 is held back until
+    // after turn 3's batch), so its fifth is turn 3's first (B3).
     match result("reference", "broken-plaintext") {
         CellResult::Fail { step, class, .. } => {
-            assert_eq!(step, "turn 2: responder decrypts A4");
+            assert_eq!(step, "turn 2: responder decrypts A0");
             assert_eq!(class, "wrong-plaintext");
         }
         other => panic!("expected a failure, got {other:?}"),
@@ -173,7 +173,7 @@ fn a_wrong_plaintext_fails_its_cell_at_the_first_bad_step() {
         "ratchet-bench interop --family signal-dr --peer reference --peer broken-plaintext --seed 3"
     );
     let text = interop::render(&matrices);
-    assert!(text.contains("FAIL 1: reference -> broken-plaintext: turn 2: responder decrypts A4"));
+    assert!(text.contains("FAIL 1: reference -> broken-plaintext: turn 2: responder decrypts A0"));
 }
 
 #[test]

@@ -39,18 +39,11 @@ fn all_peers() -> &'static [Box<dyn Peer>] {
 /// (which the bundled signal-v3 reference writes): their messages decode to the same fields,
 /// so they interoperate, but their bytes differ from the reference's and from the recorded
 /// vectors', from the first pre-key message on.
-const OTHER_ENCODING: &[(&str, &str)] = &[
-    (
-        "libsignal-protocol-typescript",
-        "writes a PreKeySignalMessage's registrationId (field 5) before its other fields; \
-         protobuf allows any order",
-    ),
-    (
-        "oldmemo",
-        "writes no registrationId in a PreKeySignalMessage (OMEMO has none; libsignal reads \
-         a missing one as 0)",
-    ),
-];
+const OTHER_ENCODING: &[(&str, &str)] = &[(
+    "oldmemo",
+    "writes a SignalMessage's previousCounter as the previous chain's length, where libsignal \
+     writes its last index; the field is under the MAC (ci/expectations.json)",
+)];
 
 fn other_encoding(name: &str) -> bool {
     OTHER_ENCODING.iter().any(|(n, _)| *n == name)
@@ -209,48 +202,55 @@ fn shims_replay_the_recorded_vectors_through_the_bench() {
             row(
                 "signal-v3/honest.json",
                 "libsignal-protocol-typescript",
-                0,
                 5,
+                0,
                 0
             ),
-            row("signal-v3/honest.json", "oldmemo", 0, 5, 0),
+            row("signal-v3/honest.json", "oldmemo", 3, 2, 0),
             row("signal-v3/honest.json", "python-axolotl", 5, 0, 0),
             row("signal-v3/invalid.json", "libsignal-node", 10, 0, 1),
             row(
                 "signal-v3/invalid.json",
                 "libsignal-protocol-typescript",
+                5,
                 0,
-                10,
-                1
+                6
             ),
-            row("signal-v3/invalid.json", "oldmemo", 0, 10, 1),
+            row("signal-v3/invalid.json", "oldmemo", 3, 3, 5),
             row("signal-v3/invalid.json", "python-axolotl", 10, 0, 1),
             row("signal-v3/out-of-order.json", "libsignal-node", 4, 0, 0),
             row(
                 "signal-v3/out-of-order.json",
                 "libsignal-protocol-typescript",
-                0,
                 4,
+                0,
                 0
             ),
-            row("signal-v3/out-of-order.json", "oldmemo", 0, 4, 0),
+            row("signal-v3/out-of-order.json", "oldmemo", 2, 2, 0),
             row("signal-v3/out-of-order.json", "python-axolotl", 4, 0, 0),
         ]
     );
-    // The shims of OTHER_ENCODING fail every signal-v3 case at the bytes of a message they
-    // send (the first, a pre-key message), which the vector holds in libsignal's encoding.
-    for r in reports.iter().filter(|r| other_encoding(&r.peer)) {
-        for c in r.cases.iter().filter(|c| {
-            !c.reason.is_empty() && c.status == ratchet_bench::vectors::CaseStatus::Fail
-        }) {
-            assert!(
-                c.reason.contains(" send by ") && c.reason.contains("): output: expected"),
-                "{} {} tc{}: {}",
-                r.peer,
-                r.file,
-                c.tc_id,
-                c.reason
-            );
+    // The pre-key messages of oldmemo (no registration id) and libsignal-protocol-typescript
+    // (fields in declaration order) match in the family's comparison form; a case that
+    // tampers such a message at a byte offset is skipped there, with the reason. oldmemo
+    // fails a case only at the first SignalMessage (02) of a second sending chain: its
+    // previousCounter (OTHER_ENCODING).
+    for r in reports.iter().filter(|r| r.file.starts_with("signal-v3/")) {
+        for c in &r.cases {
+            let at = format!("{} {} tc{}: {}", r.peer, r.file, c.tc_id, c.reason);
+            match c.status {
+                ratchet_bench::vectors::CaseStatus::Fail => assert!(
+                    other_encoding(&r.peer)
+                        && c.reason.contains(" send by ")
+                        && c.reason.contains("): output: expected 02"),
+                    "{at}"
+                ),
+                ratchet_bench::vectors::CaseStatus::Skip => assert!(
+                    c.reason.contains("MAX_SKIP") || c.reason.contains("in another encoding"),
+                    "{at}"
+                ),
+                ratchet_bench::vectors::CaseStatus::Pass => {}
+            }
         }
     }
     // The one failure is libolm's known extended pre-key message (the in-process libolm
@@ -326,7 +326,9 @@ fn a_changed_random_byte_fails_the_case_on_the_shim() {
 
 /// Through the campaign's own check: each shim with `host_rng` sends, from one session
 /// seed, exactly the bytes the in-process injectable peers of its family send (the
-/// references, ksi-double-ratchet, libolm), on schedules with several ratchet turns.
+/// references, ksi-double-ratchet, libolm), on schedules with several ratchet turns; in
+/// signal-v3, in the family's comparison form (libsignal-protocol-typescript writes a
+/// pre-key message's fields in another order).
 #[test]
 fn shims_send_the_in_process_peers_bytes_from_one_seed() {
     let scenarios = [
@@ -356,7 +358,7 @@ fn shims_send_the_in_process_peers_bytes_from_one_seed() {
                 t.records
                     .iter()
                     .filter(|r| r.outcome.kind() == "sent")
-                    .map(|r| r.outcome.bytes().unwrap().to_vec())
+                    .map(|r| r.compared_bytes().unwrap().to_vec())
                     .collect()
             };
             let mine = sent(transcripts.last().unwrap());
@@ -385,6 +387,7 @@ fn shims_send_the_in_process_peers_bytes_from_one_seed() {
         [
             "doubleratchet (2)",
             "libsignal-node (1)",
+            "libsignal-protocol-typescript (1)",
             "python-axolotl (1)",
             "python-olm-megolm (2)",
             "python-olm-olm (2)"
