@@ -156,6 +156,21 @@ fn comparison_forms_set_aside_only_what_the_family_declares_benign() {
     let other = comparison_form(Some(codec), spec, &other_pre_key_id).unwrap();
     assert_ne!(other, form, "another pre-key id is another message");
 
+    // A SignalMessage lies wholly under its MAC: compared as it is, without a parse.
+    let t = execute(
+        peer.as_ref(),
+        &parse("send A 7; deliver m0; send B 7").unwrap(),
+        Setup::seeded(3),
+    );
+    let Outcome::Sent(reply) = &t.records[2].outcome else {
+        panic!("the reference did not reply");
+    };
+    assert_eq!(reply[0], 2, "a SignalMessage");
+    assert!(codec.under_one_mac(reply));
+    assert!(!codec.under_one_mac(wire));
+    assert_eq!(comparison_form(Some(codec), spec, reply), None);
+    assert_eq!(t.records[2].compared, None);
+
     let olm = peers()
         .iter()
         .find(|p| p.info().name == "reference-olm")

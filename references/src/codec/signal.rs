@@ -161,12 +161,22 @@ fn wire_message(wire: &[u8]) -> Result<Message, CodecError> {
     Ok(message(nodes))
 }
 
+/// Whether `wire` is a SignalMessage: its version byte and fields are all under its MAC
+/// (only a PreKeySignalMessage's envelope is not).
+fn signal_message_only(wire: &[u8]) -> bool {
+    wire.first() == Some(&WHISPER_TYPE)
+}
+
 /// The `signal-v3` codec.
 pub struct SignalV3Codec;
 
 impl Codec for SignalV3Codec {
     fn message(&self, wire: &[u8]) -> Result<Message, CodecError> {
         wire_message(wire)
+    }
+
+    fn under_one_mac(&self, wire: &[u8]) -> bool {
+        signal_message_only(wire)
     }
 
     fn bundle(&self, bundle: &[u8]) -> Option<Result<Message, CodecError>> {
@@ -240,6 +250,10 @@ pub struct LibsignalCodec;
 impl Codec for LibsignalCodec {
     fn message(&self, wire: &[u8]) -> Result<Message, CodecError> {
         wire_message(wire)
+    }
+
+    fn under_one_mac(&self, wire: &[u8]) -> bool {
+        signal_message_only(wire)
     }
 
     fn versions(&self) -> &[u64] {
