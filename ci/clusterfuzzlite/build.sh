@@ -22,8 +22,10 @@ else
     fuzz=(cargo fuzz)
 fi
 if [ "${BUILD:-1}" != 0 ]; then
-    # The cryptographic primitives without coverage hooks, as in ci/fuzz-smoke.
-    (cd fuzz && RUSTC_WRAPPER="$PROJECT/ci/fuzz-rustc" "${fuzz[@]}" build -O)
+    # The cryptographic primitives without coverage hooks, as in ci/fuzz-smoke. A job's
+    # sanitizer is the workflow's, for every target, and its bad-build check wants every
+    # binary instrumented: the sanitizer stays on every crate (ci/fuzz-rustc).
+    (cd fuzz && RUSTC_WRAPPER="$PROJECT/ci/fuzz-rustc" FUZZ_SANITIZE_EVERY_CRATE=1 "${fuzz[@]}" build -O)
 fi
 
 # cargo puts the binaries under CARGO_TARGET_DIR when it is set, else under fuzz/target.
