@@ -307,3 +307,62 @@ fn every_operator_catches_a_real_peer_made_lenient_to_it() {
     );
     insta::assert_snapshot!(lines.join("\n"));
 }
+
+/// A bit flip that only sets the unused top bit of an X25519 key writes the same key in its
+/// second encoding (RFC 7748 §5): the step is named `FIELD/non-canonical`, a change a
+/// receiver may take, as the `non-canonical` operator's is; a flip of the key's lowest bit is
+/// a `FIELD/bit-flip` that must be refused. On the Olm reference (keys of 32 bytes) and the
+/// signal-v3 reference (keys behind their type byte).
+#[test]
+fn a_bit_flip_of_a_key_s_top_bit_is_the_non_canonical_change() {
+    use ratchet_bench::codec::{Body, FieldKind};
+    use ratchet_bench::oracle::{Verdict, Why};
+    use ratchet_bench::scenario::{execute, Outcome, Setup};
+
+    for name in ["reference-olm", "reference-signal-v3"] {
+        let peer = peers::bundled()
+            .into_iter()
+            .find(|p| p.info().name == name)
+            .unwrap();
+        let run = |text: &str| {
+            let scenario: Scenario = text.parse().unwrap();
+            execute(peer.as_ref(), &scenario, Setup::seeded(5)).records
+        };
+        let sent = run("send A 0");
+        let Outcome::Sent(wire) = &sent[0].outcome else {
+            panic!("{name}: {:?}", sent[0].outcome)
+        };
+        let parsed = peer.codec().unwrap().message(wire).unwrap();
+        // The first key's bytes (a protobuf field holds them in a node of its own).
+        let (key, bytes) = parsed
+            .walk()
+            .into_iter()
+            .find_map(|(_, n)| match &n.body {
+                Body::Bytes(b) if n.kind == FieldKind::X25519Key => Some((n, b)),
+                _ => None,
+            })
+            .unwrap();
+        // The u-coordinate: the key's last 32 bytes (after a type byte, if any).
+        let u = &bytes[bytes.len() - 32..];
+        let at = wire.windows(32).position(|w| w == u).unwrap();
+        let header = peer.layout(wire).header;
+        assert!(
+            header.contains(&(at + 31)),
+            "{name}: the key lies in the header"
+        );
+        let bit = |byte: usize, b: usize| (byte - header.start) * 8 + b;
+        for (flipped, cause, verdict) in [
+            (bit(at + 31, 7), "non-canonical", Verdict::May(Why::Benign)),
+            (bit(at, 0), "bit-flip", Verdict::MustReject(Why::Forged)),
+        ] {
+            let records = run(&format!("send A 0; tamper m0 header {flipped}"));
+            let r = &records[1];
+            assert_eq!(
+                r.cause,
+                Some(format!("{}/{cause}", key.name).as_str()),
+                "{name}: bit {flipped}"
+            );
+            assert_eq!(r.verdict, verdict, "{name}: bit {flipped}");
+        }
+    }
+}

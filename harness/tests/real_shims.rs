@@ -394,3 +394,36 @@ fn shims_send_the_in_process_peers_bytes_from_one_seed() {
         ]
     );
 }
+
+/// Shims are ordered by name however a run names them, so a pair's signatures do not depend
+/// on the command line: oldmemo's previousCounter makes its second chain's bytes differ from
+/// python-axolotl's, found as `oldmemo+python-axolotl/...` both ways round.
+#[test]
+fn a_pair_of_shims_has_one_signature_whichever_order_they_are_named() {
+    std::env::set_current_dir(root()).unwrap();
+    let scenario: Scenario = "send A 8; deliver m0; send B 8; deliver m1; send A 8; deliver m2"
+        .parse()
+        .unwrap();
+    let mut seen = Vec::new();
+    for named in [["oldmemo", "python-axolotl"], ["python-axolotl", "oldmemo"]] {
+        let names: Vec<String> = named.iter().map(|n| n.to_string()).collect();
+        let selected = peers::select_with(&names, &ShimOptions::default())
+            .unwrap_or_else(|e| panic!("cannot start the shims (run ci/setup-shims): {e}"));
+        let order: Vec<String> = selected.iter().map(|p| p.info().name).collect();
+        assert_eq!(order, ["oldmemo", "python-axolotl"], "named {named:?}");
+        let refs: Vec<&dyn Peer> = selected.iter().map(|p| p.as_ref()).collect();
+        let (_, findings) = check_scenario(&refs, &scenario, 7);
+        let pairs: Vec<String> = findings
+            .into_iter()
+            .filter(|f| f.peers.len() == 2)
+            .map(|f| f.signature)
+            .collect();
+        seen.push(pairs);
+    }
+    assert_eq!(
+        seen[0],
+        ["oldmemo+python-axolotl/divergence-bytes/send"],
+        "the second chain's previousCounter differs"
+    );
+    assert_eq!(seen[0], seen[1]);
+}

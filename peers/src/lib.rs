@@ -200,9 +200,12 @@ pub fn select(names: &[String]) -> Result<Vec<Box<dyn Peer>>, String> {
 /// The peers named in `names` (all bundled peers when `names` is empty): bundled peers by
 /// name, `shim:NAME=COMMAND` for a shim, `all` for the bundled peers and every shim of the
 /// peers file, or the name of a shim (or of one of its peers) listed there. Bundled peers
-/// come first, in report order, then the shims. An implementation's release line names all its
-/// peers (`vodozemac@0.9`: `vodozemac-olm@0.9` and `vodozemac-megolm@0.9`). Peers that give one family name two specs
-/// (two shims declaring a family differently) are refused, naming both.
+/// come first, in report order, then the shims by name, whatever order they were named in:
+/// a pair's finding signatures (`a+b/divergence-bytes/...`) then read the same however a run
+/// named its peers, so that one expectations entry serves every run. An implementation's
+/// release line names all its peers (`vodozemac@0.9`: `vodozemac-olm@0.9` and
+/// `vodozemac-megolm@0.9`). Peers that give one family name two specs (two shims declaring a
+/// family differently) are refused, naming both.
 pub fn select_with(
     names: &[String],
     shims: &shim::ShimOptions,
@@ -226,6 +229,8 @@ pub fn select_with(
         .into_iter()
         .filter(|p| every || rest.contains(&p.info().name))
         .collect();
+    let mut started = started;
+    started.sort_by_key(|p| p.info().name);
     selected.extend(started);
     let infos: Vec<_> = selected.iter().map(|p| p.info()).collect();
     // Peers of one family must agree on its spec (two shims declaring one name differently).

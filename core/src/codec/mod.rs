@@ -364,7 +364,13 @@ impl Message {
     /// The name of the innermost field whose bytes hold `offset` of the encoded message (a
     /// protobuf field's key and length belong to the field itself).
     pub fn field_at(&self, offset: usize) -> Option<&str> {
-        fn go(nodes: &[Node], start: usize, offset: usize) -> Option<&str> {
+        self.node_at(offset).map(|(_, n)| n.name.as_str())
+    }
+
+    /// The innermost node whose bytes hold `offset` of the encoded message, and where its
+    /// bytes start (a protobuf field's key and length belong to the field itself).
+    pub fn node_at(&self, offset: usize) -> Option<(usize, &Node)> {
+        fn go(nodes: &[Node], start: usize, offset: usize) -> Option<(usize, &Node)> {
             let mut at = start;
             for n in nodes {
                 let len = n.encode().len();
@@ -372,11 +378,11 @@ impl Message {
                     if let Some(children) = n.children() {
                         // A length prefix or a protobuf key comes before the children.
                         let inner: usize = children.iter().map(|c| c.encode().len()).sum();
-                        if let Some(name) = go(children, at + len - inner, offset) {
-                            return Some(name);
+                        if let Some(found) = go(children, at + len - inner, offset) {
+                            return Some(found);
                         }
                     }
-                    return Some(&n.name);
+                    return Some((at, n));
                 }
                 at += len;
             }

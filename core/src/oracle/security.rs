@@ -227,7 +227,7 @@ pub struct Attacker {
 /// key keeps its type byte). A forged copy that only re-encodes a ratchet key (the top bit
 /// set) carries the same key: a party that accepts it hears nothing new and need not turn.
 /// Other lengths are returned as they are.
-fn key_value(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn key_value(bytes: &[u8]) -> Vec<u8> {
     let mut key = bytes.to_vec();
     let at = match key.len() {
         32 => 0,

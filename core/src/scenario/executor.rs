@@ -8,9 +8,10 @@
 use super::{MsgId, Region, Scenario, Side, Step};
 use crate::codec::ops::{self, Donors, FieldSel, Op};
 use crate::codec::Message as Parsed;
+use crate::codec::{Body, FieldKind};
 use crate::guard::{guarded_call, watch, within_deadline, Stopped};
 use crate::oracle::chains::Position;
-use crate::oracle::security::{Attacker, Probe};
+use crate::oracle::security::{key_value, Attacker, Probe};
 use crate::oracle::{ChainModel, Verdict, Why};
 use crate::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit};
 use crate::rng;
@@ -630,7 +631,27 @@ impl Run<'_> {
                     if let Some(at) = flip(&mut wire, range, *bit) {
                         // Named by the field the bit lands in, where the family has a codec:
                         // one signature per cause, not per region.
-                        if let Some(field) = self.field_at(&original, at) {
+                        if let Some((field, same_key)) = self.flipped_field(&original, &wire, at) {
+                            if same_key {
+                                // The flip only re-encoded an X25519 key (its top bit): the
+                                // non-canonical change, which a receiver may take or refuse
+                                // (RFC 7748 §5), as `mutate ... non-canonical` makes it.
+                                let verdict = self.modelled(Verdict::May(Why::Benign));
+                                let cause = intern(format!("{field}/non-canonical"));
+                                let to_msg = Some(*msg);
+                                return self.forged_as(
+                                    i,
+                                    step.kind(),
+                                    to,
+                                    to_msg,
+                                    wire,
+                                    ad,
+                                    Delivery::Forged,
+                                    verdict,
+                                    None,
+                                    Some(cause),
+                                );
+                            }
                             cause = Some(intern(format!("{field}/bit-flip")));
                         }
                     }
@@ -968,9 +989,23 @@ impl Run<'_> {
     }
 
     /// The name of the field holding byte `at` of `wire`, through the peer's codec.
-    fn field_at(&self, wire: &[u8], at: usize) -> Option<&'static str> {
-        let parsed = self.peer.codec()?.message(wire).ok()?;
-        parsed.field_at(at).map(|f| intern(f.to_string()))
+    /// The field of `original` that holds byte `at`, where `changed` differs from it, and
+    /// whether the change only wrote an X25519 key in another encoding of the same key.
+    fn flipped_field(
+        &self,
+        original: &[u8],
+        changed: &[u8],
+        at: usize,
+    ) -> Option<(&'static str, bool)> {
+        let parsed = self.peer.codec()?.message(original).ok()?;
+        let (start, node) = parsed.node_at(at)?;
+        let same_key = match &node.body {
+            Body::Bytes(key) if node.kind == FieldKind::X25519Key => changed
+                .get(start..start + key.len())
+                .is_some_and(|new| key_value(new) == key_value(key)),
+            _ => false,
+        };
+        Some((intern(node.name.clone()), same_key))
     }
 
     /// Message `id` (bytes `wire`, to `to`) with `op` applied to `field`, through the peer's

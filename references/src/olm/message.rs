@@ -7,7 +7,9 @@
 //! that order. Pre-key message: One-Time-Key (0x0A), Base-Key (0x12), Identity-Key (0x1A),
 //! Message (0x22, a whole normal message), in that order, as libolm writes them. Readers
 //! take fields in any order and skip unknown ones of type 0 or 2 (as libolm does); a field of
-//! another type, a truncated field, a missing field or a key not of 32 bytes is malformed.
+//! another type, a truncated field, a missing field or a key not of 32 bytes is malformed
+//! (libolm instead stops reading at a field of another type and keeps what it has read: a
+//! divergence the expectations list).
 //! The varint codec is shared with Megolm's messages.
 
 use super::cipher::{CipherKeys, MAC_LEN};
