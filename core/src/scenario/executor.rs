@@ -616,6 +616,7 @@ impl Run<'_> {
                 };
                 let mut ad = self.ad.clone();
                 let mut cause = None;
+                let mut verdict = Verdict::MustReject(Why::Forged);
                 if *region == Region::Ad {
                     let all = 0..ad.len();
                     flip(&mut ad, all, *bit);
@@ -630,33 +631,34 @@ impl Run<'_> {
                     let original = wire.clone();
                     if let Some(at) = flip(&mut wire, range, *bit) {
                         // Named by the field the bit lands in, where the family has a codec:
-                        // one signature per cause, not per region.
+                        // one signature per cause, not per region. A flip that only re-encoded
+                        // an X25519 key (its top bit) is the non-canonical change, which a
+                        // receiver may take or refuse (RFC 7748 §5), as `mutate ...
+                        // non-canonical` makes it.
                         if let Some((field, same_key)) = self.flipped_field(&original, &wire, at) {
-                            if same_key {
-                                // The flip only re-encoded an X25519 key (its top bit): the
-                                // non-canonical change, which a receiver may take or refuse
-                                // (RFC 7748 §5), as `mutate ... non-canonical` makes it.
-                                let verdict = self.modelled(Verdict::May(Why::Benign));
-                                let cause = intern(format!("{field}/non-canonical"));
-                                let to_msg = Some(*msg);
-                                return self.forged_as(
-                                    i,
-                                    step.kind(),
-                                    to,
-                                    to_msg,
-                                    wire,
-                                    ad,
-                                    Delivery::Forged,
-                                    verdict,
-                                    None,
-                                    Some(cause),
-                                );
-                            }
-                            cause = Some(intern(format!("{field}/bit-flip")));
+                            let change = if same_key {
+                                verdict = Verdict::May(Why::Benign);
+                                "non-canonical"
+                            } else {
+                                "bit-flip"
+                            };
+                            cause = Some(intern(format!("{field}/{change}")));
                         }
                     }
                 }
-                self.forged_caused(i, step.kind(), cause, to, Some(*msg), wire, ad);
+                let verdict = self.modelled(verdict);
+                self.forged_as(
+                    i,
+                    step.kind(),
+                    to,
+                    Some(*msg),
+                    wire,
+                    ad,
+                    Delivery::Forged,
+                    verdict,
+                    None,
+                    cause,
+                );
             }
             Step::Rekey { msg } => {
                 let Some((to, mut wire)) = self.copy(i, step.kind(), *msg) else {
@@ -988,7 +990,6 @@ impl Run<'_> {
         }
     }
 
-    /// The name of the field holding byte `at` of `wire`, through the peer's codec.
     /// The field of `original` that holds byte `at`, where `changed` differs from it, and
     /// whether the change only wrote an X25519 key in another encoding of the same key.
     fn flipped_field(
@@ -1234,33 +1235,6 @@ impl Run<'_> {
         };
         let verdict = self.modelled(Verdict::MustReject(why));
         self.forged_as(i, kind, to, msg, bytes, ad, delivery, verdict, None, None);
-    }
-
-    /// A tampered copy of message `msg` to `to`, its change named `cause` if the codec could.
-    #[allow(clippy::too_many_arguments)]
-    fn forged_caused(
-        &mut self,
-        i: usize,
-        kind: &'static str,
-        cause: Option<&'static str>,
-        to: Side,
-        msg: Option<MsgId>,
-        bytes: Vec<u8>,
-        ad: Vec<u8>,
-    ) {
-        let verdict = self.modelled(Verdict::MustReject(Why::Forged));
-        self.forged_as(
-            i,
-            kind,
-            to,
-            msg,
-            bytes,
-            ad,
-            Delivery::Forged,
-            verdict,
-            None,
-            cause,
-        );
     }
 
     /// Delivers bytes no party sent (a changed copy, another session's message) to `to`,
