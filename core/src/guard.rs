@@ -381,6 +381,15 @@ impl Party for Watched {
         let handshake = handshake.to_vec();
         self.call("join", move |p| p.join(&handshake))
     }
+
+    fn publish(&mut self) -> Result<Vec<u8>, Reject> {
+        self.call("publish", |p| p.publish())
+    }
+
+    fn renew(&mut self, bundle: &[u8]) -> Result<(), Reject> {
+        let bundle = bundle.to_vec();
+        self.call("renew", move |p| p.renew(&bundle))
+    }
 }
 
 /// Whether watched calls run on this thread under the watchdog, which ends the process when
@@ -571,5 +580,13 @@ impl Party for Deadlined {
 
     fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
         self.call("join", |p| p.join(handshake))
+    }
+
+    fn publish(&mut self) -> Result<Vec<u8>, Reject> {
+        self.call("publish", |p| p.publish())
+    }
+
+    fn renew(&mut self, bundle: &[u8]) -> Result<(), Reject> {
+        self.call("renew", |p| p.renew(bundle))
     }
 }

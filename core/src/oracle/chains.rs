@@ -94,10 +94,17 @@ impl ChainModel {
     /// A fresh session of `family`: A holds its first sending chain; B none until it hears
     /// from A where the family ratchets per turn, else its one chain too.
     pub fn new(limits: Limits, family: Family) -> Self {
+        Self::initiated_by(Side::A, limits, family)
+    }
+
+    /// A fresh session that `initiator` started (a session set up again, by either side):
+    /// the initiator holds its first sending chain, the other side none until it hears from
+    /// it where the family ratchets per turn.
+    pub fn initiated_by(initiator: Side, limits: Limits, family: Family) -> Self {
         let per_turn = family.ratchets_per_turn();
         let mut sides: [SideState; 2] = Default::default();
-        sides[0].has_chain = true;
-        sides[1].has_chain = !per_turn;
+        sides[initiator.index()].has_chain = true;
+        sides[initiator.other().index()].has_chain = !per_turn;
         ChainModel {
             limits,
             per_turn,

@@ -46,8 +46,14 @@
 //!   declared MAX_SKIP in each of the two chains a message can touch, the rest of the old
 //!   receiving chain and the new one, plus the message's own key; `max_skip + 1` for Olm,
 //!   whose messages carry no previous-chain length and touch one chain) and leaves at most
-//!   the declared `max_stored` keys stored. Derivations are counted, never timed, so the check
-//!   is the same on any machine.
+//!   the declared `max_stored` keys stored, each bound once per session the party holds
+//!   (after a `renew` a party keeps the earlier sessions and may try a message on each, as
+//!   libsignal's session record tries the current state and then every archived one).
+//!   Derivations are counted, never timed, so the check is the same on any machine.
+//!
+//! After a `renew` the parties hold more than one session and move between them, so the
+//! reuse checks follow each side's chains per session ([`Attacker::use_session`]) and
+//! healing, judged over one session's round trips, is no longer followed.
 
 use crate::guard::{guarded_call, watch, within_deadline};
 use crate::peer::{BoxRng, Family, Limits, Party, Peer, WireLayout, Work};
@@ -214,10 +220,19 @@ pub struct Attacker {
     copies: Vec<Copy>,
     headers: [SeenBytes; 2],
     bodies: [SeenBytes; 2],
-    current_key: [Option<Vec<u8>>; 2],
+    /// The ratchet key each side sends with, per session (`(side, session)`).
+    current_key: HashMap<(usize, usize), Vec<u8>>,
     used_keys: HashSet<Vec<u8>>,
     heard_keys: [HashSet<Vec<u8>>; 2],
-    must_turn: [bool; 2],
+    /// Whether a side must start a new chain before it sends again, per session.
+    must_turn: HashSet<(usize, usize)>,
+    /// The session each side sends on and hears in now (the executor's `sending`).
+    session: [usize; 2],
+    /// Set once a `renew` gave the parties a second session: healing is no longer judged.
+    renewed: bool,
+    /// The sessions the parties hold (1, and one more per `renew`): a receiver that keeps
+    /// several may try a message on each, so the work bound is per session held.
+    sessions: u64,
     sent: u32,
     probes: Vec<Probe>,
 }
@@ -264,10 +279,13 @@ impl Attacker {
             copies: Vec::new(),
             headers: Default::default(),
             bodies: Default::default(),
-            current_key: [None, None],
+            current_key: HashMap::new(),
             used_keys: HashSet::new(),
             heard_keys: Default::default(),
-            must_turn: [false; 2],
+            must_turn: HashSet::new(),
+            session: [0, 0],
+            renewed: false,
+            sessions: 1,
             sent: 0,
             probes: Vec::new(),
         }
@@ -404,7 +422,8 @@ impl Attacker {
             return;
         };
         let key = key.as_slice();
-        if self.current_key[i].as_deref() != Some(key) {
+        let chain = (i, self.session[i]);
+        if self.current_key.get(&chain).map(Vec::as_slice) != Some(key) {
             if self.used_keys.contains(key) {
                 self.reuse(
                     step,
@@ -419,10 +438,9 @@ impl Attacker {
                 );
             }
             self.used_keys.insert(key.to_vec());
-            self.current_key[i] = Some(key.to_vec());
-            self.must_turn[i] = false;
-        } else if self.must_turn[i] {
-            self.must_turn[i] = false;
+            self.current_key.insert(chain, key.to_vec());
+            self.must_turn.remove(&chain);
+        } else if self.must_turn.remove(&chain) {
             self.reuse(
                 step,
                 from,
@@ -461,7 +479,7 @@ impl Attacker {
         if let Some(key) = key {
             let i = to.index();
             if self.heard_keys[i].insert(key) {
-                self.must_turn[i] = true;
+                self.must_turn.insert((i, self.session[i]));
             }
         }
     }
@@ -525,7 +543,7 @@ impl Attacker {
         if let Some(key) = self.ratchet_key(peer, wire) {
             let i = to.index();
             if self.heard_keys[i].insert(key.clone()) {
-                self.must_turn[i] = true;
+                self.must_turn.insert((i, self.session[i]));
                 for c in self.copies.iter_mut().filter(|c| c.of == to) {
                     c.turned = true;
                 }
@@ -564,6 +582,37 @@ impl Attacker {
             }
         }
         self.accepted[to.index()].push(m);
+    }
+
+    /// `side` now sends on, and last heard in, `session` (the executor's session record
+    /// rule): the reuse checks follow each side's chains per session.
+    pub fn use_session(&mut self, side: Side, session: usize) {
+        self.session[side.index()] = session;
+    }
+
+    /// A `renew` at `step`: `side` started `session`. From here the parties hold two
+    /// sessions and move between them, so a copy's healing, judged over one session's
+    /// round trips, is no longer followed: the copies are dropped, with a note.
+    pub fn on_renew(&mut self, step: usize, side: Side, session: usize) {
+        self.use_session(side, session);
+        self.renewed = true;
+        self.sessions += 1;
+        let dropped: Vec<(Side, usize)> = self.copies.drain(..).map(|c| (c.of, c.step)).collect();
+        for (of, at) in dropped {
+            self.probe(
+                step,
+                "renew",
+                Property::Compromise,
+                of,
+                None,
+                false,
+                None,
+                format!(
+                    "healing: the copy of {of}'s state from step {at} is no longer followed: \
+                     {side} started a second session, and healing is judged within one"
+                ),
+            );
+        }
     }
 
     /// `compromise side`: export the party, check forward secrecy on every message it
@@ -640,7 +689,13 @@ impl Attacker {
                 self.family
             ));
         }
-        if self.family.ratchets_per_turn() {
+        if self.renewed {
+            said.push(
+                "healing not applied: the parties hold more than one session (a renew), and \
+                 healing is judged within one"
+                    .into(),
+            );
+        } else if self.family.ratchets_per_turn() {
             match Self::restore(peer, &state, step, "healing") {
                 Some(party) => {
                     if self.copies.len() >= MAX_COPIES {
@@ -688,7 +743,11 @@ impl Attacker {
         } else {
             1
         };
-        let bound = chains * u64::from(self.limits.max_skip) + 1;
+        // A party holding several sessions with its correspondent (after a `renew`) may try
+        // a message on each of them, as libsignal's session record does (the current state,
+        // then every archived one): the bound holds per session.
+        let per_session = chains * u64::from(self.limits.max_skip) + 1;
+        let bound = per_session * self.sessions;
         if spent > bound {
             self.probe(
                 step,
@@ -700,13 +759,14 @@ impl Attacker {
                 Some("derivations"),
                 format!(
                     "one decryption by {to} derived {spent} chain keys; the declared MAX_SKIP \
-                     {} allows at most {bound}",
-                    self.limits.max_skip
+                     {} allows at most {bound} ({per_session} in each of {} sessions)",
+                    self.limits.max_skip, self.sessions
                 ),
             );
         }
         if let Some(max) = self.limits.max_stored {
-            if after.stored_keys > u64::from(max) {
+            let max = u64::from(max) * self.sessions;
+            if after.stored_keys > max {
                 self.probe(
                     step,
                     step_kind,

@@ -168,6 +168,12 @@ pub trait Peer: Send + Sync {
     }
 }
 
+/// Why a party without [`Party::publish`] and [`Party::renew`] cannot set a session up
+/// again: the `renew` step's skip reason.
+pub const NO_SESSION_RECORD: &str = "the party is one session, with no record of several \
+    (libsignal's session record): a second session with the same correspondent, and which \
+    one to send on, is its application's to keep";
+
 /// What a party has spent, counted by the peer itself: the bounded-work oracle checks that
 /// one message never costs more key derivations or stored keys than the declared limits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,6 +244,24 @@ pub trait Party: Send {
     /// default.
     fn own_budget(&self) -> bool {
         false
+    }
+
+    /// A new bundle of this side's device, from which the other side starts a new session
+    /// to it ([`Party::renew`]): for the Signal Protocol, its identity key, its signed
+    /// pre-key (made now if it has none: an initiator's device) and a new one-time pre-key.
+    /// A party that holds one session and no record of several with its correspondent keeps
+    /// this default, which says so: the `renew` step is then skipped with that reason.
+    fn publish(&mut self) -> Result<Vec<u8>, Reject> {
+        Err(Reject::new(RejectClass::Other, NO_SESSION_RECORD))
+    }
+
+    /// Starts a new session to the other side from a bundle it published
+    /// ([`Party::publish`]), as a device does that processes a new bundle of a correspondent
+    /// it already has a session with: the new session becomes the one it sends on, the
+    /// earlier ones are kept to decrypt with (libsignal's session record).
+    fn renew(&mut self, bundle: &[u8]) -> Result<(), Reject> {
+        let _ = bundle;
+        Err(Reject::new(RejectClass::Other, NO_SESSION_RECORD))
     }
 
     /// Takes the initiator's [`Party::handshake`] bytes on the responder.

@@ -44,6 +44,7 @@ pub enum Event {
     Bundle { field: FieldSel, op: Op },
     Second,
     Fresh { pick: u8 },
+    Renew { side: Side },
 }
 
 fn bytes(u: &mut Unstructured<'_>, min: usize) -> arbitrary::Result<Vec<u8>> {
@@ -112,6 +113,11 @@ impl<'a> Arbitrary<'a> for Event {
                 past: Past::arbitrary(u)?,
             },
 
+            // One event in a hundred: a session set up again (and, when both sides draw it
+            // before either hears the other, both initiating at once).
+            81 => Event::Renew {
+                side: Side::arbitrary(u)?,
+            },
             80 => {
                 let op = *u.choose(&BUNDLE_OPS)?;
                 Event::Bundle {
@@ -295,6 +301,7 @@ impl Scenario {
                         msg: MsgId(from_a[i] as u32),
                     })
                 }
+                Event::Renew { side } => Some(Step::Renew { side: *side }),
             };
             steps.extend(step);
         }

@@ -265,6 +265,8 @@ struct Message {
     plaintext: Vec<u8>,
     wire: Option<Vec<u8>>,
     position: Option<Position>,
+    /// The session it was sent in: 0 for the scenario's own, then one per `renew` step.
+    session: usize,
 }
 
 struct Foreign {
@@ -278,7 +280,11 @@ struct Run<'p> {
     parties: [Box<dyn Party>; 2],
     /// What the responder published (its ratchet key, for signal-dr).
     bundle: Vec<u8>,
-    model: ChainModel,
+    /// The oracle's model of each session: the scenario's own, then one per `renew` step.
+    sessions: Vec<ChainModel>,
+    /// The session each side sends on (`[A, B]`): the session of the last message it
+    /// accepted, or the one it last started.
+    sending: [usize; 2],
     plaintexts: Plaintexts,
     ad: Vec<u8>,
     foreign_seed: Option<u64>,
@@ -540,7 +546,8 @@ pub fn execute(peer: &dyn Peer, scenario: &Scenario, setup: Setup) -> Transcript
     let mut run = Run {
         peer,
         attacker,
-        model: ChainModel::new(info.limits, info.family),
+        sessions: vec![ChainModel::new(info.limits, info.family)],
+        sending: [0, 0],
         info,
         parties,
         bundle,
@@ -798,6 +805,7 @@ impl Run<'_> {
             }
             Step::Second => self.second(i),
             Step::Fresh { msg } => self.fresh(i, *msg),
+            Step::Renew { side } => self.renew(i, *side),
         }
     }
 
@@ -886,7 +894,7 @@ impl Run<'_> {
             let why = format!("the send of {id} failed");
             return self.skipped(i, KIND, Side::B, Some(id), why);
         };
-        let (expected, position) = (m.plaintext.clone(), m.position);
+        let (expected, position, session) = (m.plaintext.clone(), m.position, m.session);
         let mut fresh = match self.fresh_responder() {
             Ok(party) => party,
             Err(why) => return self.skipped(i, KIND, Side::B, Some(id), why),
@@ -895,6 +903,9 @@ impl Run<'_> {
         // accepted yet. A later chain needs the ratchet key of a reply it never made, so to
         // it the message belongs to a session it does not hold.
         let verdict = match position {
+            // A session set up again after B published (`renew`) is one B's backup never
+            // heard of.
+            Some(_) if session != 0 => Verdict::MustReject(Why::Foreign),
             Some(p) if p.chain == 0 => {
                 ChainModel::new(self.info.limits, self.info.family).judge(&p)
             }
@@ -1092,7 +1103,8 @@ impl Run<'_> {
 
     /// Encrypts `plaintext` as the next message of `from`; returns whether it was sent.
     fn send(&mut self, i: usize, kind: &'static str, from: Side, plaintext: Vec<u8>) -> bool {
-        let (verdict, position) = self.model.send(from);
+        let session = self.sending[from.index()];
+        let (verdict, position) = self.sessions[session].send(from);
         let ad = &self.ad;
         let party = &mut self.parties[from.index()];
         let outcome = call(|| party.encrypt(ad, &plaintext), Outcome::Sent);
@@ -1114,6 +1126,7 @@ impl Run<'_> {
             plaintext: plaintext.clone(),
             wire,
             position: if sent { position } else { None },
+            session,
         });
         self.push(Record {
             step: i,
@@ -1152,9 +1165,10 @@ impl Run<'_> {
         let Some(wire) = m.wire.clone() else {
             return self.skipped(i, kind, to, Some(id), format!("the send of {id} failed"));
         };
-        let verdict = m
-            .position
-            .map_or(Verdict::May(Why::Unmodelled), |p| self.model.judge(&p));
+        let session = m.session;
+        let verdict = m.position.map_or(Verdict::May(Why::Unmodelled), |p| {
+            self.sessions[session].judge(&p)
+        });
         let expected = m.plaintext.clone();
         let position = m.position;
         let ad = &self.ad;
@@ -1164,7 +1178,7 @@ impl Run<'_> {
         let after = party.work();
         self.attacker.on_work(i, kind, to, Some(id), before, after);
         if let (Outcome::Accepted(_), Some(p)) = (&outcome, position) {
-            self.model.accepted(&p);
+            self.accepted_in(session, to, &p);
         }
         if matches!(&outcome, Outcome::Accepted(pt) if *pt == expected) {
             let party = &self.parties[to.index()];
@@ -1260,21 +1274,18 @@ impl Run<'_> {
         self.attacker.on_work(i, kind, to, msg, before, after);
         if let Outcome::Accepted(pt) = &outcome {
             let original = msg.and_then(|m| self.messages.get(m.0 as usize));
-            self.attacker.on_forged_accepted(
-                self.peer,
-                to,
-                &bytes,
-                original.and_then(|m| m.wire.as_deref()),
-            );
+            let original_wire = original.and_then(|m| m.wire.clone());
             // A copy that decrypted to the message's plaintext has used the message's key:
             // the model counts the message as delivered, so that the genuine one arriving
             // later is judged as the replay it now is (one cause, one finding).
-            if let Some(p) = original
+            if let Some((session, p)) = original
                 .filter(|m| m.plaintext == *pt)
-                .and_then(|m| m.position)
+                .and_then(|m| Some((m.session, m.position?)))
             {
-                self.model.accepted(&p);
+                self.accepted_in(session, to, &p);
             }
+            self.attacker
+                .on_forged_accepted(self.peer, to, &bytes, original_wire.as_deref());
         }
         self.push(Record {
             step: i,
@@ -1288,6 +1299,70 @@ impl Run<'_> {
             outcome,
             op,
             cause,
+            compared: None,
+        });
+    }
+
+    /// The model's step for the genuine message at `p` of `session`, accepted by `to`: that
+    /// session is then the one `to` sends on (the session record's rule, [`Step::Renew`]).
+    fn accepted_in(&mut self, session: usize, to: Side, p: &Position) {
+        self.sessions[session].accepted(p);
+        self.sending[to.index()] = session;
+        self.attacker.use_session(to, session);
+    }
+
+    /// `renew side`: the other side publishes a new bundle and `side` starts a new session
+    /// from it: see [`Step::Renew`]. A side without a session record (the default
+    /// [`Party::publish`]) is skipped with its reason; the new session must be taken.
+    fn renew(&mut self, i: usize, side: Side) {
+        const KIND: &str = "renew";
+        let publisher = &mut self.parties[side.other().index()];
+        let bundle = match call(|| publisher.publish(), Outcome::Sent) {
+            Outcome::Sent(bundle) => bundle,
+            Outcome::Rejected(reject) if reject.failure_kind().is_none() => {
+                let why = format!("{} publishes no new bundle: {}", side.other(), reject.detail);
+                return self.skipped_op(i, KIND, side, None, why, Some(KIND));
+            }
+            stopped => {
+                return self.push(Record {
+                    step: i,
+                    kind: KIND,
+                    party: side.other(),
+                    msg: None,
+                    delivery: None,
+                    input: Vec::new(),
+                    expected: None,
+                    verdict: Verdict::May(Why::Unmodelled),
+                    outcome: stopped,
+                    op: Some(KIND),
+                    cause: None,
+                    compared: None,
+                })
+            }
+        };
+        let party = &mut self.parties[side.index()];
+        let outcome = call(|| party.renew(&bundle).map(|()| Vec::new()), Outcome::Accepted);
+        if outcome.succeeded() {
+            let model = ChainModel::initiated_by(side, self.info.limits, self.info.family);
+            self.sessions.push(model);
+            let session = self.sessions.len() - 1;
+            self.sending[side.index()] = session;
+            self.attacker.on_renew(i, side, session);
+        }
+        // A genuine bundle of the correspondent's own device: an ideal party takes it.
+        let verdict = self.modelled(Verdict::MustAccept);
+        self.push(Record {
+            step: i,
+            kind: KIND,
+            party: side,
+            msg: None,
+            delivery: Some(Delivery::Genuine),
+            input: bundle,
+            expected: Some(Vec::new()),
+            verdict,
+            outcome,
+            op: Some(KIND),
+            cause: None,
             compared: None,
         });
     }
@@ -1359,14 +1434,15 @@ impl Run<'_> {
             Ok((wires, refused)) => (wires, refused.map(Outcome::Rejected)),
             Err(stopped) => (Vec::new(), Some(stopped_outcome(stopped))),
         };
+        let session = self.sending[from.index()];
         for wire in &wires {
-            self.model.send(from);
+            self.sessions[session].send(from);
             let compared = self.compared(wire);
             self.digest.update(compared.as_deref().unwrap_or(wire));
             self.attacker.on_sent(self.peer, i, from, None, wire);
         }
         if let Some(outcome) = failure {
-            let (verdict, _) = self.model.send(from);
+            let (verdict, _) = self.sessions[session].send(from);
             return self.push(Record {
                 step: i,
                 kind: "jump",

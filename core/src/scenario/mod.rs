@@ -3,8 +3,8 @@
 //! A [`Scenario`] is a list of [`Step`]s over one session between an initiator `A` and a
 //! responder `B`: sends, deliveries in any order, drops, replays, tampered, truncated and
 //! extended copies, injected bytes, messages of another session, a second initiator reusing
-//! the bundle's one-time key, and jumps past the receiver's limit, and compromises (the attacker copies a party's state, for the security
-//! oracles). Messages are named `m0`, `m1`, ... in the order they are sent. The
+//! the bundle's one-time key, a session set up again, jumps past the receiver's limit, and
+//! compromises (the attacker copies a party's state, for the security oracles). Messages are named `m0`, `m1`, ... in the order they are sent. The
 //! same scenario runs on every peer of every family.
 //!
 //! Scenarios come from three places: text (`send A 5; deliver m0; tamper m0 mac 3`), which
@@ -208,6 +208,18 @@ pub enum Step {
         /// The message.
         msg: MsgId,
     },
+    /// `renew A`: B's device publishes a new bundle (its identity key, its signed pre-key,
+    /// a new one-time pre-key) and A starts a new session to B from it, as a device does
+    /// that fetches a correspondent's bundle again: A's next messages are the new session's
+    /// set-up messages, and both devices keep the earlier session to decrypt with. Each
+    /// side sends on the session of the last message it accepted, or the one it last
+    /// started (libsignal's session record: the state a message decrypts with becomes
+    /// current). `renew A; renew B` before either hears the other is both sides initiating
+    /// at once. Skipped with the reason on a party that keeps no such record.
+    Renew {
+        /// The side that starts the new session.
+        side: Side,
+    },
     /// `compromise A`: the attacker copies the side's whole state (the peer's
     /// `export_state`) and keeps it; the security oracles then check that the copy cannot
     /// decrypt what the side had already decrypted (forward secrecy) nor what is sent once
@@ -246,6 +258,7 @@ impl Step {
             Step::Bundle { .. } => "bundle",
             Step::Second => "second",
             Step::Fresh { .. } => "fresh",
+            Step::Renew { .. } => "renew",
         }
     }
 

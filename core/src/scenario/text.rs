@@ -84,6 +84,7 @@ impl fmt::Display for Step {
             Step::Compromise { side } => write!(f, "compromise {side}"),
             Step::Second => f.write_str("second"),
             Step::Fresh { msg } => write!(f, "fresh {msg}"),
+            Step::Renew { side } => write!(f, "renew {side}"),
             Step::Mutate { msg, field, op } => write!(f, "mutate {msg} {field} {op}"),
             Step::Bundle { field, op } => write!(f, "bundle {field} {op}"),
         }
@@ -256,6 +257,7 @@ fn parse_step(step: usize, text: &str) -> Result<Step, ParseError> {
         "compromise" => Step::Compromise { side: args.side()? },
         "second" => Step::Second,
         "fresh" => Step::Fresh { msg: args.msg()? },
+        "renew" => Step::Renew { side: args.side()? },
         "mutate" => Step::Mutate {
             msg: args.msg()?,
             field: args.field()?,
@@ -270,7 +272,8 @@ fn parse_step(step: usize, text: &str) -> Result<Step, ParseError> {
                 step,
                 format!(
                     "expected one of send, deliver, drop, deliver-all, replay, tamper, rekey, \
-                     truncate, extend, inject, foreign, jump, compromise, mutate, bundle, second, fresh; got \
+                     truncate, extend, inject, foreign, jump, compromise, mutate, bundle, second, fresh, \
+                     renew; got \
                      {other:?}"
                 ),
             ))

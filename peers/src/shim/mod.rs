@@ -658,6 +658,14 @@ impl Party for ShimParty {
     fn own_budget(&self) -> bool {
         true
     }
+
+    fn publish(&mut self) -> Result<Vec<u8>, Reject> {
+        self.call("publish", Map::new(), |ok| hex_field(ok, "bundle"))
+    }
+
+    fn renew(&mut self, bundle: &[u8]) -> Result<(), Reject> {
+        self.call("renew", fields([("bundle", hex_value(bundle))]), |_| Ok(()))
+    }
 }
 
 impl Drop for ShimParty {

@@ -141,4 +141,12 @@ impl Party for V3Party {
             stored_keys: w.stored_keys,
         })
     }
+
+    fn publish(&mut self) -> Result<Vec<u8>, Reject> {
+        Ok(self.0.publish())
+    }
+
+    fn renew(&mut self, bundle: &[u8]) -> Result<(), Reject> {
+        self.0.renew(bundle).map_err(reject)
+    }
 }

@@ -46,7 +46,7 @@ use super::keys::{KeyPair, PublicKey};
 use super::pre_key_signal_message::PreKeySignalMessage;
 use super::pre_keys::{OneTimePreKey, SignedPreKey};
 use super::session_record::{PlannedDecrypt, SessionRecord};
-use super::session_state::PendingPreKey;
+use super::session_state::{PendingPreKey, SessionState};
 use super::signal_message::SignalMessage;
 use super::x3dh::{self, AliceParameters, BobParameters};
 use super::xeddsa::{self, RANDOM_LEN};
@@ -207,26 +207,7 @@ impl Party {
         }
         let identity = KeyPair::generate(&mut *rng);
         let registration_id = draws::registration_id(&mut *rng);
-        let base_key = KeyPair::generate(&mut *rng);
-        let sending_ratchet = KeyPair::generate(&mut *rng);
-        let one_time = bundle.one_time_pre_key.as_ref();
-        let mut state = x3dh::initialize_alice(
-            &AliceParameters {
-                our_identity: &identity,
-                our_base_key: &base_key,
-                their_identity: &bundle.identity_key,
-                their_signed_pre_key: &bundle.signed_pre_key,
-                their_one_time_pre_key: one_time.map(|(_, key)| key),
-            },
-            sending_ratchet,
-        )?;
-        state.pending_pre_key = Some(PendingPreKey {
-            pre_key_id: one_time.map(|(id, _)| *id),
-            signed_pre_key_id: bundle.signed_pre_key_id,
-            base_key: base_key.public,
-        });
-        state.local_registration_id = registration_id;
-        state.remote_registration_id = bundle.registration_id;
+        let state = start_session(&identity, registration_id, &bundle, &mut *rng)?;
         Ok(Party {
             role: Role::Initiator,
             identity,
@@ -238,6 +219,74 @@ impl Party {
             rng,
             derivations: 0,
         })
+    }
+
+    /// A new bundle of this party's device, for the correspondent to start a new session
+    /// from ([`Party::renew`]): its identity key, its signed pre-key (made now if it has
+    /// none: an initiator's device), and a new one-time pre-key, kept until a pre-key message
+    /// uses it. Draws, in order: where the signed pre-key is made, its id (3), private key
+    /// (32) and the signature's Z (64); then the one-time pre-key's id (3) and private key
+    /// (32).
+    pub fn publish(&mut self) -> Vec<u8> {
+        let rng = &mut *self.rng;
+        let signed = match &self.signed_pre_key {
+            Some(signed) => signed.clone(),
+            None => {
+                let id = draws::pre_key_id(rng);
+                let pair = KeyPair::generate(rng);
+                let mut z = [0u8; RANDOM_LEN];
+                rng.fill_bytes(&mut z);
+                let signature = xeddsa::sign(&self.identity.private, &pair.public.serialize(), &z);
+                let signed = SignedPreKey {
+                    id,
+                    pair,
+                    signature,
+                };
+                self.signed_pre_key = Some(signed.clone());
+                signed
+            }
+        };
+        let one_time = OneTimePreKey {
+            id: draws::pre_key_id(rng),
+            pair: KeyPair::generate(rng),
+        };
+        let bundle = PreKeyBundle {
+            registration_id: self.registration_id,
+            identity_key: self.identity.public,
+            signed_pre_key_id: signed.id,
+            signed_pre_key: signed.pair.public,
+            signed_pre_key_signature: signed.signature,
+            one_time_pre_key: Some((one_time.id, one_time.pair.public)),
+        };
+        self.one_time_pre_keys.push(one_time);
+        bundle.to_bytes()
+    }
+
+    /// Starts a new session from the correspondent's new bundle (libsignal's
+    /// `process_prekey_bundle` on a record that has one): the bundle must parse, its
+    /// signature verify and its identity be the trusted one (taken on first use); the new
+    /// state becomes current and the current one is archived. Draws the base key (32) and
+    /// the first sending ratchet key (32), after every check passed.
+    pub fn renew(&mut self, bundle: &[u8]) -> Result<(), SignalV3Error> {
+        let bundle = PreKeyBundle::parse(bundle)?;
+        bundle.verify_signature()?;
+        if let Some(trusted) = &self.trusted_identity {
+            if trusted != &bundle.identity_key {
+                return Err(SignalV3Error::UntrustedIdentity {
+                    trusted: hex(&trusted.serialize()),
+                    presented: hex(&bundle.identity_key.serialize()),
+                });
+            }
+        }
+        let state = start_session(
+            &self.identity,
+            self.registration_id,
+            &bundle,
+            &mut *self.rng,
+        )?;
+        self.trusted_identity.get_or_insert(bundle.identity_key);
+        self.record.start(state);
+        Ok(())
     }
 
     /// Which side this party is.
@@ -408,6 +457,37 @@ impl Party {
         }
         Ok(())
     }
+}
+
+/// The initiator's state of a new session with the device that published `bundle`, its
+/// pre-key message pending: draws the base key (32) and the first sending ratchet key (32).
+fn start_session(
+    identity: &KeyPair,
+    registration_id: u32,
+    bundle: &PreKeyBundle,
+    rng: &mut dyn PartyRng,
+) -> Result<SessionState, SignalV3Error> {
+    let base_key = KeyPair::generate(rng);
+    let sending_ratchet = KeyPair::generate(rng);
+    let one_time = bundle.one_time_pre_key.as_ref();
+    let mut state = x3dh::initialize_alice(
+        &AliceParameters {
+            our_identity: identity,
+            our_base_key: &base_key,
+            their_identity: &bundle.identity_key,
+            their_signed_pre_key: &bundle.signed_pre_key,
+            their_one_time_pre_key: one_time.map(|(_, key)| key),
+        },
+        sending_ratchet,
+    )?;
+    state.pending_pre_key = Some(PendingPreKey {
+        pre_key_id: one_time.map(|(id, _)| *id),
+        signed_pre_key_id: bundle.signed_pre_key_id,
+        base_key: base_key.public,
+    });
+    state.local_registration_id = registration_id;
+    state.remote_registration_id = bundle.registration_id;
+    Ok(state)
 }
 
 /// What a new session takes once its pre-key message is accepted.

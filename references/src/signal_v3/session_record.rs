@@ -207,6 +207,12 @@ impl SessionRecord {
         }
     }
 
+    /// Makes a new session `state` current, archiving the current one: a session this side
+    /// started from a new bundle of its correspondent.
+    pub fn start(&mut self, state: SessionState) {
+        self.promote(state);
+    }
+
     /// Makes `state` current, archiving the current one (libsignal's `promote_state`).
     fn promote(&mut self, state: SessionState) {
         if let Some(mut old) = self.current.replace(state) {

@@ -65,45 +65,90 @@ export function makeHandler(S, release, familyName) {
     if (req.peer !== 0) throw new ShimError('other', `no peer ${JSON.stringify(req.peer)}: this shim serves peer 0 only`);
   }
 
-  async function respond(req) {
-    checkPeer(req);
-    const n = newParty(req);
-    const party = new Party(PartyState.fresh('responder', n));
-    const idk = S.IdentityKeyPair.deserialize(party.state.identity);
-    // Random 24-bit ids as Signal's clients draw them, so that two parties' bundles differ;
-    // from 2^21 up, so that each is a 4-byte varint in a pre-key message and the message's
-    // layout (where a scenario's bit flip lands) does not depend on the draw.
-    const preKeyId = randomInt(0x200000, 0x1000000);
-    const signedId = randomInt(0x200000, 0x1000000);
-    const kyberId = family.kyber ? randomInt(0x200000, 0x1000000) : null;
-    const preKey = S.PrivateKey.generate();
-    const signed = S.PrivateKey.generate();
-    const signedSig = idk.privateKey.sign(signed.getPublicKey().serialize());
-    const kem = family.kyber ? S.KEMKeyPair.generate() : null;
-    const kemSig = family.kyber ? idk.privateKey.sign(kem.getPublicKey().serialize()) : null;
-    const now = Date.now();
+  /** A new bundle of `party`'s device: its identity key, its signed pre-key (and, for
+   * PQXDH, its Kyber pre-key), each made on first use and kept, and a new one-time pre-key.
+   * Ids are random 24-bit numbers as Signal's clients draw them, so that two parties'
+   * bundles differ; from 2^21 up, so that each is a 4-byte varint in a pre-key message and
+   * the message's layout (where a scenario's bit flip lands) does not depend on the draw. */
+  async function bundleOf(party) {
+    const idk = party.identityKeyPair();
     const st = party.stores;
+    const newId = () => randomInt(0x200000, 0x1000000);
+    const now = Date.now();
+    const preKeyId = newId();
+    const preKey = S.PrivateKey.generate();
     await st.preKey.savePreKey(preKeyId, S.PreKeyRecord.new(preKeyId, preKey.getPublicKey(), preKey));
-    await st.signedPreKey.saveSignedPreKey(
-      signedId,
-      S.SignedPreKeyRecord.new(signedId, now, signed.getPublicKey(), signed, signedSig),
-    );
-    if (family.kyber) {
-      await st.kyberPreKey.saveKyberPreKey(kyberId, S.KyberPreKeyRecord.new(kyberId, now, kem, kemSig));
+    let [signedId] = party.state.signedPreKeys.keys();
+    if (signedId === undefined) {
+      signedId = newId();
+      const key = S.PrivateKey.generate();
+      const sig = idk.privateKey.sign(key.getPublicKey().serialize());
+      await st.signedPreKey.saveSignedPreKey(
+        signedId,
+        S.SignedPreKeyRecord.new(signedId, now, key.getPublicKey(), key, sig),
+      );
     }
-    const bundle = family.encode({
+    const signed = await st.signedPreKey.getSignedPreKey(signedId);
+    let kyber = null;
+    if (family.kyber) {
+      let [kyberId] = party.state.kyberPreKeys.keys();
+      if (kyberId === undefined) {
+        kyberId = newId();
+        const kem = S.KEMKeyPair.generate();
+        const sig = idk.privateKey.sign(kem.getPublicKey().serialize());
+        await st.kyberPreKey.saveKyberPreKey(kyberId, S.KyberPreKeyRecord.new(kyberId, now, kem, sig));
+      }
+      const k = await st.kyberPreKey.getKyberPreKey(kyberId);
+      kyber = { id: kyberId, key: k.publicKey().serialize(), signature: k.signature() };
+    }
+    return family.encode({
       identityKey: idk.publicKey.serialize(),
       registrationId: party.state.registrationId,
       deviceId: DEVICE_ID,
       preKeyId,
       preKey: preKey.getPublicKey().serialize(),
       signedPreKeyId: signedId,
-      signedPreKey: signed.getPublicKey().serialize(),
-      signedPreKeySignature: signedSig,
-      kyber: family.kyber ? { id: kyberId, key: kem.getPublicKey().serialize(), signature: kemSig } : null,
+      signedPreKey: signed.publicKey().serialize(),
+      signedPreKeySignature: signed.signature(),
+      kyber,
     });
+  }
+
+  async function respond(req) {
+    checkPeer(req);
+    const n = newParty(req);
+    const party = new Party(PartyState.fresh('responder', n));
+    const bundle = await bundleOf(party);
     parties.set(n, party);
     return { bundle: hex(bundle) };
+  }
+
+  /** `publish`: a new bundle of the party's device, for its correspondent's `renew`. */
+  async function publish(req) {
+    const party = partyOf(req);
+    const before = party.state.snapshot();
+    try {
+      return { bundle: hex(await bundleOf(party)) };
+    } catch (e) {
+      party.state = before;
+      throw e;
+    }
+  }
+
+  /** `renew`: a new session from the correspondent's new bundle, in the party's record
+   * beside the earlier ones (libsignal's processPreKeyBundle on a record that has one makes
+   * the new session current and archives the old). */
+  async function renew(req) {
+    const party = partyOf(req);
+    const bundle = api.preKeyBundle(family.decode(hexField(req, 'bundle'), S, api.bytes));
+    const before = party.state.snapshot();
+    try {
+      await api.processPreKeyBundle(bundle, party.remote, party.local, party.stores);
+      return {};
+    } catch (e) {
+      party.state = before;
+      throw e;
+    }
   }
 
   async function initiate(req) {
@@ -224,6 +269,8 @@ export function makeHandler(S, release, familyName) {
     decrypt,
     export: exportState,
     restore,
+    publish,
+    renew,
     layout: async (req) => {
       checkPeer(req);
       return layout(hexField(req, 'wire'));

@@ -160,6 +160,14 @@ impl Party for Rewriting {
     fn join(&mut self, handshake: &[u8]) -> Result<(), Reject> {
         self.inner.join(handshake)
     }
+
+    fn publish(&mut self) -> Result<Vec<u8>, Reject> {
+        self.inner.publish()
+    }
+
+    fn renew(&mut self, bundle: &[u8]) -> Result<(), Reject> {
+        self.inner.renew(bundle)
+    }
 }
 
 #[cfg(test)]
