@@ -478,6 +478,7 @@ class Party {
       identities: new Map(),
       preKeys: new Map(),
       signedPreKeys: new Map(),
+      signatures: new Map(),
     });
   }
 
@@ -487,6 +488,7 @@ class Party {
       identities: new Map(this.identities),
       preKeys: new Map(this.preKeys),
       signedPreKeys: new Map(this.signedPreKeys),
+      signatures: new Map(this.signatures),
     };
   }
 
@@ -506,6 +508,7 @@ class Party {
       identities: [...this.identities],
       pre_keys: [...this.preKeys].map(([id, k]) => [id, pair(k)]),
       signed_pre_keys: [...this.signedPreKeys].map(([id, k]) => [id, pair(k)]),
+      signatures: [...this.signatures].map(([id, sig]) => [id, hex(sig)]),
     };
   }
 
@@ -545,6 +548,11 @@ class Party {
       identities: new Map(list('identities').map(([k, v]) => [String(k), String(v)])),
       preKeys: new Map(list('pre_keys').map(([id, k]) => [Number(id), pair(k)])),
       signedPreKeys: new Map(list('signed_pre_keys').map(([id, k]) => [Number(id), pair(k)])),
+      // A state exported before signatures were kept has none: such a device cannot publish.
+      signatures: new Map((Array.isArray(j.signatures) ? j.signatures : []).map(([id, sig]) => {
+        if (typeof sig !== 'string' || !HEX.test(sig)) throw bad('a signature is not hex');
+        return [Number(id), Buffer.from(sig, 'hex')];
+      })),
     });
     return p;
   }
@@ -652,6 +660,7 @@ async function respond(req) {
     const preId = preKeyIdFrom(src.take(3));
     const pre = keyhelper.generatePreKey(preId);
     party.signedPreKeys.set(signedId, signed.keyPair);
+    party.signatures.set(signedId, signed.signature);
     party.preKeys.set(preId, pre.keyPair);
     bundle = encodeBundle({
       registrationId: party.registrationId,
@@ -665,6 +674,16 @@ async function respond(req) {
   });
   parties.set(n, party);
   return { bundle: hex(bundle) };
+}
+
+/** A decoded bundle as SessionBuilder.initOutgoing takes it. */
+function outgoingBundle(b) {
+  return {
+    registrationId: b.registrationId,
+    identityKey: Buffer.from(b.identityKey),
+    signedPreKey: { keyId: b.signedPreKeyId, publicKey: Buffer.from(b.signedPreKey), signature: Buffer.from(b.signature) },
+    preKey: b.preKey ? { keyId: b.preKeyId, publicKey: Buffer.from(b.preKey) } : undefined,
+  };
 }
 
 async function initiate(req) {
@@ -682,15 +701,71 @@ async function initiate(req) {
     party.identity = curve.generateKeyPair();
     party.registrationId = registrationIdFrom(party.source.take(2));
     const builder = new L.SessionBuilder(party.storage, party.remote);
-    await builder.initOutgoing({
-      registrationId: b.registrationId,
-      identityKey: Buffer.from(b.identityKey),
-      signedPreKey: { keyId: b.signedPreKeyId, publicKey: Buffer.from(b.signedPreKey), signature: Buffer.from(b.signature) },
-      preKey: b.preKey ? { keyId: b.preKeyId, publicKey: Buffer.from(b.preKey) } : undefined,
-    });
+    await builder.initOutgoing(outgoingBundle(b));
   });
   parties.set(n, party);
   return {};
+}
+
+/** `publish`: a new bundle of the party's device, in the reference's order of draws: where
+ * the device has no signed pre-key yet (an initiator's), its id (3), key (32) and the
+ * signature's Z (64, drawn and not used, as in respond); then the one-time pre-key's id (3)
+ * and key (32). */
+async function publish(req) {
+  const party = partyOf(req);
+  const src = party.source;
+  const before = party.snapshot();
+  try {
+    let bundle;
+    await withSource(src, async () => {
+      let [signedId] = party.signedPreKeys.keys();
+      if (signedId === undefined) {
+        signedId = preKeyIdFrom(src.take(3));
+        const signed = keyhelper.generateSignedPreKey(party.identity, signedId);
+        src.take(64);
+        party.signedPreKeys.set(signedId, signed.keyPair);
+        party.signatures.set(signedId, signed.signature);
+      }
+      const preId = preKeyIdFrom(src.take(3));
+      const pre = keyhelper.generatePreKey(preId);
+      party.preKeys.set(preId, pre.keyPair);
+      bundle = encodeBundle({
+        registrationId: party.registrationId,
+        identityKey: party.identity.pubKey,
+        signedPreKeyId: signedId,
+        signedPreKey: party.signedPreKeys.get(signedId).pubKey,
+        signature: party.signatures.get(signedId),
+        preKeyId: preId,
+        preKey: pre.keyPair.pubKey,
+      });
+    });
+    return { bundle: hex(bundle) };
+  } catch (e) {
+    party.putBack(before);
+    throw e;
+  }
+}
+
+/** `renew`: SessionBuilder.initOutgoing on the party's record, which closes the open
+ * session (kept in the record to decrypt with) and opens the new one; the signature is
+ * checked first, as in initiate. */
+async function renew(req) {
+  const party = partyOf(req);
+  const b = decodeBundle(hexField(req, 'bundle'));
+  if (!curve.verifySignature(b.identityKey, b.signedPreKey, b.signature, false)) {
+    throw new Refused('auth', "the signed pre-key's signature does not verify (curve.verifySignature)");
+  }
+  const before = party.snapshot();
+  try {
+    await withSource(party.source, async () => {
+      const builder = new L.SessionBuilder(party.storage, party.remote);
+      await builder.initOutgoing(outgoingBundle(b));
+    });
+    return {};
+  } catch (e) {
+    party.putBack(before);
+    throw e;
+  }
 }
 
 async function encrypt(req) {
@@ -816,6 +891,8 @@ const OPS = {
   decrypt,
   export: exportState,
   restore,
+  publish,
+  renew,
   layout: async (req) => {
     checkPeer(req);
     return layout(hexField(req, 'wire'));

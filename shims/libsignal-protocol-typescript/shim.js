@@ -484,6 +484,7 @@ class Party {
       identities: new Map(),
       preKeys: new Map(),
       signedPreKeys: new Map(),
+      signatures: new Map(),
     });
   }
 
@@ -493,6 +494,7 @@ class Party {
       identities: new Map(this.identities),
       preKeys: new Map(this.preKeys),
       signedPreKeys: new Map(this.signedPreKeys),
+      signatures: new Map(this.signatures),
     };
   }
 
@@ -512,6 +514,7 @@ class Party {
       identities: [...this.identities],
       pre_keys: [...this.preKeys].map(([id, k]) => [id, pair(k)]),
       signed_pre_keys: [...this.signedPreKeys].map(([id, k]) => [id, pair(k)]),
+      signatures: [...this.signatures].map(([id, sig]) => [id, hex(sig)]),
     };
   }
 
@@ -551,6 +554,11 @@ class Party {
       identities: new Map(list('identities').map(([k, v]) => [String(k), String(v)])),
       preKeys: new Map(list('pre_keys').map(([id, k]) => [Number(id), pair(k)])),
       signedPreKeys: new Map(list('signed_pre_keys').map(([id, k]) => [Number(id), pair(k)])),
+      // A state exported before signatures were kept has none: such a device cannot publish.
+      signatures: new Map((Array.isArray(j.signatures) ? j.signatures : []).map(([id, sig]) => {
+        if (typeof sig !== 'string' || !HEX.test(sig)) throw bad('a signature is not hex');
+        return [Number(id), Buffer.from(sig, 'hex')];
+      })),
     });
   }
 }
@@ -643,6 +651,7 @@ async function respond(req) {
     const preId = preKeyIdFrom(src.take(3));
     const pre = await TS.KeyHelper.generatePreKey(preId);
     await party.storage.storeSignedPreKey(signedId, signed.keyPair);
+    party.signatures.set(signedId, Buffer.from(signed.signature));
     await party.storage.storePreKey(preId, pre.keyPair);
     bundle = encodeBundle({
       registrationId: party.registrationId,
@@ -658,6 +667,16 @@ async function respond(req) {
   return { bundle: hex(bundle) };
 }
 
+/** A decoded bundle as SessionBuilder.processPreKey takes it. */
+function deviceBundle(b) {
+  return {
+    registrationId: b.registrationId,
+    identityKey: ab(b.identityKey),
+    signedPreKey: { keyId: b.signedPreKeyId, publicKey: ab(b.signedPreKey), signature: ab(b.signature) },
+    preKey: b.preKey ? { keyId: b.preKeyId, publicKey: ab(b.preKey) } : undefined,
+  };
+}
+
 async function initiate(req) {
   checkPeer(req);
   const n = newParty(req);
@@ -671,15 +690,69 @@ async function initiate(req) {
     party.identity = await TS.KeyHelper.generateIdentityKeyPair();
     party.registrationId = registrationIdFrom(party.source.take(2));
     const builder = new TS.SessionBuilder(party.storage, party.remote);
-    await builder.processPreKey({
-      registrationId: b.registrationId,
-      identityKey: ab(b.identityKey),
-      signedPreKey: { keyId: b.signedPreKeyId, publicKey: ab(b.signedPreKey), signature: ab(b.signature) },
-      preKey: b.preKey ? { keyId: b.preKeyId, publicKey: ab(b.preKey) } : undefined,
-    });
+    await builder.processPreKey(deviceBundle(b));
   });
   parties.set(n, party);
   return {};
+}
+
+/** `publish`: a new bundle of the party's device, in the reference's order of draws: where
+ * the device has no signed pre-key yet (an initiator's), its id (3), key (32) and the
+ * signature's Z (64, drawn and not used, as in respond); then the one-time pre-key's id (3)
+ * and key (32). */
+async function publish(req) {
+  const party = partyOf(req);
+  const src = party.source;
+  const before = party.snapshot();
+  try {
+    let bundle;
+    await withSource(src, async () => {
+      let [signedId] = party.signedPreKeys.keys();
+      if (signedId === undefined) {
+        signedId = preKeyIdFrom(src.take(3));
+        const signed = await TS.KeyHelper.generateSignedPreKey(party.identity, signedId);
+        src.take(64);
+        await party.storage.storeSignedPreKey(signedId, signed.keyPair);
+        party.signatures.set(signedId, Buffer.from(signed.signature));
+      }
+      const preId = preKeyIdFrom(src.take(3));
+      const pre = await TS.KeyHelper.generatePreKey(preId);
+      await party.storage.storePreKey(preId, pre.keyPair);
+      bundle = encodeBundle({
+        registrationId: party.registrationId,
+        identityKey: Buffer.from(party.identity.pubKey),
+        signedPreKeyId: signedId,
+        signedPreKey: Buffer.from(party.signedPreKeys.get(signedId).pubKey),
+        signature: party.signatures.get(signedId),
+        preKeyId: preId,
+        preKey: Buffer.from(pre.keyPair.pubKey),
+      });
+    });
+    return { bundle: hex(bundle) };
+  } catch (e) {
+    party.putBack(before);
+    throw e;
+  }
+}
+
+/** `renew`: SessionBuilder.processPreKey on the party's record, which archives the open
+ * session (kept in the record to decrypt with) and opens the new one; the signature is
+ * checked first, as in initiate. */
+async function renew(req) {
+  const party = partyOf(req);
+  const b = decodeBundle(hexField(req, 'bundle'));
+  await Internal.crypto.Ed25519Verify(ab(b.identityKey), ab(b.signedPreKey), ab(b.signature));
+  const before = party.snapshot();
+  try {
+    await withSource(party.source, async () => {
+      const builder = new TS.SessionBuilder(party.storage, party.remote);
+      await builder.processPreKey(deviceBundle(b));
+    });
+    return {};
+  } catch (e) {
+    party.putBack(before);
+    throw e;
+  }
 }
 
 async function encrypt(req) {
@@ -806,6 +879,8 @@ const OPS = {
   decrypt,
   export: exportState,
   restore,
+  publish,
+  renew,
   layout: async (req) => {
     checkPeer(req);
     return layout(hexField(req, 'wire'));

@@ -818,6 +818,12 @@ class Shim:
                 raise Refusal("malformed", "restore: %s" % said(e))
             self.parties[number] = party
             return {}
+        if op in ("publish", "renew"):
+            raise Unimplemented(
+                "%s: oldmemo's backend keeps one session per device and a new key exchange "
+                "replaces it (no record of earlier sessions to decrypt with), so a session set "
+                "up again is python-omemo's session manager's to handle, outside the library"
+                % op)
         if op == "layout":
             self.check_peer(req)
             return layout(h("wire"))

@@ -511,6 +511,52 @@ class Party:
             raise Refusal("malformed", said(e))
         return Party("A", stores, draw)
 
+    def publish(self):
+        """A new bundle of this device (PROTOCOL.md `publish`), drawing as the reference
+        does: where the device has no signed pre-key yet (an initiator's), its id (3), key
+        (32) and the signature's Z (64); then the one-time pre-key's id (3) and key (32)."""
+        stores = self.stores.clone()
+
+        def build():
+            if not stores.signed_pre_keys:
+                spk = KeyHelper.generateSignedPreKey(stores.identity, key_id(self.draw(3)))
+                stores.storeSignedPreKey(spk.getId(), spk)
+            spk = stores.loadSignedPreKey(min(stores.signed_pre_keys))
+            opk = PreKeyRecord(key_id(self.draw(3)), Curve.generateKeyPair())  # 32
+            stores.storePreKey(opk.getId(), opk)
+            return spk, opk
+        spk, opk = drawing(self.draw, build)
+        self.stores = stores
+        return encode_bundle(
+            stores.registration, stores.identity.getPublicKey().serialize(), spk.getId(),
+            spk.getKeyPair().getPublicKey().serialize(), spk.getSignature(),
+            opk.getId(), opk.getKeyPair().getPublicKey().serialize())
+
+    def renew(self, bundle_bytes):
+        """A new session from the correspondent's new bundle (PROTOCOL.md `renew`):
+        SessionBuilder.processPreKeyBundle on the party's record, which archives the current
+        session (kept to decrypt with) and makes the new one current."""
+        b = decode_bundle(bundle_bytes)
+        stores = self.stores.clone()
+
+        def build():
+            pre_key = None if b["pre_key"] is None else Curve.decodePoint(b["pre_key"], 0)
+            bundle = PreKeyBundle(
+                b["registration_id"], b["device_id"], b["pre_key_id"], pre_key,
+                b["signed_pre_key_id"], Curve.decodePoint(b["signed_pre_key"], 0),
+                b["signature"], IdentityKey(b["identity_key"], 0))
+            SessionBuilder(stores, stores, stores, stores, self.remote, DEVICE_ID) \
+                .processPreKeyBundle(bundle)
+        try:
+            drawing(self.draw, build)
+        except InvalidKeyException as e:
+            raise Refusal("auth" if "signature" in str(e) else "malformed", said(e))
+        except UntrustedIdentityException as e:
+            raise Refusal("unknown-session", said(e))
+        except ValueError as e:
+            raise Refusal("malformed", said(e))
+        self.stores = stores
+
     def encrypt(self, ad, plaintext):
         if not self.stores.containsSession(self.remote, DEVICE_ID):
             raise Refusal("unknown-session", "no session yet: a responder must receive a "
@@ -756,6 +802,11 @@ class Shim:
             except Exception as e:  # noqa: BLE001 - json's, protobuf's, ours: all malformed
                 raise Refusal("malformed", "restore: %s" % said(e))
             self.parties[number] = party
+            return {}
+        if op == "publish":
+            return {"bundle": self.party(req).publish().hex()}
+        if op == "renew":
+            self.party(req).renew(h("bundle"))
             return {}
         if op == "layout":
             self.check_peer(req)

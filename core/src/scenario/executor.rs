@@ -1139,7 +1139,7 @@ impl Run<'_> {
             verdict: self.modelled(verdict),
             outcome,
             op: None,
-            cause: None,
+            cause: self.renewed(kind),
             compared,
         });
         sent
@@ -1213,9 +1213,17 @@ impl Run<'_> {
             verdict: self.modelled(verdict),
             outcome,
             op: None,
-            cause: None,
+            cause: self.renewed(kind),
             compared: None,
         });
+    }
+
+    /// Once a `renew` has given the parties a second session, sends and genuine deliveries
+    /// are named `renewed/KIND`: a finding there is one of a device holding several
+    /// sessions (which one it sends on, what trying a message on each does), a cause apart
+    /// from the same step's finding in a single session.
+    fn renewed(&self, kind: &'static str) -> Option<&'static str> {
+        (self.sessions.len() > 1).then(|| intern(format!("renewed/{kind}")))
     }
 
     /// The receiver and a copy of the wire bytes of message `id`, or a skipped record.

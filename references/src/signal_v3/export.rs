@@ -219,7 +219,11 @@ pub fn restore_state(bytes: &[u8], rng: BoxRng) -> Result<Party, SignalV3Error> 
         signed_pre_key,
         one_time_pre_keys,
         trusted_identity,
-        record: SessionRecord { current, previous },
+        record: SessionRecord {
+            current,
+            previous,
+            drops_previous: false,
+        },
         rng,
         derivations: 0,
     })

@@ -289,6 +289,13 @@ impl Party {
         Ok(())
     }
 
+    /// Makes this party's record replace its current session with a new one instead of
+    /// archiving it: for the planted flaw `previous-sessions-dropped` (`peers::mutant`) only.
+    #[doc(hidden)]
+    pub fn drop_previous_sessions_for_testing_only(&mut self) {
+        self.record.drops_previous = true;
+    }
+
     /// Which side this party is.
     pub fn role(&self) -> Role {
         self.role

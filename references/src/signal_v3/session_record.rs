@@ -34,6 +34,9 @@ pub struct SessionRecord {
     pub(super) current: Option<SessionState>,
     /// Newest first, at most [`ARCHIVED_STATES_MAX_LENGTH`].
     pub(super) previous: VecDeque<SessionState>,
+    /// Set only by the planted flaw `previous-sessions-dropped`: a new state replaces the
+    /// current one instead of archiving it.
+    pub(super) drops_previous: bool,
 }
 
 /// The state a planned decryption applies to.
@@ -70,6 +73,7 @@ impl SessionRecord {
         SessionRecord {
             current: Some(state),
             previous: VecDeque::new(),
+            drops_previous: false,
         }
     }
 
@@ -216,6 +220,9 @@ impl SessionRecord {
     /// Makes `state` current, archiving the current one (libsignal's `promote_state`).
     fn promote(&mut self, state: SessionState) {
         if let Some(mut old) = self.current.replace(state) {
+            if self.drops_previous {
+                return;
+            }
             if self.previous.len() >= ARCHIVED_STATES_MAX_LENGTH {
                 self.previous.pop_back();
             }

@@ -1,7 +1,7 @@
 //! The signal-v3 reference with one planted flaw ([`SignalV3Flaw`]).
 
 use super::mutant_info;
-use crate::peers::signal_v3::initiate_signal_v3;
+use crate::peers::signal_v3::{initiate_signal_v3, respond_signal_v3};
 use crate::peers::ReferenceSignalV3;
 use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
@@ -19,16 +19,27 @@ pub enum SignalV3Flaw {
     /// never reaches a bundle; the attacker's bundle operators (S = 0, a small-order R, all
     /// zeros) do.
     SignedPreKeyUnchecked,
+    /// A device's session record keeps one session: a new one (started from the
+    /// correspondent's new bundle, or made from its pre-key message) replaces the current one
+    /// instead of archiving it. Messages still in flight on the old session are then lost,
+    /// and when both devices start a session at once each drops the one the other sends on:
+    /// the "bad MAC" sessions that libsignal's record of previous states (and Sesame) exist
+    /// to avoid. Only a session set up again (`renew`) shows it; no change to a message does.
+    PreviousSessionsDropped,
 }
 
 impl SignalV3Flaw {
     /// Every flaw, in catalogue order.
-    pub const ALL: [SignalV3Flaw; 1] = [SignalV3Flaw::SignedPreKeyUnchecked];
+    pub const ALL: [SignalV3Flaw; 2] = [
+        SignalV3Flaw::SignedPreKeyUnchecked,
+        SignalV3Flaw::PreviousSessionsDropped,
+    ];
 
     /// The flaw's name in peer names (`reference-signal-v3+<name>`) and reports.
     pub fn name(self) -> &'static str {
         match self {
             SignalV3Flaw::SignedPreKeyUnchecked => "signed-pre-key-unchecked",
+            SignalV3Flaw::PreviousSessionsDropped => "previous-sessions-dropped",
         }
     }
 
@@ -36,6 +47,9 @@ impl SignalV3Flaw {
     pub fn summary(self) -> &'static str {
         match self {
             SignalV3Flaw::SignedPreKeyUnchecked => "a signed pre-key's signature not verified",
+            SignalV3Flaw::PreviousSessionsDropped => {
+                "a new session replaces the current one, not archived"
+            }
         }
     }
 }
@@ -63,7 +77,11 @@ impl Peer for MutantSignalV3 {
         init: &SessionInit,
         rng: BoxRng,
     ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
-        ReferenceSignalV3.respond(init, rng)
+        let _ = init;
+        Ok(respond_signal_v3(
+            rng,
+            self.flaw == SignalV3Flaw::PreviousSessionsDropped,
+        ))
     }
 
     fn initiate(
@@ -73,7 +91,8 @@ impl Peer for MutantSignalV3 {
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
         let check_signature = self.flaw != SignalV3Flaw::SignedPreKeyUnchecked;
-        initiate_signal_v3(bundle, rng, check_signature)
+        let drop_previous = self.flaw == SignalV3Flaw::PreviousSessionsDropped;
+        initiate_signal_v3(bundle, rng, check_signature, drop_previous)
     }
 
     fn layout(&self, wire: &[u8]) -> WireLayout {

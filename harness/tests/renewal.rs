@@ -1,0 +1,132 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! A session set up again (`renew`), and both sides initiating at once, on the peers that
+//! keep a session record: what an ideal device must do, shown on the signal-v3 reference,
+//! and a record that forgets its earlier sessions, caught.
+
+use ratchet_bench::campaign;
+use ratchet_bench::oracle::Verdict;
+use ratchet_bench::peer::Peer;
+use ratchet_bench::peers;
+use ratchet_bench::scenario::{execute, Outcome, Record, Scenario, Setup};
+use ratchet_bench::peers::mutant::{Planted, SignalV3Flaw};
+
+fn bundled(name: &str) -> Box<dyn Peer> {
+    peers::bundled()
+        .into_iter()
+        .find(|p| p.info().name == name)
+        .unwrap()
+}
+
+fn run(peer: &dyn Peer, text: &str, seed: u64) -> Vec<Record> {
+    let scenario: Scenario = text.parse().unwrap();
+    execute(peer, &scenario, Setup::seeded(seed)).records
+}
+
+fn signatures(peer: &dyn Peer, text: &str, seed: u64) -> Vec<String> {
+    let scenario: Scenario = text.parse().unwrap();
+    let (_, findings) = campaign::check_scenario(&[peer], &scenario, seed);
+    findings.into_iter().map(|f| f.signature).collect()
+}
+
+/// The records of `records` at step `step`, as `(kind, message, verdict, outcome kind)`.
+fn at(records: &[Record], step: usize) -> Vec<(String, Option<u32>, Verdict, &'static str)> {
+    records
+        .iter()
+        .filter(|r| r.step == step)
+        .map(|r| (r.kind.to_string(), r.msg.map(|m| m.0), r.verdict, r.outcome.kind()))
+        .collect()
+}
+
+/// Both devices start a session to the other before either hears from it: each takes the
+/// other's pre-key message (a session of its own kept beside it), each then sends on the
+/// session it last heard in, and every message of either session still in flight decrypts,
+/// once. A late pre-key message of the first session, after the session moved on, too.
+const BOTH_AT_ONCE: &str = "send A 3; renew A; renew B; send A 4; send B 5; deliver m1; \
+    deliver m2; send A 6; send B 7; deliver-all; replay m2; send A 1; send B 2; deliver-all";
+
+#[test]
+fn both_sides_initiating_at_once_converge_on_the_reference() {
+    let reference = bundled("reference-signal-v3");
+    for seed in [1, 2, 3] {
+        let records = run(reference.as_ref(), BOTH_AT_ONCE, seed);
+        for r in records.iter().filter(|r| r.kind == "renew") {
+            assert_eq!(r.verdict, Verdict::MustAccept, "seed {seed}: {r:?}");
+            assert!(matches!(r.outcome, Outcome::Accepted(_)), "seed {seed}: {r:?}");
+        }
+        // m0, the first session's pre-key message, arrives last (in deliver-all, step 9)
+        // and must still decrypt: B keeps that session beside the two new ones.
+        let late = records.iter().find(|r| r.msg.map(|m| m.0) == Some(0) && r.step == 9);
+        assert!(
+            late.is_some_and(|r| r.verdict == Verdict::MustAccept && r.outcome.succeeded()),
+            "seed {seed}: {late:?}"
+        );
+        assert_eq!(
+            at(&records, 10),
+            vec![(
+                "replay".into(),
+                Some(2),
+                Verdict::MustReject(ratchet_bench::oracle::Why::Replay),
+                "rejected"
+            )],
+            "seed {seed}"
+        );
+        assert_eq!(
+            signatures(reference.as_ref(), BOTH_AT_ONCE, seed),
+            Vec::<String>::new(),
+            "seed {seed}"
+        );
+    }
+}
+
+/// A device whose record keeps one session (the planted flaw `previous-sessions-dropped`)
+/// loses the message A sent before it started again: the oracle says it must decrypt.
+#[test]
+fn a_record_that_drops_its_earlier_sessions_is_caught() {
+    let text = "send A 3; deliver m0; send A 4; renew A; send A 5; deliver m2; deliver m1";
+    let reference = bundled("reference-signal-v3");
+    assert_eq!(signatures(reference.as_ref(), text, 4), Vec::<String>::new());
+    let mutant = Planted::SignalV3(SignalV3Flaw::PreviousSessionsDropped).mutant();
+    let found = signatures(mutant.as_ref(), text, 4);
+    assert!(
+        found
+            .iter()
+            .any(|s| s.ends_with("/rejected-genuine/deliver/auth")
+                || s.ends_with("/rejected-genuine/deliver/unknown-session")),
+        "{found:?}"
+    );
+}
+
+/// A party that is one session (Olm's, the Double Ratchet crates', MLS's) cannot renew: the
+/// step is skipped with that reason, and the session goes on as if it had not come.
+#[test]
+fn a_party_without_a_session_record_skips_renew_with_its_reason() {
+    for name in ["vodozemac-olm", "reference-olm", "reference", "openmls"] {
+        let peer = bundled(name);
+        let records = run(peer.as_ref(), "send A 3; renew A; deliver m0", 1);
+        let renew = records.iter().find(|r| r.kind == "renew").unwrap();
+        let Outcome::Skipped(why) = &renew.outcome else {
+            panic!("{name}: {renew:?}")
+        };
+        assert!(why.contains("is one session"), "{name}: {why}");
+        assert_eq!(renew.op, Some("renew"), "{name}");
+        assert!(records.last().unwrap().outcome.succeeded(), "{name}");
+    }
+}
+
+/// After a renew the receiver holds two sessions and tries a message on each, as
+/// libsignal's record does: a message 24,999 ahead of a chain the current session does not
+/// hold costs a jump in each. The work bound holds per session held (the campaign drew this
+/// case when it was one session's bound, and called the reference unbounded).
+#[test]
+fn the_work_bound_holds_per_session_held() {
+    let reference = bundled("reference-signal-v3");
+    let text = "send A 189; deliver-all; renew A; jump B -1";
+    let found = signatures(reference.as_ref(), text, 15041990859999507623);
+    assert!(
+        !found.iter().any(|s| s.contains("unbounded-work")),
+        "{found:?}"
+    );
+    let records = run(reference.as_ref(), text, 15041990859999507623);
+    let jump = records.iter().rfind(|r| r.kind == "jump").unwrap();
+    assert!(jump.outcome.succeeded(), "{jump:?}");
+}
