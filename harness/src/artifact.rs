@@ -40,11 +40,13 @@ pub enum Target {
     MlsSecretTree,
     /// `diff_mls_group`: a group schedule on the MLS group peers, alone and mixed.
     DiffMlsGroup,
+    /// `diff_signal_v3`: a scenario on the signal-v3 peers.
+    DiffSignalV3,
 }
 
 impl Target {
     /// Every target, in fuzz/Cargo.toml's order.
-    pub const ALL: [Target; 8] = [
+    pub const ALL: [Target; 9] = [
         Target::DiffSession,
         Target::ReferenceDecrypt,
         Target::VectorParse,
@@ -53,6 +55,7 @@ impl Target {
         Target::LibolmDecode,
         Target::MlsSecretTree,
         Target::DiffMlsGroup,
+        Target::DiffSignalV3,
     ];
 
     /// The target's name (its binary and its corpus and artifacts folders).
@@ -66,6 +69,7 @@ impl Target {
             Target::VectorParse => "vector_parse",
             Target::MlsSecretTree => "mls_secret_tree",
             Target::DiffMlsGroup => "diff_mls_group",
+            Target::DiffSignalV3 => "diff_signal_v3",
         }
     }
 
@@ -98,6 +102,7 @@ impl Target {
             Target::DiffSession => Some(fuzzing::SESSION_FAMILIES),
             Target::DiffOlm => Some(&[Family::OLM]),
             Target::DiffMegolm => Some(&[Family::MEGOLM]),
+            Target::DiffSignalV3 => Some(&[Family::SIGNAL_V3]),
             _ => None,
         }
     }
@@ -135,7 +140,7 @@ pub enum Input {
 /// Decodes `bytes` as `target` does.
 pub fn decode(target: Target, bytes: &[u8]) -> Input {
     match target {
-        Target::DiffSession | Target::DiffOlm | Target::DiffMegolm => {
+        Target::DiffSession | Target::DiffOlm | Target::DiffMegolm | Target::DiffSignalV3 => {
             match Scenario::arbitrary_take_rest(Unstructured::new(bytes)) {
                 Ok(s) => Input::Scenario(s),
                 Err(e) => Input::NotRun(format!("the bytes do not decode to a scenario: {e}")),

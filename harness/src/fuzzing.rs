@@ -165,6 +165,13 @@ pub fn diff_olm(scenario: Scenario) {
     raise(check_families(&scenario, &[Family::OLM]));
 }
 
+/// Target `diff_signal_v3`: the signal-v3 peers (the reference, the only bundled one that
+/// keeps a session record: the target that reaches `renew` with a second session).
+pub fn diff_signal_v3(scenario: Scenario) {
+    crate::guard::abort_on_hang();
+    raise(check_families(&scenario, &[Family::SIGNAL_V3]));
+}
+
 /// Target `diff_megolm`: every Megolm peer.
 pub fn diff_megolm(scenario: Scenario) {
     crate::guard::abort_on_hang();

@@ -28,10 +28,11 @@ fn seed(dir: &Path, name: &str, bytes: &[u8]) {
 }
 
 /// The differential targets and the families each runs.
-const DIFF_TARGETS: [(&str, &[Family]); 3] = [
+const DIFF_TARGETS: [(&str, &[Family]); 4] = [
     ("diff_session", fuzzing::SESSION_FAMILIES),
     ("diff_olm", &[Family::OLM]),
     ("diff_megolm", &[Family::MEGOLM]),
+    ("diff_signal_v3", &[Family::SIGNAL_V3]),
 ];
 
 #[test]

@@ -427,3 +427,93 @@ fn a_pair_of_shims_has_one_signature_whichever_order_they_are_named() {
     );
     assert_eq!(seen[0], seen[1]);
 }
+
+/// A session set up again (`renew`), and both sides starting one at once, on the shims whose
+/// libraries keep a session record: libsignal at every release and python-axolotl take every
+/// message as the oracle's session-record rule says (python-axolotl byte for byte with the
+/// reference); both JavaScript ports break the new session when a message of the earlier one
+/// arrives (pinned case js-trial-decryption-damages-open-session), and
+/// libsignal-protocol-typescript takes a pre-key message from another identity (pinned case
+/// ts-pre-key-identity-unchecked); oldmemo, one session per device, skips the step with its
+/// reason.
+#[test]
+fn renew_on_the_shims_that_keep_session_records() {
+    let by_name = |name: &str| -> &'static dyn Peer {
+        shims()
+            .into_iter()
+            .find(|p| p.info().name == name)
+            .unwrap_or_else(|| panic!("no shim {name} (run ci/setup-shims)"))
+    };
+    let reference = all_peers()
+        .iter()
+        .find(|p| p.info().name == "reference-signal-v3")
+        .unwrap()
+        .as_ref();
+    let both_at_once: Scenario = "send A 3; renew A; renew B; send A 4; send B 5; deliver m1; \
+        deliver m2; send A 6; send B 7; deliver-all; replay m2; send A 1; send B 2; deliver-all"
+        .parse()
+        .unwrap();
+    for name in [
+        "libsignal",
+        "libsignal@0.92",
+        "libsignal@0.90",
+        "libsignal@0.72",
+        "python-axolotl",
+    ] {
+        let shim = by_name(name);
+        let mut group = vec![shim];
+        if shim.info().family == Family::SIGNAL_V3 {
+            group.push(reference);
+        }
+        let (transcripts, findings) = check_scenario(&group, &both_at_once, 11);
+        let renews = transcripts[0]
+            .records
+            .iter()
+            .filter(|r| r.kind == "renew" && r.outcome.succeeded())
+            .count();
+        assert_eq!(renews, 2, "{name}: both renews taken");
+        let shown: Vec<String> = findings.iter().map(|f| f.signature.clone()).collect();
+        assert!(shown.is_empty(), "{name}: {shown:?}");
+    }
+    let case: Scenario = "send A 0; deliver m0; send B 0; renew A; send A 0; deliver m1; \
+        deliver m2; send B 0; deliver m3"
+        .parse()
+        .unwrap();
+    for (name, broken) in [
+        ("libsignal-node", true),
+        ("libsignal-protocol-typescript", true),
+        ("libsignal@0.72", false),
+        ("python-axolotl", false),
+    ] {
+        let (_, findings) = check_scenario(&[by_name(name)], &case, 1);
+        let shown: Vec<String> = findings.iter().map(|f| f.signature.clone()).collect();
+        let expected = format!("{name}/rejected-genuine/renewed/deliver/auth");
+        assert_eq!(shown.contains(&expected), broken, "{name}: {shown:?}");
+    }
+    // The pinned case ts-pre-key-identity-unchecked: after the renew, the bundle's first
+    // one-time pre-key is unused, and only the identity check refuses the second initiator.
+    let impostor: Scenario = "renew A; send A 0; deliver m0; second".parse().unwrap();
+    for (name, takes) in [
+        ("libsignal-protocol-typescript", true),
+        ("libsignal-node", false),
+        ("libsignal@0.72", false),
+        ("python-axolotl", false),
+    ] {
+        let (_, findings) = check_scenario(&[by_name(name)], &impostor, 0);
+        let shown: Vec<String> = findings.iter().map(|f| f.signature.clone()).collect();
+        let expected = format!("{name}/accepted-foreign/second");
+        assert_eq!(shown.contains(&expected), takes, "{name}: {shown:?}");
+    }
+    let (transcripts, _) = check_scenario(&[by_name("oldmemo")], &case, 1);
+    let renew = transcripts[0]
+        .records
+        .iter()
+        .find(|r| r.kind == "renew")
+        .unwrap();
+    assert!(
+        matches!(&renew.outcome, ratchet_bench::scenario::Outcome::Skipped(why)
+            if why.contains("one session per device")),
+        "{:?}",
+        renew.outcome
+    );
+}

@@ -1328,7 +1328,11 @@ impl Run<'_> {
         let bundle = match call(|| publisher.publish(), Outcome::Sent) {
             Outcome::Sent(bundle) => bundle,
             Outcome::Rejected(reject) if reject.failure_kind().is_none() => {
-                let why = format!("{} publishes no new bundle: {}", side.other(), reject.detail);
+                let why = format!(
+                    "{} publishes no new bundle: {}",
+                    side.other(),
+                    reject.detail
+                );
                 return self.skipped_op(i, KIND, side, None, why, Some(KIND));
             }
             stopped => {
@@ -1349,7 +1353,10 @@ impl Run<'_> {
             }
         };
         let party = &mut self.parties[side.index()];
-        let outcome = call(|| party.renew(&bundle).map(|()| Vec::new()), Outcome::Accepted);
+        let outcome = call(
+            || party.renew(&bundle).map(|()| Vec::new()),
+            Outcome::Accepted,
+        );
         if outcome.succeeded() {
             let model = ChainModel::initiated_by(side, self.info.limits, self.info.family);
             self.sessions.push(model);

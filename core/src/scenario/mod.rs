@@ -186,8 +186,10 @@ pub enum Step {
     /// `second`: a second initiator sets up its own session from the responder's published
     /// bundle, so with the same one-time key (Olm's one-time key, the Signal Protocol's
     /// one-time pre-key), and its first message is delivered to B, once B has accepted a
-    /// message of A. That message used the one-time key up: B must refuse the second
-    /// initiator's and go on with A's session unchanged. Skipped with the reason where the
+    /// message of A. That message used the one-time key up, and it comes to B as A's address
+    /// from another identity key: B must refuse the second initiator's (for either reason;
+    /// after a `renew` the first one-time key may be unused, and the identity is left) and go
+    /// on with A's session unchanged. Skipped with the reason where the
     /// bundle carries no one-time key (the signal-dr profile's secret is given, not agreed;
     /// MLS and Megolm have no such handshake) or B has accepted nothing of A yet.
     Second,

@@ -47,9 +47,7 @@ impl SignalV3Flaw {
     pub fn summary(self) -> &'static str {
         match self {
             SignalV3Flaw::SignedPreKeyUnchecked => "a signed pre-key's signature not verified",
-            SignalV3Flaw::PreviousSessionsDropped => {
-                "a new session replaces the current one, not archived"
-            }
+            SignalV3Flaw::PreviousSessionsDropped => "a new session drops the current one",
         }
     }
 }
