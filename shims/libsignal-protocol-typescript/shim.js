@@ -638,30 +638,11 @@ async function respond(req) {
   const src = party.source;
   let bundle;
   await withSource(src, async () => {
-    // PROTOCOL.md's order: identity key, registration id, signed pre-key id, signed
-    // pre-key, the signature's Z, one-time pre-key id, one-time pre-key.
+    // PROTOCOL.md's order: identity key, registration id, then the bundle's keys in
+    // bundleOf's order.
     party.identity = await TS.KeyHelper.generateIdentityKeyPair();
     party.registrationId = registrationIdFrom(src.take(2));
-    const signedId = preKeyIdFrom(src.take(3));
-    const signed = await TS.KeyHelper.generateSignedPreKey(party.identity, signedId);
-    // The library signs deterministically (its curve25519_sign takes no random suffix);
-    // the 64 bytes of Z the reference hashes in are drawn so that every later draw stays
-    // where the reference makes it, and not used.
-    src.take(64);
-    const preId = preKeyIdFrom(src.take(3));
-    const pre = await TS.KeyHelper.generatePreKey(preId);
-    await party.storage.storeSignedPreKey(signedId, signed.keyPair);
-    party.signatures.set(signedId, Buffer.from(signed.signature));
-    await party.storage.storePreKey(preId, pre.keyPair);
-    bundle = encodeBundle({
-      registrationId: party.registrationId,
-      identityKey: Buffer.from(party.identity.pubKey),
-      signedPreKeyId: signedId,
-      signedPreKey: Buffer.from(signed.keyPair.pubKey),
-      signature: Buffer.from(signed.signature),
-      preKeyId: preId,
-      preKey: Buffer.from(pre.keyPair.pubKey),
-    });
+    bundle = await bundleOf(party);
   });
   parties.set(n, party);
   return { bundle: hex(bundle) };
@@ -696,37 +677,45 @@ async function initiate(req) {
   return {};
 }
 
-/** `publish`: a new bundle of the party's device, in the reference's order of draws: where
- * the device has no signed pre-key yet (an initiator's), its id (3), key (32) and the
- * signature's Z (64, drawn and not used, as in respond); then the one-time pre-key's id (3)
- * and key (32). */
+/** A new bundle of the party's device, called under its byte source, in the reference's
+ * order of draws: where the device has no signed pre-key yet (a new responder's, or an
+ * initiator's), its id (3), key (32) and the signature's Z (64); then a new one-time
+ * pre-key's id (3) and key (32). */
+async function bundleOf(party) {
+  const src = party.source;
+  let [signedId] = party.signedPreKeys.keys();
+  if (signedId === undefined) {
+    signedId = preKeyIdFrom(src.take(3));
+    const signed = await TS.KeyHelper.generateSignedPreKey(party.identity, signedId);
+    // The library signs deterministically (its curve25519_sign takes no random suffix);
+    // the 64 bytes of Z the reference hashes in are drawn so that every later draw stays
+    // where the reference makes it, and not used.
+    src.take(64);
+    await party.storage.storeSignedPreKey(signedId, signed.keyPair);
+    party.signatures.set(signedId, Buffer.from(signed.signature));
+  }
+  const preId = preKeyIdFrom(src.take(3));
+  const pre = await TS.KeyHelper.generatePreKey(preId);
+  await party.storage.storePreKey(preId, pre.keyPair);
+  return encodeBundle({
+    registrationId: party.registrationId,
+    identityKey: Buffer.from(party.identity.pubKey),
+    signedPreKeyId: signedId,
+    signedPreKey: Buffer.from(party.signedPreKeys.get(signedId).pubKey),
+    signature: party.signatures.get(signedId),
+    preKeyId: preId,
+    preKey: Buffer.from(pre.keyPair.pubKey),
+  });
+}
+
+/** `publish`: a new bundle of the party's device, for its correspondent's `renew`. */
 async function publish(req) {
   const party = partyOf(req);
-  const src = party.source;
   const before = party.snapshot();
   try {
     let bundle;
-    await withSource(src, async () => {
-      let [signedId] = party.signedPreKeys.keys();
-      if (signedId === undefined) {
-        signedId = preKeyIdFrom(src.take(3));
-        const signed = await TS.KeyHelper.generateSignedPreKey(party.identity, signedId);
-        src.take(64);
-        await party.storage.storeSignedPreKey(signedId, signed.keyPair);
-        party.signatures.set(signedId, Buffer.from(signed.signature));
-      }
-      const preId = preKeyIdFrom(src.take(3));
-      const pre = await TS.KeyHelper.generatePreKey(preId);
-      await party.storage.storePreKey(preId, pre.keyPair);
-      bundle = encodeBundle({
-        registrationId: party.registrationId,
-        identityKey: Buffer.from(party.identity.pubKey),
-        signedPreKeyId: signedId,
-        signedPreKey: Buffer.from(party.signedPreKeys.get(signedId).pubKey),
-        signature: party.signatures.get(signedId),
-        preKeyId: preId,
-        preKey: Buffer.from(pre.keyPair.pubKey),
-      });
+    await withSource(party.source, async () => {
+      bundle = await bundleOf(party);
     });
     return { bundle: hex(bundle) };
   } catch (e) {

@@ -466,23 +466,10 @@ class Party:
         def build():
             pair = Curve.generateKeyPair()                                   # identity (32)
             identity = IdentityKeyPair(IdentityKey(pair.getPublicKey()), pair.getPrivateKey())
-            reg = registration_id(draw(2))
-            spk_id = key_id(draw(3))
-            spk = KeyHelper.generateSignedPreKey(identity, spk_id)            # 32, then Z (64)
-            opk_id = key_id(draw(3))
-            # KeyHelper.generatePreKeys would wrap id 2^24-1 to 1 (ids modulo Medium.MAX_VALUE
-            # - 1), so the record is made directly.
-            opk = PreKeyRecord(opk_id, Curve.generateKeyPair())              # 32
-            return identity, reg, spk, opk
-        identity, reg, spk, opk = drawing(draw, build)
-        stores = Stores(identity, reg)
-        stores.storeSignedPreKey(spk.getId(), spk)
-        stores.storePreKey(opk.getId(), opk)
-        bundle = encode_bundle(
-            reg, identity.getPublicKey().serialize(), spk.getId(),
-            spk.getKeyPair().getPublicKey().serialize(), spk.getSignature(),
-            opk.getId(), opk.getKeyPair().getPublicKey().serialize())
-        return Party("B", stores, draw), bundle
+            return identity, registration_id(draw(2))
+        identity, reg = drawing(draw, build)
+        party = Party("B", Stores(identity, reg), draw)
+        return party, party.publish()
 
     @staticmethod
     def initiate(draw, bundle_bytes):
@@ -512,9 +499,10 @@ class Party:
         return Party("A", stores, draw)
 
     def publish(self):
-        """A new bundle of this device (PROTOCOL.md `publish`), drawing as the reference
-        does: where the device has no signed pre-key yet (an initiator's), its id (3), key
-        (32) and the signature's Z (64); then the one-time pre-key's id (3) and key (32)."""
+        """A new bundle of this device (PROTOCOL.md `publish`; `respond` makes the first),
+        drawing as the reference does: where the device has no signed pre-key yet (a new
+        responder's, or an initiator's), its id (3), key (32) and the signature's Z (64);
+        then a new one-time pre-key's id (3) and key (32)."""
         stores = self.stores.clone()
 
         def build():
@@ -522,6 +510,8 @@ class Party:
                 spk = KeyHelper.generateSignedPreKey(stores.identity, key_id(self.draw(3)))
                 stores.storeSignedPreKey(spk.getId(), spk)
             spk = stores.loadSignedPreKey(min(stores.signed_pre_keys))
+            # KeyHelper.generatePreKeys would wrap id 2^24-1 to 1 (ids modulo
+            # Medium.MAX_VALUE - 1), so the record is made directly.
             opk = PreKeyRecord(key_id(self.draw(3)), Curve.generateKeyPair())  # 32
             stores.storePreKey(opk.getId(), opk)
             return spk, opk

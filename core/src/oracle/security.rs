@@ -228,10 +228,9 @@ pub struct Attacker {
     must_turn: HashSet<(usize, usize)>,
     /// The session each side sends on and hears in now (the executor's `sending`).
     session: [usize; 2],
-    /// Set once a `renew` gave the parties a second session: healing is no longer judged.
-    renewed: bool,
     /// The sessions the parties hold (1, and one more per `renew`): a receiver that keeps
-    /// several may try a message on each, so the work bound is per session held.
+    /// several may try a message on each, so the work bound is per session held; with more
+    /// than one, healing is no longer judged.
     sessions: u64,
     sent: u32,
     probes: Vec<Probe>,
@@ -284,7 +283,6 @@ impl Attacker {
             heard_keys: Default::default(),
             must_turn: HashSet::new(),
             session: [0, 0],
-            renewed: false,
             sessions: 1,
             sent: 0,
             probes: Vec::new(),
@@ -595,7 +593,6 @@ impl Attacker {
     /// round trips, is no longer followed: the copies are dropped, with a note.
     pub fn on_renew(&mut self, step: usize, side: Side, session: usize) {
         self.use_session(side, session);
-        self.renewed = true;
         self.sessions += 1;
         let dropped: Vec<(Side, usize)> = self.copies.drain(..).map(|c| (c.of, c.step)).collect();
         for (of, at) in dropped {
@@ -689,7 +686,7 @@ impl Attacker {
                 self.family
             ));
         }
-        if self.renewed {
+        if self.sessions > 1 {
             said.push(
                 "healing not applied: the parties hold more than one session (a renew), and \
                  healing is judged within one"

@@ -653,7 +653,6 @@ impl Run<'_> {
                         }
                     }
                 }
-                let verdict = self.modelled(verdict);
                 self.forged_as(
                     i,
                     step.kind(),
@@ -710,10 +709,10 @@ impl Run<'_> {
                     .and_then(|m| m.appended_unknown(original).map(|s| s.to_string()))
                     .map(|name| intern(format!("{name}/append-unknown")));
                 let ad = self.ad.clone();
-                let verdict = self.modelled(match cause {
+                let verdict = match cause {
                     Some(c) if self.benign_cause(c) => Verdict::May(Why::Benign),
                     _ => Verdict::MustReject(Why::Forged),
-                });
+                };
                 self.forged_as(
                     i,
                     step.kind(),
@@ -758,14 +757,14 @@ impl Run<'_> {
                             .family
                             .spec()
                             .benign(&applied.field, &applied.change);
-                        let verdict = self.modelled(match benign {
+                        let verdict = match benign {
                             Some(_) => Verdict::May(Why::Benign),
                             // RFC 7748 §5 asks X25519 to mask the top bit and take u >= p
                             // reduced: the same key in another encoding, which a receiver
                             // may take or refuse.
                             None if matches!(op, Op::NonCanonical) => Verdict::May(Why::Benign),
                             None => Verdict::MustReject(Why::Forged),
-                        });
+                        };
                         let cause = intern(format!("{}/{}", applied.field, applied.change));
                         let ad = self.ad.clone();
                         self.forged_as(
@@ -858,7 +857,7 @@ impl Run<'_> {
                 return self.skipped(i, KIND, Side::B, None, why);
             }
         };
-        let verdict = self.modelled(Verdict::MustReject(Why::Foreign));
+        let verdict = Verdict::MustReject(Why::Foreign);
         self.forged_as(
             i,
             KIND,
@@ -1223,7 +1222,19 @@ impl Run<'_> {
     /// sessions (which one it sends on, what trying a message on each does), a cause apart
     /// from the same step's finding in a single session.
     fn renewed(&self, kind: &'static str) -> Option<&'static str> {
-        (self.sessions.len() > 1).then(|| intern(format!("renewed/{kind}")))
+        if self.sessions.len() < 2 {
+            return None;
+        }
+        // The kinds of sends and genuine deliveries, named without a format and a lock on
+        // every record; `intern` for any other.
+        Some(match kind {
+            "send" => "renewed/send",
+            "deliver" => "renewed/deliver",
+            "replay" => "renewed/replay",
+            "jump" => "renewed/jump",
+            "fresh" => "renewed/fresh",
+            other => intern(format!("renewed/{other}")),
+        })
     }
 
     /// The receiver and a copy of the wire bytes of message `id`, or a skipped record.
@@ -1255,12 +1266,12 @@ impl Run<'_> {
         } else {
             Why::Forged
         };
-        let verdict = self.modelled(Verdict::MustReject(why));
+        let verdict = Verdict::MustReject(why);
         self.forged_as(i, kind, to, msg, bytes, ad, delivery, verdict, None, None);
     }
 
     /// Delivers bytes no party sent (a changed copy, another session's message) to `to`,
-    /// under `verdict`.
+    /// under `verdict` (or `May` once the session is unmodelled, [`Self::modelled`]).
     #[allow(clippy::too_many_arguments)]
     fn forged_as(
         &mut self,
@@ -1281,19 +1292,19 @@ impl Run<'_> {
         let after = party.work();
         self.attacker.on_work(i, kind, to, msg, before, after);
         if let Outcome::Accepted(pt) = &outcome {
-            let original = msg.and_then(|m| self.messages.get(m.0 as usize));
-            let original_wire = original.and_then(|m| m.wire.clone());
             // A copy that decrypted to the message's plaintext has used the message's key:
             // the model counts the message as delivered, so that the genuine one arriving
             // later is judged as the replay it now is (one cause, one finding).
-            if let Some((session, p)) = original
+            if let Some((session, p)) = msg
+                .and_then(|m| self.messages.get(m.0 as usize))
                 .filter(|m| m.plaintext == *pt)
                 .and_then(|m| Some((m.session, m.position?)))
             {
                 self.accepted_in(session, to, &p);
             }
+            let original = msg.and_then(|m| self.messages.get(m.0 as usize)?.wire.as_deref());
             self.attacker
-                .on_forged_accepted(self.peer, to, &bytes, original_wire.as_deref());
+                .on_forged_accepted(self.peer, to, &bytes, original);
         }
         self.push(Record {
             step: i,
@@ -1303,7 +1314,7 @@ impl Run<'_> {
             delivery: Some(delivery),
             input: bytes,
             expected: None,
-            verdict,
+            verdict: self.modelled(verdict),
             outcome,
             op,
             cause,

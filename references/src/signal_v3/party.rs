@@ -139,44 +139,24 @@ pub fn unbind_ad(ad: &[u8], payload: &[u8]) -> Result<Vec<u8>, SignalV3Error> {
 }
 
 impl Party {
-    /// A responder (Bob) and its bundle, drawing in the order the module doc gives.
+    /// A responder (Bob) and its bundle, drawing in the order the module doc gives: its
+    /// identity and registration id, then the bundle as [`Party::publish`] makes it.
     pub fn respond(mut rng: BoxRng) -> (Party, Vec<u8>) {
         let identity = KeyPair::generate(&mut *rng);
         let registration_id = draws::registration_id(&mut *rng);
-        let signed_id = draws::pre_key_id(&mut *rng);
-        let signed_pair = KeyPair::generate(&mut *rng);
-        let mut z = [0u8; RANDOM_LEN];
-        rng.fill_bytes(&mut z);
-        let signature = xeddsa::sign(&identity.private, &signed_pair.public.serialize(), &z);
-        let one_time_id = draws::pre_key_id(&mut *rng);
-        let one_time_pair = KeyPair::generate(&mut *rng);
-        let bundle = PreKeyBundle {
-            registration_id,
-            identity_key: identity.public,
-            signed_pre_key_id: signed_id,
-            signed_pre_key: signed_pair.public,
-            signed_pre_key_signature: signature,
-            one_time_pre_key: Some((one_time_id, one_time_pair.public)),
-        };
-        let party = Party {
+        let mut party = Party {
             role: Role::Responder,
             identity,
             registration_id,
-            signed_pre_key: Some(SignedPreKey {
-                id: signed_id,
-                pair: signed_pair,
-                signature,
-            }),
-            one_time_pre_keys: vec![OneTimePreKey {
-                id: one_time_id,
-                pair: one_time_pair,
-            }],
+            signed_pre_key: None,
+            one_time_pre_keys: Vec::new(),
             trusted_identity: None,
             record: SessionRecord::default(),
             rng,
             derivations: 0,
         };
-        (party, bundle.to_bytes())
+        let bundle = party.publish();
+        (party, bundle)
     }
 
     /// An initiator (Alice) from a responder's bundle: malformed if it does not parse, auth
@@ -270,14 +250,7 @@ impl Party {
     pub fn renew(&mut self, bundle: &[u8]) -> Result<(), SignalV3Error> {
         let bundle = PreKeyBundle::parse(bundle)?;
         bundle.verify_signature()?;
-        if let Some(trusted) = &self.trusted_identity {
-            if trusted != &bundle.identity_key {
-                return Err(SignalV3Error::UntrustedIdentity {
-                    trusted: hex(&trusted.serialize()),
-                    presented: hex(&bundle.identity_key.serialize()),
-                });
-            }
-        }
+        self.check_trusted(&bundle.identity_key)?;
         let state = start_session(
             &self.identity,
             self.registration_id,
@@ -287,6 +260,18 @@ impl Party {
         self.trusted_identity.get_or_insert(bundle.identity_key);
         self.record.start(state);
         Ok(())
+    }
+
+    /// Refuses an identity key other than the trusted one (none is trusted before the first
+    /// session: trust on first use).
+    fn check_trusted(&self, presented: &PublicKey) -> Result<(), SignalV3Error> {
+        match &self.trusted_identity {
+            Some(trusted) if trusted != presented => Err(SignalV3Error::UntrustedIdentity {
+                trusted: hex(&trusted.serialize()),
+                presented: hex(&presented.serialize()),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Makes this party's record replace its current session with a new one instead of
@@ -383,14 +368,7 @@ impl Party {
         &self,
         message: &PreKeySignalMessage,
     ) -> Result<(PlannedDecrypt, Option<Consumed>), SignalV3Error> {
-        if let Some(trusted) = &self.trusted_identity {
-            if trusted != &message.identity_key {
-                return Err(SignalV3Error::UntrustedIdentity {
-                    trusted: hex(&trusted.serialize()),
-                    presented: hex(&message.identity_key.serialize()),
-                });
-            }
-        }
+        self.check_trusted(&message.identity_key)?;
         if let Some((target, state)) = self.record.find_by_base_key(&message.base_key) {
             if let Some(ids) = state.made_from {
                 let named = (message.pre_key_id, message.signed_pre_key_id);
