@@ -143,3 +143,54 @@ fn the_work_bound_holds_per_session_held() {
     let jump = records.iter().rfind(|r| r.kind == "jump").unwrap();
     assert!(jump.outcome.succeeded(), "{jump:?}");
 }
+
+/// Healing is judged per session. B's state is copied; then A sets a session up again from
+/// B's new bundle. The new session's secret rests on the new one-time pre-key, which the
+/// copy does not hold, so it must be closed to the copy from its first message; the first
+/// session, meanwhile, still heals by its own round trip. The reference keeps both; a device
+/// whose later bundles offer no one-time pre-key (the planted flaw
+/// `one-time-pre-keys-not-replenished`) gives the copy the new session.
+#[test]
+fn a_session_set_up_after_a_copy_is_closed_to_it() {
+    let text = "send A 3; deliver m0; send B 4; deliver m1; compromise B; renew A; send A 5; \
+        deliver m2; send B 6; deliver m3; send A 7; deliver m4";
+    let reference = bundled("reference-signal-v3");
+    let mutant = Planted::SignalV3(SignalV3Flaw::OneTimePreKeysNotReplenished).mutant();
+    for seed in [1, 2, 3] {
+        assert_eq!(
+            signatures(reference.as_ref(), text, seed),
+            Vec::<String>::new(),
+            "seed {seed}"
+        );
+        assert_eq!(
+            signatures(mutant.as_ref(), text, seed),
+            ["reference-signal-v3+one-time-pre-keys-not-replenished/no-healing/deliver/new-session"],
+            "seed {seed}: a copy of B from before the renew reads A's first message of the new session"
+        );
+    }
+    // Without the copy the flaw is invisible: every message of both sessions decrypts.
+    let uncopied = text.replace("compromise B; ", "");
+    assert_eq!(
+        signatures(mutant.as_ref(), &uncopied, 1),
+        Vec::<String>::new()
+    );
+}
+
+/// A copy of A taken before a renew still follows the first session: A's messages of the
+/// new session are nothing it can read, and B's late messages of the first session, sent
+/// before that session turned again, are still open to it (no breach). The reference heals
+/// there as in a single session, and the new session is closed to the copy.
+#[test]
+fn the_first_session_heals_by_its_own_round_trip_after_a_renew() {
+    let text = "send A 3; deliver m0; send B 4; compromise A; renew A; send B 5; deliver m1; \
+        deliver m2; send A 6; deliver m3; send B 7; deliver m4; send A 8; deliver m5; send B 9; \
+        deliver m6";
+    let reference = bundled("reference-signal-v3");
+    for seed in [1, 2, 3] {
+        assert_eq!(
+            signatures(reference.as_ref(), text, seed),
+            Vec::<String>::new(),
+            "seed {seed}"
+        );
+    }
+}

@@ -31,7 +31,12 @@
 //!   every later index of the session for ever) nor to MLS without commits (one epoch
 //!   secret for the whole session): neither heals within a session, the probe says so.
 //!   The copy cannot play X's own sends (a party decrypts only what the other side sent),
-//!   so only Y's messages are probed.
+//!   so only Y's messages are probed. Healing is judged per session (after a `renew` the
+//!   parties hold several): a session held at k heals by its own round trip, and a session
+//!   started after k is closed to the copy from its first message, since the copy lacks the
+//!   key that set it up (the initiator's new base key, or the one-time pre-key and signed
+//!   pre-key of the bundle the responder published after k; X3DH, section 4.5, gives the
+//!   new session's secrecy to those keys, not to the identity key the copy holds).
 //! - **No reuse** (`key-reuse`), every family, from the wire only: no two honest sends of
 //!   one side carry the same header (for these formats the header holds the ratchet key
 //!   or epoch and the counter, so the same header is the same message key and nonce) or
@@ -52,8 +57,7 @@
 //!   Derivations are counted, never timed, so the check is the same on any machine.
 //!
 //! After a `renew` the parties hold more than one session and move between them, so the
-//! reuse checks follow each side's chains per session ([`Attacker::use_session`]) and
-//! healing, judged over one session's round trips, is no longer followed.
+//! reuse checks and healing follow each session apart ([`Attacker::use_session`]).
 
 use crate::guard::{guarded_call, watch, within_deadline};
 use crate::peer::{BoxRng, Family, Limits, Party, Peer, WireLayout, Work};
@@ -196,17 +200,31 @@ impl Hasher for WordHasher {
     }
 }
 
-/// An attacker's copy of party `of`'s state, followed for healing.
+/// An attacker's copy of party `of`'s state, followed for healing, session by session.
 struct Copy {
     of: Side,
     step: usize,
     party: Box<dyn Party>,
-    /// X accepted a ratchet key new to it after the copy: its later keys are fresh.
-    turned: bool,
-    /// Ratchet keys X sent with after turning.
+    /// The sessions held when the copy was taken (numbered from 0): the later ones are
+    /// closed to it from their first message.
+    held: usize,
+    /// The sessions in which X accepted a ratchet key new to it after the copy: its later
+    /// keys there are fresh.
+    turned: HashSet<usize>,
+    /// Ratchet keys X sent with after turning (each names its session, as keys are unique).
     fresh: HashSet<Vec<u8>>,
-    /// Messages numbered from this one were sent after healing.
-    healed_from: Option<u32>,
+    /// Per session, messages numbered from this one were sent after healing.
+    healed_from: HashMap<usize, u32>,
+    /// Sessions in which the copy was tried on a message sent after healing: it has said
+    /// what it can there, and is not tried there again.
+    judged: HashSet<usize>,
+}
+
+impl Copy {
+    /// Whether message `msg` of `session` was sent after that session healed for this copy.
+    fn healed(&self, session: usize, msg: MsgId) -> bool {
+        session >= self.held || self.healed_from.get(&session).is_some_and(|&h| msg.0 >= h)
+    }
 }
 
 /// The attacker beside one session: see the module doc.
@@ -228,9 +246,10 @@ pub struct Attacker {
     must_turn: HashSet<(usize, usize)>,
     /// The session each side sends on and hears in now (the executor's `sending`).
     session: [usize; 2],
+    /// The session of each message sent, by message number.
+    sent_in: Vec<usize>,
     /// The sessions the parties hold (1, and one more per `renew`): a receiver that keeps
-    /// several may try a message on each, so the work bound is per session held; with more
-    /// than one, healing is no longer judged.
+    /// several may try a message on each, so the work bound is per session held.
     sessions: u64,
     sent: u32,
     probes: Vec<Probe>,
@@ -283,6 +302,7 @@ impl Attacker {
             heard_keys: Default::default(),
             must_turn: HashSet::new(),
             session: [0, 0],
+            sent_in: Vec::new(),
             sessions: 1,
             sent: 0,
             probes: Vec::new(),
@@ -380,14 +400,19 @@ impl Attacker {
         msg: Option<MsgId>,
         wire: &[u8],
     ) {
-        if msg.is_some() {
-            self.sent = self.sent.max(msg.map_or(0, |m| m.0 + 1));
+        let i = from.index();
+        if let Some(m) = msg {
+            self.sent = self.sent.max(m.0 + 1);
+            let at = m.0 as usize;
+            if self.sent_in.len() <= at {
+                self.sent_in.resize(at + 1, 0);
+            }
+            self.sent_in[at] = self.session[i];
         }
         let layout = peer.layout(wire);
         let slice = |r: std::ops::Range<usize>| wire.get(r).unwrap_or_default();
         let header = slice(layout.header.clone());
         let body = slice(layout.body.clone());
-        let i = from.index();
         let shown =
             || msg.map_or_else(|| "a lost message of a jump".to_string(), |m| m.to_string());
         if !header.is_empty() && !self.headers[i].insert(header) {
@@ -452,7 +477,12 @@ impl Attacker {
                 ),
             );
         }
-        for c in self.copies.iter_mut().filter(|c| c.of == from && c.turned) {
+        let session = self.session[i];
+        for c in self
+            .copies
+            .iter_mut()
+            .filter(|c| c.of == from && c.turned.contains(&session))
+        {
             if !c.fresh.contains(key) {
                 c.fresh.insert(key.to_vec());
             }
@@ -503,25 +533,32 @@ impl Attacker {
             wire: wire.to_vec(),
             plaintext: plaintext.to_vec(),
         };
-        // Healing: every copy of `to` reads what `to` read.
+        // Healing: every copy of `to` reads what `to` read, in the message's session.
+        let session = self.sent_in.get(msg.0 as usize).copied().unwrap_or(0);
         let ad = self.ad.clone();
         let mut breaches = Vec::new();
-        self.copies.retain_mut(|c| {
-            if c.of != to {
-                return true;
+        for c in self.copies.iter_mut().filter(|c| c.of == to) {
+            if c.judged.contains(&session) {
+                continue;
             }
-            let post_heal = c.healed_from.is_some_and(|h| msg.0 >= h);
+            let post_heal = c.healed(session, msg);
             let opened = opens(&mut c.party, &ad, &m);
             if post_heal {
+                c.judged.insert(session);
                 if opened {
-                    breaches.push(c.step);
+                    breaches.push((c.step, session >= c.held));
                 }
-                // Healed (or shown not to be): this copy has said what it can.
-                return false;
             }
-            true
-        });
-        for k in breaches {
+        }
+        for (k, new_session) in breaches {
+            let (class, how) = if new_session {
+                (
+                    Some("new-session"),
+                    "in a session set up after the copy was taken",
+                )
+            } else {
+                (None, "after a full ratchet round trip")
+            };
             self.probe(
                 step,
                 step_kind,
@@ -529,10 +566,10 @@ impl Attacker {
                 to,
                 Some(msg),
                 true,
-                None,
+                class,
                 format!(
                     "a copy of {to}'s state from step {k}, following what {to} accepted, \
-                     decrypted {msg}, sent by {} after a full ratchet round trip",
+                     decrypted {msg}, sent by {} {how}",
                     to.other()
                 ),
             );
@@ -543,13 +580,13 @@ impl Attacker {
             if self.heard_keys[i].insert(key.clone()) {
                 self.must_turn.insert((i, self.session[i]));
                 for c in self.copies.iter_mut().filter(|c| c.of == to) {
-                    c.turned = true;
+                    c.turned.insert(session);
                 }
             }
             let next = self.sent;
             for c in self.copies.iter_mut() {
-                if c.of == to.other() && c.healed_from.is_none() && c.fresh.contains(&key) {
-                    c.healed_from = Some(next);
+                if c.of == to.other() && c.fresh.contains(&key) {
+                    c.healed_from.entry(session).or_insert(next);
                 }
             }
         }
@@ -588,28 +625,11 @@ impl Attacker {
         self.session[side.index()] = session;
     }
 
-    /// A `renew` at `step`: `side` started `session`. From here the parties hold two
-    /// sessions and move between them, so a copy's healing, judged over one session's
-    /// round trips, is no longer followed: the copies are dropped, with a note.
-    pub fn on_renew(&mut self, step: usize, side: Side, session: usize) {
+    /// A `renew`: `side` started `session`, which every copy taken before is judged in
+    /// from its first message (see the module doc).
+    pub fn on_renew(&mut self, side: Side, session: usize) {
         self.use_session(side, session);
         self.sessions += 1;
-        let dropped: Vec<(Side, usize)> = self.copies.drain(..).map(|c| (c.of, c.step)).collect();
-        for (of, at) in dropped {
-            self.probe(
-                step,
-                "renew",
-                Property::Compromise,
-                of,
-                None,
-                false,
-                None,
-                format!(
-                    "healing: the copy of {of}'s state from step {at} is no longer followed: \
-                     {side} started a second session, and healing is judged within one"
-                ),
-            );
-        }
     }
 
     /// `compromise side`: export the party, check forward secrecy on every message it
@@ -686,13 +706,7 @@ impl Attacker {
                 self.family
             ));
         }
-        if self.sessions > 1 {
-            said.push(
-                "healing not applied: the parties hold more than one session (a renew), and \
-                 healing is judged within one"
-                    .into(),
-            );
-        } else if self.family.ratchets_per_turn() {
+        if self.family.ratchets_per_turn() {
             match Self::restore(peer, &state, step, "healing") {
                 Some(party) => {
                     if self.copies.len() >= MAX_COPIES {
@@ -702,9 +716,11 @@ impl Attacker {
                         of: side,
                         step,
                         party,
-                        turned: false,
+                        held: self.sessions as usize,
+                        turned: HashSet::new(),
                         fresh: HashSet::new(),
-                        healed_from: None,
+                        healed_from: HashMap::new(),
+                        judged: HashSet::new(),
                     });
                     said.push("healing: the copy follows".into());
                 }

@@ -1373,7 +1373,7 @@ impl Run<'_> {
             self.sessions.push(model);
             let session = self.sessions.len() - 1;
             self.sending[side.index()] = session;
-            self.attacker.on_renew(i, side, session);
+            self.attacker.on_renew(side, session);
         }
         // A genuine bundle of the correspondent's own device: an ideal party takes it.
         let verdict = self.modelled(Verdict::MustAccept);

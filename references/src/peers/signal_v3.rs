@@ -68,7 +68,7 @@ impl Peer for ReferenceSignalV3 {
         _init: &SessionInit,
         rng: BoxRng,
     ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
-        Ok(respond_signal_v3(rng, false))
+        Ok(respond_signal_v3(rng, |_| {}))
     }
 
     fn initiate(
@@ -77,7 +77,7 @@ impl Peer for ReferenceSignalV3 {
         bundle: &[u8],
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
-        initiate_signal_v3(bundle, rng, true, false)
+        initiate_signal_v3(bundle, rng, true, |_| {})
     }
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
@@ -105,24 +105,25 @@ impl Peer for ReferenceSignalV3 {
     }
 }
 
-/// A signal-v3 responder and its bundle; with `drop_previous`, the mutant whose record
-/// replaces a session with a new one instead of archiving it.
-pub(crate) fn respond_signal_v3(rng: BoxRng, drop_previous: bool) -> (Box<dyn Party>, Vec<u8>) {
+/// A signal-v3 responder and its bundle; `plant` plants a mutant's flaw in the party (the
+/// reference's does nothing).
+pub(crate) fn respond_signal_v3(
+    rng: BoxRng,
+    plant: impl Fn(&mut signal_v3::Party),
+) -> (Box<dyn Party>, Vec<u8>) {
     let (mut party, bundle) = signal_v3::Party::respond(party_rng(rng));
-    if drop_previous {
-        party.drop_previous_sessions_for_testing_only();
-    }
+    plant(&mut party);
     (Box::new(V3Party(party)), bundle)
 }
 
 /// A signal-v3 initiator from the responder's bundle; without `check_signature`, the mutant
-/// that trusts the signed pre-key without its signature; with `drop_previous`, the mutant
-/// whose record replaces a session with a new one instead of archiving it.
+/// that trusts the signed pre-key without its signature; `plant` as for
+/// [`respond_signal_v3`].
 pub(crate) fn initiate_signal_v3(
     bundle: &[u8],
     rng: BoxRng,
     check_signature: bool,
-    drop_previous: bool,
+    plant: impl Fn(&mut signal_v3::Party),
 ) -> Result<Box<dyn Party>, Reject> {
     let party = if check_signature {
         signal_v3::Party::initiate(bundle, party_rng(rng))
@@ -130,9 +131,7 @@ pub(crate) fn initiate_signal_v3(
         signal_v3::Party::initiate_unchecked_for_testing_only(bundle, party_rng(rng))
     };
     let mut party = party.map_err(reject)?;
-    if drop_previous {
-        party.drop_previous_sessions_for_testing_only();
-    }
+    plant(&mut party);
     Ok(Box::new(V3Party(party)))
 }
 

@@ -226,6 +226,7 @@ pub fn restore_state(bytes: &[u8], rng: BoxRng) -> Result<Party, SignalV3Error> 
         },
         rng,
         derivations: 0,
+        replenishes: true,
     })
 }
 

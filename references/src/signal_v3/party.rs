@@ -96,6 +96,9 @@ pub struct Party {
     pub(super) record: SessionRecord,
     pub(super) rng: BoxRng,
     pub(super) derivations: u64,
+    /// Cleared only by the planted flaw `one-time-pre-keys-not-replenished`: the bundles
+    /// after the first offer no one-time pre-key.
+    pub(super) replenishes: bool,
 }
 
 impl fmt::Debug for Party {
@@ -154,6 +157,7 @@ impl Party {
             record: SessionRecord::default(),
             rng,
             derivations: 0,
+            replenishes: true,
         };
         let bundle = party.publish();
         (party, bundle)
@@ -198,6 +202,7 @@ impl Party {
             record: SessionRecord::new(state),
             rng,
             derivations: 0,
+            replenishes: true,
         })
     }
 
@@ -209,6 +214,7 @@ impl Party {
     /// (32).
     pub fn publish(&mut self) -> Vec<u8> {
         let rng = &mut *self.rng;
+        let first = self.signed_pre_key.is_none();
         let signed = match &self.signed_pre_key {
             Some(signed) => signed.clone(),
             None => {
@@ -230,15 +236,18 @@ impl Party {
             id: draws::pre_key_id(rng),
             pair: KeyPair::generate(rng),
         };
+        // The planted flaw's bundles after the first: drawn as ever, so every later draw is
+        // the reference's, and not offered.
+        let one_time = (self.replenishes || first).then_some(one_time);
         let bundle = PreKeyBundle {
             registration_id: self.registration_id,
             identity_key: self.identity.public,
             signed_pre_key_id: signed.id,
             signed_pre_key: signed.pair.public,
             signed_pre_key_signature: signed.signature,
-            one_time_pre_key: Some((one_time.id, one_time.pair.public)),
+            one_time_pre_key: one_time.as_ref().map(|k| (k.id, k.pair.public)),
         };
-        self.one_time_pre_keys.push(one_time);
+        self.one_time_pre_keys.extend(one_time);
         bundle.to_bytes()
     }
 
@@ -279,6 +288,13 @@ impl Party {
     #[doc(hidden)]
     pub fn drop_previous_sessions_for_testing_only(&mut self) {
         self.record.drops_previous = true;
+    }
+
+    /// Makes this party's bundles after the first offer no one-time pre-key: for the planted
+    /// flaw `one-time-pre-keys-not-replenished` (`peers::mutant`) only.
+    #[doc(hidden)]
+    pub fn stop_replenishing_for_testing_only(&mut self) {
+        self.replenishes = false;
     }
 
     /// Which side this party is.

@@ -3,6 +3,7 @@
 use super::mutant_info;
 use crate::peers::signal_v3::{initiate_signal_v3, respond_signal_v3};
 use crate::peers::ReferenceSignalV3;
+use crate::signal_v3;
 use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{BoxRng, Party, Peer, PeerInfo, Reject, SessionInit, WireLayout};
 
@@ -26,13 +27,23 @@ pub enum SignalV3Flaw {
     /// the "bad MAC" sessions that libsignal's record of previous states (and Sesame) exist
     /// to avoid. Only a session set up again (`renew`) shows it; no change to a message does.
     PreviousSessionsDropped,
+    /// A device never replenishes its one-time pre-keys: the bundles it publishes after its
+    /// first offer the signed pre-key alone, so a session set up again rests on the identity
+    /// and signed pre-keys that a copy of the device's state taken before already holds
+    /// (X3DH, section 4.5: the one-time pre-key is what keeps a new session from an earlier
+    /// compromise of the signed pre-key). An attacker who once copied the device reads every
+    /// session set up with it afterwards. Nothing about a message changes, and every session
+    /// works: only the security oracle's copy, tried on a session set up after it was taken,
+    /// shows it.
+    OneTimePreKeysNotReplenished,
 }
 
 impl SignalV3Flaw {
     /// Every flaw, in catalogue order.
-    pub const ALL: [SignalV3Flaw; 2] = [
+    pub const ALL: [SignalV3Flaw; 3] = [
         SignalV3Flaw::SignedPreKeyUnchecked,
         SignalV3Flaw::PreviousSessionsDropped,
+        SignalV3Flaw::OneTimePreKeysNotReplenished,
     ];
 
     /// The flaw's name in peer names (`reference-signal-v3+<name>`) and reports.
@@ -40,6 +51,7 @@ impl SignalV3Flaw {
         match self {
             SignalV3Flaw::SignedPreKeyUnchecked => "signed-pre-key-unchecked",
             SignalV3Flaw::PreviousSessionsDropped => "previous-sessions-dropped",
+            SignalV3Flaw::OneTimePreKeysNotReplenished => "one-time-pre-keys-not-replenished",
         }
     }
 
@@ -48,6 +60,7 @@ impl SignalV3Flaw {
         match self {
             SignalV3Flaw::SignedPreKeyUnchecked => "a signed pre-key's signature not verified",
             SignalV3Flaw::PreviousSessionsDropped => "a new session drops the current one",
+            SignalV3Flaw::OneTimePreKeysNotReplenished => "later bundles offer no one-time pre-key",
         }
     }
 }
@@ -63,6 +76,19 @@ impl MutantSignalV3 {
     pub fn new(flaw: SignalV3Flaw) -> Self {
         MutantSignalV3 { flaw }
     }
+
+    /// Plants the party-level flaws in a party this mutant made.
+    fn plant(&self, party: &mut signal_v3::Party) {
+        match self.flaw {
+            SignalV3Flaw::PreviousSessionsDropped => {
+                party.drop_previous_sessions_for_testing_only()
+            }
+            SignalV3Flaw::OneTimePreKeysNotReplenished => {
+                party.stop_replenishing_for_testing_only()
+            }
+            SignalV3Flaw::SignedPreKeyUnchecked => {}
+        }
+    }
 }
 
 impl Peer for MutantSignalV3 {
@@ -76,10 +102,7 @@ impl Peer for MutantSignalV3 {
         rng: BoxRng,
     ) -> Result<(Box<dyn Party>, Vec<u8>), Reject> {
         let _ = init;
-        Ok(respond_signal_v3(
-            rng,
-            self.flaw == SignalV3Flaw::PreviousSessionsDropped,
-        ))
+        Ok(respond_signal_v3(rng, |p| self.plant(p)))
     }
 
     fn initiate(
@@ -89,8 +112,7 @@ impl Peer for MutantSignalV3 {
         rng: BoxRng,
     ) -> Result<Box<dyn Party>, Reject> {
         let check_signature = self.flaw != SignalV3Flaw::SignedPreKeyUnchecked;
-        let drop_previous = self.flaw == SignalV3Flaw::PreviousSessionsDropped;
-        initiate_signal_v3(bundle, rng, check_signature, drop_previous)
+        initiate_signal_v3(bundle, rng, check_signature, |p| self.plant(p))
     }
 
     fn layout(&self, wire: &[u8]) -> WireLayout {
