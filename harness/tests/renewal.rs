@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! A session set up again (`renew`), and both sides initiating at once, on the peers that
-//! keep a session record: what an ideal device must do, shown on the signal-v3 reference,
-//! and a record that forgets its earlier sessions, caught.
+//! keep a session record: what an ideal device must do, shown on the signal-v3 reference;
+//! a record that forgets its earlier sessions, and a device whose new sessions an earlier
+//! copy of its state reads, caught.
 
 use ratchet_bench::campaign;
 use ratchet_bench::oracle::Verdict;
@@ -176,10 +177,9 @@ fn a_session_set_up_after_a_copy_is_closed_to_it() {
     );
 }
 
-/// A copy of A taken before a renew still follows the first session: A's messages of the
-/// new session are nothing it can read, and B's late messages of the first session, sent
-/// before that session turned again, are still open to it (no breach). The reference heals
-/// there as in a single session, and the new session is closed to the copy.
+/// A copy of A taken before A sets a session up again, then messages of both sessions in
+/// flight and the sides moving between them: the copy is judged in each session apart, and
+/// the reference gives it nothing it must not have (no breach at seeds 1 to 3).
 #[test]
 fn the_first_session_heals_by_its_own_round_trip_after_a_renew() {
     let text = "send A 3; deliver m0; send B 4; compromise A; renew A; send B 5; deliver m1; \
