@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ratchet_bench::oracle::{Verdict, Why};
-use ratchet_bench::peer::Peer;
+use ratchet_bench::peer::{Family, Peer};
 use ratchet_bench::peers;
 use ratchet_bench::scenario::{execute, Outcome, Record, Scenario, Setup};
 
@@ -159,4 +159,36 @@ fn families_without_a_set_up_message_and_b_s_messages_are_skipped_with_the_reaso
             reason(fresh[1])
         );
     }
+}
+
+/// A fresh responder's acceptance is not B's: after `fresh m0` the session's B has accepted
+/// nothing, its one-time key is unused, and a second initiator's message is no one else's
+/// session yet. `second` is then skipped with that reason, as before any delivery, instead
+/// of ruling that B must refuse it (diff_olm found the bench calling the Olm reference and
+/// vodozemac wrong there: `send A 141; fresh m0; send A 111; jump A +0; second`, where the
+/// jump's message was too far ahead for B). Peers whose bundle has no one-time key skip it
+/// for that reason, as ever.
+#[test]
+fn a_fresh_responder_does_not_use_up_b_s_one_time_key_for_second() {
+    let text = "send A 8; fresh m0; second";
+    let mut with_one_time_key = 0;
+    for peer in per_turn_peers() {
+        let name = peer.info().name;
+        let rs = records(peer.as_ref(), text);
+        let second = rs.iter().find(|r| r.kind == "second").unwrap();
+        let Outcome::Skipped(why) = &second.outcome else {
+            panic!("{name}: second ran: {}", second.outcome.label());
+        };
+        let family = peer.info().family;
+        if family == Family::OLM || family == Family::SIGNAL_V3 {
+            with_one_time_key += 1;
+            assert!(
+                why.contains("the one-time key is not used up"),
+                "{name}: {why}"
+            );
+        } else {
+            assert!(why.contains("one-time key"), "{name}: {why}");
+        }
+    }
+    assert!(with_one_time_key >= 3, "the Olm and signal-v3 peers");
 }

@@ -67,6 +67,9 @@ pub fn jump_base(max_skip: u32) -> u32 {
 /// the Signal Protocol's one-time pre-key. A [`Step::Second`] reuses them.
 const ONE_TIME_KEY_FIELDS: [&str; 2] = ["one-time-key", "pre-key"];
 
+/// The kind of a `fresh` step's record: a delivery to a fresh responder beside B, not to B.
+const FRESH: &str = "fresh";
+
 /// Everything a session starts from besides the scenario.
 pub struct Setup {
     /// The shared secret both parties start from.
@@ -816,8 +819,11 @@ impl Run<'_> {
         if let Err(why) = self.one_time_key() {
             return self.skipped(i, KIND, Side::B, None, why);
         }
+        // The session's B: a fresh responder beside it (`fresh`) took the message into a
+        // copy of B's state of its own, and B's one-time key is still unused.
         let heard = self.records.iter().any(|r| {
             r.party == Side::B
+                && r.kind != FRESH
                 && r.delivery == Some(Delivery::Genuine)
                 && matches!(r.outcome, Outcome::Accepted(_))
         });
@@ -875,7 +881,7 @@ impl Run<'_> {
     /// Message `id` of A delivered to a fresh responder, B built again from the session's
     /// seed: see [`Step::Fresh`]. The session's own parties are left as they are.
     fn fresh(&mut self, i: usize, id: MsgId) {
-        const KIND: &str = "fresh";
+        const KIND: &str = FRESH;
         let Some(m) = self.messages.get(id.0 as usize) else {
             return self.skipped(i, KIND, Side::B, Some(id), format!("{id} was never sent"));
         };
