@@ -32,9 +32,10 @@ pub enum SignalV3Flaw {
     /// and signed pre-keys that a copy of the device's state taken before already holds
     /// (X3DH, section 4.5: the one-time pre-key is what keeps a new session from an earlier
     /// compromise of the signed pre-key). An attacker who once copied the device reads every
-    /// session set up with it afterwards. Nothing about a message changes, and every session
-    /// works: only the security oracle's copy, tried on a session set up after it was taken,
-    /// shows it.
+    /// session set up with it afterwards. Every session works: on the mutant alone only the
+    /// security oracle's copy, tried on a session set up after it was taken, shows it (beside
+    /// the reference, the new session's pre-key message also differs: it names no one-time
+    /// pre-key).
     OneTimePreKeysNotReplenished,
 }
 
