@@ -110,3 +110,43 @@ fn peers_of_other_forward_limits_are_compared_byte_for_byte_up_to_their_first_ju
     let before = divergence(&[a.clone(), other(max_skip + 1000, 0)]);
     assert_eq!(before.len(), 1, "{before:?}");
 }
+
+/// A `tamper` flips a bit of each peer's own wire bytes. Where two senders write one
+/// message in other encodings (libsignal-protocol-typescript writes a pre-key message's
+/// registration id first), the flip lands on other bytes and the two receivers judge other
+/// inputs: no divergence there or after. Handed the same forged bytes, peers that judge them
+/// differently diverge.
+#[test]
+fn peers_handed_other_forged_bytes_are_not_compared_from_there() {
+    use ratchet_bench::report::divergence;
+    use ratchet_bench::scenario::{Delivery, Scenario};
+    let scenario: Scenario = "send A 8; deliver m0; send A 8; tamper m1 header 900; send A 8"
+        .parse()
+        .unwrap();
+    let a = execute(&ReferenceSignalDr, &scenario, Setup::seeded(5));
+    let forged = a
+        .records
+        .iter()
+        .position(|r| r.delivery == Some(Delivery::Forged))
+        .unwrap();
+    assert!(!a.records[forged].outcome.succeeded());
+    let other = |input_changed: bool| {
+        let mut t = a.clone();
+        t.peer.name = "other".into();
+        let r = &mut t.records[forged];
+        if input_changed {
+            r.input[0] ^= 1;
+        }
+        r.outcome = Outcome::Accepted(b"taken".to_vec());
+        // A send after it that differs too: nothing after the split compares either.
+        let last = t.records.len() - 1;
+        if let Outcome::Sent(wire) = &mut t.records[last].outcome {
+            wire[0] ^= 1;
+        }
+        t
+    };
+    assert!(divergence(&[a.clone(), other(true)]).is_empty());
+    let same_input = divergence(&[a.clone(), other(false)]);
+    assert_eq!(same_input.len(), 1, "{same_input:?}");
+    assert_eq!(same_input[0].step, a.records[forged].step);
+}

@@ -2,7 +2,7 @@
 
 use super::finding::{Finding, FindingKind};
 use crate::oracle::{Verdict, Why};
-use crate::scenario::{hex_preview, Outcome, Record, Transcript};
+use crate::scenario::{hex_preview, Delivery, Outcome, Record, Transcript};
 use std::collections::BTreeMap;
 
 /// Where the transcript of one peer disagrees with the oracle.
@@ -234,6 +234,27 @@ pub fn divergence(transcripts: &[Transcript]) -> Vec<Finding> {
                 }
                 None => (pi, pj, whole),
             };
+            // Peers of their own randomness are handed other bytes anyway: only their
+            // outcomes compare, step by step.
+            let split = if same_bytes {
+                forgery_split(bi, bj)
+            } else {
+                None
+            };
+            let before_forgery;
+            let (pi, pj, bi, bj, whole) = match split {
+                Some(at) => {
+                    before_forgery = (
+                        only(pi, |s| s < at),
+                        only(pj, |s| s < at),
+                        only(bi, |s| s < at),
+                        only(bj, |s| s < at),
+                    );
+                    let f = &before_forgery;
+                    (&f.0, &f.1, &f.2, &f.3, false)
+                }
+                None => (pi, pj, bi, bj, whole),
+            };
             if same_bytes {
                 if let Some(f) = byte_divergence(a, b, bi, bj, &peers, whole) {
                     findings.push(f);
@@ -259,6 +280,26 @@ fn jump_split(a: &Transcript, b: &Transcript) -> Option<usize> {
         .filter(|r| r.kind == "jump")
         .map(|r| r.step)
         .min()
+}
+
+/// The first step at which `a` and `b` were handed different forgeries, if any. A forged
+/// copy is made from each peer's own wire bytes: where two senders write one message in
+/// other encodings (the comparison form hides that from the byte comparison of sends), a
+/// `tamper` flips the same bit of the same region of other bytes, and a `mutate` of the
+/// n-th integer changes another field, so from that step on the two sessions ran on other
+/// inputs and their outcomes do not compare. The same change of both encodings (a version
+/// byte, an unknown field) gives the same comparison form, and compares. A changed bundle is
+/// left to [`bundle_split`]: its operator changes the same field of the family's one bundle
+/// format, and the bytes differ only where a responder's signature is randomised.
+fn forgery_split(
+    pa: &BTreeMap<(usize, usize), &Record>,
+    pb: &BTreeMap<(usize, usize), &Record>,
+) -> Option<usize> {
+    pa.iter().find_map(|(key, ra)| {
+        let rb = pb.get(key)?;
+        let forged = ra.delivery == Some(Delivery::Forged) && ra.kind != "bundle";
+        (forged && ra.compared_input() != rb.compared_input()).then_some(ra.step)
+    })
 }
 
 /// The step of the bundle change both `a` and `b` applied, if one refused it and the other

@@ -224,7 +224,9 @@ pub struct Record {
     pub cause: Option<&'static str>,
     /// For a sent message of a family whose senders write one message in several encodings,
     /// its comparison form where that differs from the wire bytes
-    /// ([`crate::codec::comparison_form`]): byte comparisons between peers use it.
+    /// ([`crate::codec::comparison_form`]): byte comparisons between peers use it. For a
+    /// changed copy of a message, the comparison form of the changed bytes: two peers were
+    /// handed the same forgery when these (else their inputs) agree.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compared: Option<Vec<u8>>,
 }
@@ -238,7 +240,18 @@ impl Record {
     /// The bytes byte comparisons take: a sent message's comparison form where it has one,
     /// else the outcome's bytes.
     pub fn compared_bytes(&self) -> Option<&[u8]> {
-        self.compared.as_deref().or(self.outcome.bytes())
+        match self.delivery {
+            Some(_) => self.outcome.bytes(),
+            None => self.compared.as_deref().or(self.outcome.bytes()),
+        }
+    }
+
+    /// The input as peers' inputs compare: its comparison form where it has one.
+    pub fn compared_input(&self) -> &[u8] {
+        match self.delivery {
+            Some(_) => self.compared.as_deref().unwrap_or(&self.input),
+            None => &self.input,
+        }
     }
 }
 
@@ -1312,6 +1325,9 @@ impl Run<'_> {
             self.attacker
                 .on_forged_accepted(self.peer, to, &bytes, original);
         }
+        let compared = (delivery == Delivery::Forged && kind != "bundle")
+            .then(|| self.compared(&bytes))
+            .flatten();
         self.push(Record {
             step: i,
             kind,
@@ -1324,7 +1340,7 @@ impl Run<'_> {
             outcome,
             op,
             cause,
-            compared: None,
+            compared,
         });
     }
 
