@@ -72,7 +72,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 const FS_TRIES: usize = 16;
 /// One accepted message in this many is followed by an export-and-retry probe.
 const FS_SAMPLE: u64 = 4;
-/// The most copies followed for healing at once (the oldest is dropped).
+/// The most copies followed for healing at once (see [`evictee`] for the one dropped).
 const MAX_COPIES: usize = 4;
 /// The most probes one transcript keeps (a broken peer can breach at every step).
 const MAX_PROBES: usize = 32;
@@ -225,6 +225,19 @@ impl Copy {
     fn healed(&self, session: usize, msg: MsgId) -> bool {
         session >= self.held || self.healed_from.get(&session).is_some_and(|&h| msg.0 >= h)
     }
+
+    /// Whether every session held when the copy was taken has been judged: the copy then
+    /// has only the sessions started later to judge, as every other copy of its side does.
+    fn settled(&self) -> bool {
+        (0..self.held).all(|s| self.judged.contains(&s))
+    }
+}
+
+/// Which copy to drop for a new one, given whether each (oldest first) is settled: the
+/// oldest settled copy, else the oldest. Dropping a copy still waiting for its round trip
+/// would let a peer that never heals from it pass unseen.
+fn evictee(settled: impl IntoIterator<Item = bool>) -> usize {
+    settled.into_iter().position(|s| s).unwrap_or(0)
 }
 
 /// The attacker beside one session: see the module doc.
@@ -710,7 +723,8 @@ impl Attacker {
             match Self::restore(peer, &state, step, "healing") {
                 Some(party) => {
                     if self.copies.len() >= MAX_COPIES {
-                        self.copies.remove(0);
+                        let at = evictee(self.copies.iter().map(Copy::settled));
+                        self.copies.remove(at);
                     }
                     self.copies.push(Copy {
                         of: side,
@@ -826,6 +840,15 @@ pub fn findings(t: &Transcript) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A new copy displaces a settled one before one still waiting for its round trip,
+    /// however old that one is; with none settled, the oldest goes.
+    #[test]
+    fn a_copy_waiting_for_its_round_trip_is_kept_over_a_settled_one() {
+        assert_eq!(evictee([false, true, false, true]), 1);
+        assert_eq!(evictee([false, false, false, false]), 0);
+        assert_eq!(evictee([true, true]), 0);
+    }
 
     /// Encodings of one X25519 key give one value: the top bit set, and u >= p (p + k is
     /// 2^255 - 19 + k, whose low byte is 0xed + k).
