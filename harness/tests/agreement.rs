@@ -140,9 +140,10 @@ fn peers_handed_other_forged_bytes_are_not_compared_from_there() {
         r.outcome = Outcome::Accepted(b"taken".to_vec());
         // A send after it that differs too: nothing after the split compares either.
         let last = t.records.len() - 1;
-        if let Outcome::Sent(wire) = &mut t.records[last].outcome {
-            wire[0] ^= 1;
-        }
+        let Outcome::Sent(wire) = &mut t.records[last].outcome else {
+            panic!("the scenario's last record is a send");
+        };
+        wire[0] ^= 1;
         t
     };
     assert!(divergence(&[a.clone(), other(true)]).is_empty());

@@ -1325,7 +1325,7 @@ impl Run<'_> {
             self.attacker
                 .on_forged_accepted(self.peer, to, &bytes, original);
         }
-        let compared = (delivery == Delivery::Forged && kind != "bundle")
+        let compared = (delivery == Delivery::Forged)
             .then(|| self.compared(&bytes))
             .flatten();
         self.push(Record {
