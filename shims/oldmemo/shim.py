@@ -47,6 +47,12 @@ LIBRARY = "oldmemo"
 # derive (None: the same number). The shim builds its backends with these defaults.
 MAX_STORED = 1000
 MAX_SKIP = 1000
+# doubleratchet keeps one receiving chain: a ratchet step replaces it, and an earlier
+# chain's late message decrypts only from the store above, which the step fills from the
+# header's previous-chain length (none of it when that would be more than MAX_SKIP keys).
+# signal-v3's model keeps earlier chains and derives such a message from where its chain
+# stopped, as libsignal does; declaring the one chain makes those messages a may.
+MAX_CHAINS = 1
 
 TYPE_WHISPER = 2
 TYPE_PREKEY = 3
@@ -695,7 +701,7 @@ LIMITS = {
     "max_stored_per_chain": None,
     "when_full": "evict-oldest",
     "window": None,
-    "max_chains": None,
+    "max_chains": MAX_CHAINS,
 }
 
 

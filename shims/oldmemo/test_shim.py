@@ -178,7 +178,7 @@ class Hello(ShimTest):
         self.assertEqual(peer["limits"], {"max_skip": 1000, "max_stored": 1000,
                                           "max_stored_per_chain": None,
                                           "when_full": "evict-oldest", "window": None,
-                                          "max_chains": None})
+                                          "max_chains": 1})
         self.assertEqual(peer["capabilities"], {"injectable_rng": True, "export_state": True,
                                                 "host_rng": True})
 
