@@ -527,3 +527,71 @@ fn renew_on_the_shims_that_keep_session_records() {
         renew.outcome
     );
 }
+
+/// The pinned cases of the Signal shims' own findings (vectors/regressions/scenarios.txt),
+/// as the file writes them: each shows its finding on the shims marked and on no other
+/// signal-v3 shim, and the reference refuses the input.
+#[test]
+fn signal_v3_pinned_cases_show_on_the_shims_marked() {
+    let text = std::fs::read_to_string(root().join("vectors/regressions/scenarios.txt")).unwrap();
+    let cases = ratchet_bench::minimize::cases(&text).unwrap();
+    let case = |name: &str| {
+        cases
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no case {name} in the regressions file"))
+    };
+    let peer = |name: &str| -> &'static dyn Peer {
+        all_peers()
+            .iter()
+            .map(|p| p.as_ref())
+            .find(|p| p.info().name == name)
+            .unwrap_or_else(|| panic!("no peer {name} (run ci/setup-shims)"))
+    };
+    // (case, finding, peers that show it); the other signal-v3 peers must not.
+    let pinned = [
+        (
+            "ts-envelope-identity-key-unread",
+            "accepted-malleated/identity-key/bit-flip",
+            &["libsignal-protocol-typescript"][..],
+        ),
+        (
+            "signal-low-order-one-time-pre-key",
+            "accepted-malleated/bundle/pre-key/low-order",
+            &[
+                "libsignal@0.72",
+                "python-axolotl",
+                "libsignal-protocol-typescript",
+            ][..],
+        ),
+    ];
+    for (name, finding, marked) in pinned {
+        let case = case(name);
+        for peer_name in [
+            "reference-signal-v3",
+            "libsignal@0.72",
+            "libsignal-node",
+            "libsignal-protocol-typescript",
+            "python-axolotl",
+            "oldmemo",
+        ] {
+            let (transcripts, findings) =
+                check_scenario(&[peer(peer_name)], &case.scenario, case.seed);
+            let shown: Vec<String> = findings.iter().map(|f| f.signature.clone()).collect();
+            let shows = shown.contains(&format!("{peer_name}/{finding}"));
+            assert_eq!(
+                shows,
+                marked.contains(&peer_name),
+                "{peer_name} on case {name}: {shown:?}"
+            );
+            let last = transcripts[0].records.last().unwrap();
+            assert_eq!(
+                last.outcome.succeeded(),
+                shows,
+                "{peer_name} on case {name}: the changed input is {} ({:?})",
+                if shows { "taken" } else { "refused" },
+                last.outcome
+            );
+        }
+    }
+}
