@@ -348,6 +348,49 @@ fn stderr_noise_is_drained_and_only_its_tail_kept() {
     assert!(lines[0].starts_with("noise 11.11: "), "{}", lines[0]);
 }
 
+/// A failed process costs the sessions it held, not the rest of the run: a later session
+/// gets a new process, `MAX_RESTARTS` times; the failure after that stops the shim, and
+/// every later session is refused at once with it.
+#[test]
+fn a_failed_process_is_replaced_for_later_sessions_a_bounded_number_of_times() {
+    let peer = start_broken("crash");
+    for process in 0..=shim::MAX_RESTARTS {
+        let [mut a, mut b] = session(peer.as_ref());
+        for i in 0..4 {
+            a.encrypt(b"ad", b"hello")
+                .unwrap_or_else(|e| panic!("process {process}: encrypt {i} should work: {e}"));
+        }
+        let err = a
+            .encrypt(b"ad", b"hello")
+            .expect_err("the fifth encrypt of a process crashes it");
+        assert_eq!(shim::failure_kind(&err), Some("exited"), "{}", err.detail);
+        assert!(
+            err.detail.contains("crashing at encrypt 5"),
+            "the process's own last words: {}",
+            err.detail
+        );
+        let other = b
+            .decrypt(b"ad", b"anything")
+            .expect_err("the session's other party went with its process");
+        assert_eq!(other, err);
+    }
+    let started = Instant::now();
+    let refused = peer
+        .respond(&init(), Box::new(rng::stream(1, "B")))
+        .err()
+        .expect("a shim whose restarts are spent refuses new sessions");
+    assert!(started.elapsed() < Duration::from_millis(100));
+    assert_eq!(shim::failure_kind(&refused), Some("exited"));
+    assert!(
+        refused.detail.contains(&format!(
+            "its processes failed {} times; the shim is not restarted again",
+            shim::MAX_RESTARTS + 1
+        )),
+        "{}",
+        refused.detail
+    );
+}
+
 #[test]
 fn a_crashing_shim_is_one_finding_and_the_other_peers_results_stay() {
     let crash = start_broken("crash");

@@ -42,8 +42,10 @@ pub struct PeerTiming {
 pub struct ShimTiming {
     /// The shim's name.
     pub shim: String,
-    /// Processes it ran.
+    /// Processes it ran at once, at most.
     pub processes: usize,
+    /// Processes started in place of failed ones (a hang, an exit, a broken answer).
+    pub restarts: usize,
     /// Requests sent, all kinds.
     pub requests: u64,
     /// Per request kind.
@@ -79,6 +81,7 @@ impl ShimTiming {
         ShimTiming {
             shim: stats.shim.clone(),
             processes: stats.processes,
+            restarts: stats.restarts,
             requests: stats.ops.values().map(|o| o.requests).sum(),
             ops: stats
                 .ops

@@ -4,12 +4,13 @@
 //! A shim's processes (its command started once, and again while several threads use it
 //! at once, module `pool`) serve every party of the peers its hello declares; each process sits
 //! behind a mutex shared by the [`ShimPeer`]s and the [`ShimParty`]s built on it, and parties
-//! are numbered by the bench. Every request has a time budget. When a shim breaks the
-//! protocol (it exits, hangs, writes garbage, answers with the wrong id, writes an oversized
-//! line) it is stopped, and every later call returns the same refusal at once, whose detail
-//! starts with [`process::FAILED_PREFIX`]; [`failure_kind`] recognises it so that the
-//! campaign reports one `shim-failed` finding with the shim's stderr tail and carries on with
-//! the other peers.
+//! are numbered by the bench. Every request has a time budget. When a shim's process breaks
+//! the protocol (it exits, hangs, writes garbage, answers with the wrong id, writes an
+//! oversized line) it is stopped, and every later call to the parties it held returns the
+//! same refusal at once, whose detail starts with [`process::FAILED_PREFIX`];
+//! [`failure_kind`] recognises it so that the campaign reports a `shim-failed` finding with
+//! the shim's stderr tail and carries on. Later sessions get a new process, up to
+//! [`MAX_RESTARTS`] times per shim; the failure after that stops the whole shim.
 //!
 //! Where the shim takes them up, the optional features of [`features`] save round trips: a
 //! jump's lost messages go in batches (module `batch`), and layouts come with the wire
@@ -26,6 +27,7 @@ pub mod stats;
 
 use features::{Features, MAX_BATCH, WIRE_LAYOUT};
 use layouts::LayoutCache;
+pub use pool::MAX_RESTARTS;
 use pool::{usual, Member, Pool, PoolOptions, NO_PARTY};
 pub use process::{Randomness, MAX_RANDOM_ASK, MAX_RANDOM_PER_REQUEST};
 use ratchet_bench_core::codec::Codec;
@@ -671,7 +673,7 @@ impl Party for ShimParty {
 impl Drop for ShimParty {
     /// Tells the shim to forget the party; best effort (a failed shim is not asked).
     fn drop(&mut self) {
-        if self.core.pool.failure().is_some() {
+        if self.core.pool.failure().is_some() || self.member.failure().is_some() {
             return;
         }
         let request = self.with(Map::new());

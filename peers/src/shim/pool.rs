@@ -8,9 +8,12 @@
 //! (and the attacker's copies of them) stay on one process. Every process must say the same
 //! hello as the first. Parties are numbered per process, as the protocol has it.
 //!
-//! One failure (an exit, a hang, a broken answer, in any process) stops the whole shim, as it
-//! would a single process: the others are killed, and every later call to any of its peers
-//! returns that first failure at once.
+//! A failure (an exit, a hang, a broken answer) ends its process: the parties it held refuse
+//! every later call at once with that failure (their state went with the process), and the
+//! next thread to need a process of the shim gets a new one in its place, so that one slow
+//! answer under load costs one scenario, not the rest of the run. A shim that keeps failing
+//! is not restarted without end: after [`MAX_RESTARTS`] new processes the next failure stops
+//! the whole shim, and every later call to any of its peers returns it at once.
 
 use super::features::{self, Features};
 use super::hello::{self, Hello};
@@ -19,17 +22,37 @@ use super::stats::Counters;
 use ratchet_bench_core::peer::{Reject, RejectClass, FAILED_PREFIX};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 /// Why a request about no party's randomness may not ask for random bytes.
 pub(crate) const NO_PARTY: &str = "the request draws on no party's randomness";
 
+/// How many processes a shim may start in place of failed ones in one run.
+pub const MAX_RESTARTS: usize = 3;
+
 /// One process of a shim.
 pub(crate) struct Member {
     process: Mutex<Process>,
     killer: Killer,
+    /// The failure that ended the process, if one did.
+    failed: Mutex<Option<Reject>>,
+}
+
+impl Member {
+    fn new(process: Process) -> Arc<Member> {
+        Arc::new(Member {
+            killer: process.killer(),
+            process: Mutex::new(process),
+            failed: Mutex::new(None),
+        })
+    }
+
+    /// The failure that ended this process, if one did.
+    pub(crate) fn failure(&self) -> Option<Reject> {
+        self.failed.lock().ok().and_then(|f| f.clone())
+    }
 }
 
 /// How a shim's processes start, and what the first one said.
@@ -52,8 +75,10 @@ pub(crate) struct Pool {
     hello_timeout: Duration,
     /// The processes and how many live threads lease each.
     members: Mutex<Vec<(Arc<Member>, usize)>>,
-    /// The first failure of any process, which ends the shim.
+    /// The failure that ended the shim (once its restarts were spent).
     failed: Mutex<Option<Reject>>,
+    /// How many processes were started in place of failed ones.
+    restarts: AtomicUsize,
     pub(crate) counters: Arc<Counters>,
 }
 
@@ -160,10 +185,7 @@ impl Pool {
         counters: Arc<Counters>,
     ) -> Result<Arc<Pool>, String> {
         let (process, hello, features) = spawn(&label, &argv, opts.offered, opts.hello_timeout)?;
-        let member = Arc::new(Member {
-            killer: process.killer(),
-            process: Mutex::new(process),
-        });
+        let member = Member::new(process);
         Ok(Arc::new(Pool {
             id: NEXT_POOL.fetch_add(1, Ordering::Relaxed),
             label,
@@ -176,17 +198,28 @@ impl Pool {
             hello_timeout: opts.hello_timeout,
             members: Mutex::new(vec![(member, 0)]),
             failed: Mutex::new(None),
+            restarts: AtomicUsize::new(0),
             counters,
         }))
     }
 
-    /// The first failure of any of the shim's processes, if one failed.
+    /// The failure that ended the whole shim, if one did.
     pub(crate) fn failure(&self) -> Option<Reject> {
         self.failed.lock().ok().and_then(|f| f.clone())
     }
 
-    /// Records `reject` (a process's failure) as the shim's, unless another came first, stops
-    /// every process, and returns the shim's failure.
+    /// Records `reject` as the failure of `member`'s process (which the process has already
+    /// ended) and returns it: the parties on it refuse with it from now on.
+    fn member_failed(&self, member: &Member, reject: Reject) -> Reject {
+        member.killer.kill();
+        match member.failed.lock() {
+            Ok(mut failed) => failed.get_or_insert(reject).clone(),
+            Err(_) => reject,
+        }
+    }
+
+    /// Records `reject` as the shim's failure, unless another came first, stops every
+    /// process, and returns the shim's failure.
     fn failed_with(&self, reject: Reject) -> Reject {
         let first = match self.failed.lock() {
             Ok(mut failed) => failed.get_or_insert(reject).clone(),
@@ -213,7 +246,12 @@ impl Pool {
                 .map(|l| Arc::clone(&l.member))
         });
         if let Some(member) = leased {
-            return Ok(member);
+            if member.failure().is_none() {
+                return Ok(member);
+            }
+            // Its process failed: give the lease back and take another (a new process in
+            // the failed one's place).
+            LEASES.with(|leases| leases.borrow_mut().retain(|l| l.pool != self.id));
         }
         let (index, member) = self.lease()?;
         LEASES.with(|leases| {
@@ -250,6 +288,15 @@ impl Pool {
                 }
             } else {
                 let (member, n) = members.get_mut(best).ok_or_else(poisoned)?;
+                if let Some(failure) = member.failure() {
+                    match self.restart(best + 1, failure) {
+                        Ok(new) => *member = new,
+                        Err(stop) => {
+                            drop(members);
+                            return Err(self.failed_with(stop));
+                        }
+                    }
+                }
                 *n += 1;
                 return Ok((best, Arc::clone(member)));
             }
@@ -265,14 +312,39 @@ impl Pool {
         )))
     }
 
+    /// A new process number `n` in place of one that ended with `failure`, while the shim
+    /// has restarts left; else (or if it cannot start) the failure that stops the shim.
+    fn restart(&self, n: usize, failure: Reject) -> Result<Arc<Member>, Reject> {
+        let restarts = self.restarts.fetch_add(1, Ordering::SeqCst);
+        if restarts >= MAX_RESTARTS {
+            return Err(Reject::new(
+                failure.class,
+                format!(
+                    "{} (its processes failed {} times; the shim is not restarted again)",
+                    failure.detail,
+                    restarts + 1
+                ),
+            ));
+        }
+        let member = self.grow(n).map_err(|problem| {
+            Reject::new(
+                RejectClass::Other,
+                format!(
+                    "{FAILED_PREFIX}{}: {}: {problem}",
+                    FailureKind::BadAnswer.name(),
+                    self.label
+                ),
+            )
+        })?;
+        self.counters.restarted();
+        Ok(member)
+    }
+
     /// Starts process number `n`; it must say the first one's hello.
     fn grow(&self, n: usize) -> Result<Arc<Member>, String> {
         match spawn(&self.label, &self.argv, self.offered, self.hello_timeout) {
             Ok((process, hello, features)) if hello == self.hello && features == self.features => {
-                Ok(Arc::new(Member {
-                    killer: process.killer(),
-                    process: Mutex::new(process),
-                }))
+                Ok(Member::new(process))
             }
             Ok(_) => Err(format!(
                 "its process {n} said another hello than its first (a shim's processes must be alike)"
@@ -322,13 +394,13 @@ impl Pool {
             .count(op, encryptions, sent - queued, sent.elapsed());
         let (id, answer) = match result {
             Ok(answered) => answered,
-            Err(failed) => return Err(self.failed_with(failed)),
+            Err(failed) => return Err(self.member_failed(member, failed)),
         };
         match read(answer) {
             Ok(result) => result,
             Err(problem) => {
                 let failed = process.fail(FailureKind::BadAnswer, id, op, problem);
-                Err(self.failed_with(failed))
+                Err(self.member_failed(member, failed))
             }
         }
     }

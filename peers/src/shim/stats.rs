@@ -25,8 +25,10 @@ pub struct OpStats {
 pub struct ShimStats {
     /// The shim's name (from the peers file or `--peer shim:NAME=...`).
     pub shim: String,
-    /// Processes it ran.
+    /// Processes it ran at once, at most.
     pub processes: usize,
+    /// Processes started in place of failed ones.
+    pub restarts: usize,
     /// Per request kind (`encrypt`, `encrypt_many`, `layout`, ...).
     pub ops: BTreeMap<&'static str, OpStats>,
 }
@@ -61,6 +63,13 @@ impl Counters {
             s.processes = s.processes.max(n);
         }
     }
+
+    /// Notes that a process was started in place of a failed one.
+    pub(crate) fn restarted(&self) {
+        if let Ok(mut s) = self.stats.lock() {
+            s.restarts += 1;
+        }
+    }
 }
 
 /// Every shim started in this process, in start order.
@@ -72,6 +81,7 @@ pub(crate) fn register(name: &str) -> Arc<Counters> {
         stats: Mutex::new(ShimStats {
             shim: name.to_string(),
             processes: 1,
+            restarts: 0,
             ops: BTreeMap::new(),
         }),
     });
