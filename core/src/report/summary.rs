@@ -189,7 +189,10 @@ pub(crate) fn limits(p: &PeerInfo) -> String {
         parts.push(format!("keys of the last {w} kept"));
     }
     if let Some(c) = l.max_chains {
-        parts.push(format!("{c} receiving chains"));
+        parts.push(match c {
+            1 => "1 receiving chain".into(),
+            c => format!("{c} receiving chains"),
+        });
     }
     let bounded = l.max_stored.is_some() || l.max_stored_per_chain.is_some();
     match l.when_full {
