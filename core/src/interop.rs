@@ -21,6 +21,7 @@ use crate::shard::Shard;
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The associated data of every message of the exchange.
 const AD: &[u8] = b"ratchet-bench interop";
@@ -185,12 +186,42 @@ fn attempt<T>(
     }
 }
 
+/// Whether a family's bundles carry times of the wall clock that a receiver checks against
+/// its own: an MLS key package's lifetime, in whole seconds (RFC 9420, section 7.2).
+fn bundles_carry_time(family: Family) -> bool {
+    family == Family::MLS
+}
+
+/// How much of the wall clock's current second a set-up needs left to make its bundle and
+/// take it within that second (both calls take milliseconds).
+const SET_UP_WITHIN: Duration = Duration::from_millis(300);
+
+/// Waits, if less than [`SET_UP_WITHIN`] is left of the wall clock's current second, for the
+/// next one to start. A bundle made and taken within one second is the earliest use of its
+/// lifetime, where an off-by-one comparison of the two clocks' seconds shows (openmls 0.6
+/// wants `not_before` strictly before now; mls-rs starts its key packages' lifetimes at the
+/// current second): a set-up kept within one second makes such a cell come out the same on
+/// every run, rather than by where in a second the set-up fell.
+fn within_one_second() {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let left =
+        Duration::from_secs(1).saturating_sub(Duration::from_nanos(u64::from(now.subsec_nanos())));
+    if left < SET_UP_WITHIN {
+        std::thread::sleep(left + Duration::from_millis(1));
+    }
+}
+
 /// Sets up the session: the responder's bundle, the initiator's party, the handshake.
 fn establish(
     initiator: &dyn Peer,
     responder: &dyn Peer,
     seed: u64,
 ) -> Result<[Box<dyn Party>; 2], Failed> {
+    if bundles_carry_time(responder.info().family) {
+        within_one_second();
+    }
     let mut shared_secret = [0; 32];
     rng::stream(seed, "interop shared secret").fill_bytes(&mut shared_secret);
     let init = SessionInit { shared_secret };

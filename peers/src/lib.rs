@@ -18,10 +18,15 @@ pub mod mls_group;
 pub mod mls_rs;
 #[cfg(feature = "mls-rs")]
 pub mod mls_secret_tree;
-#[cfg(any(feature = "openmls", feature = "mls-rs"))]
+#[cfg(any(
+    feature = "openmls",
+    feature = "mls-rs",
+    feature = "openmls-0.6",
+    feature = "mls-rs-0.54"
+))]
 mod mls_wire;
-#[cfg(feature = "openmls")]
-mod openmls;
+#[cfg(any(feature = "openmls", feature = "openmls-0.6"))]
+pub mod openmls;
 pub mod shim;
 #[cfg(any(
     feature = "vodozemac",
@@ -32,6 +37,8 @@ pub mod vodozemac;
 
 #[cfg(feature = "mls-rs")]
 pub use self::mls_rs::v0_57::MlsRs;
+#[cfg(feature = "openmls")]
+pub use self::openmls::v0_9::OpenMls;
 #[cfg(feature = "vodozemac")]
 pub use self::vodozemac::v0_11::{VodozemacMegolm, VodozemacOlm};
 #[cfg(feature = "dr2")]
@@ -40,8 +47,6 @@ pub use dr2::DoubleRatchet2;
 pub use ksi::KsiDoubleRatchet;
 #[cfg(feature = "libolm")]
 pub use libolm::{LibolmMegolm, LibolmOlm};
-#[cfg(feature = "openmls")]
-pub use openmls::OpenMls;
 pub use ratchet_bench_references::peers::{
     mutant, ReferenceMegolm, ReferenceOlm, ReferenceSignalDr, ReferenceSignalV3,
 };
@@ -82,6 +87,8 @@ pub fn bundled() -> Vec<Box<dyn Peer>> {
 #[allow(unused_mut, clippy::vec_init_then_push)]
 pub fn releases() -> Vec<Box<dyn Peer>> {
     let mut all: Vec<Box<dyn Peer>> = Vec::new();
+    #[cfg(feature = "openmls-0.6")]
+    all.push(Box::new(openmls::v0_6::OpenMls));
     #[cfg(feature = "mls-rs-0.54")]
     all.push(Box::new(mls_rs::v0_54::MlsRs));
     #[cfg(feature = "vodozemac-0.9")]
@@ -155,6 +162,11 @@ pub fn not_built() -> Vec<(&'static str, &'static str)> {
             "built without the `vodozemac` cargo feature",
         ),
     ]);
+    #[cfg(not(feature = "openmls-0.6"))]
+    absent.push((
+        "openmls@0.6",
+        "built without the `openmls-0.6` cargo feature",
+    ));
     #[cfg(not(feature = "mls-rs-0.54"))]
     absent.push((
         "mls-rs@0.54",

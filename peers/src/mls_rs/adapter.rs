@@ -2,7 +2,7 @@
 //! that line's crates (`super::mr` and its RustCrypto provider `super::mr_crypto`; see the
 //! parent module).
 //!
-//! The session is the one [`super::OpenMls`] builds (a two-member group in cipher suite 1,
+//! The session is the one [`crate::OpenMls`] builds (a two-member group in cipher suite 1,
 //! the responder's key package as its bundle, the Welcome as the initiator's handshake), so
 //! that an openmls member and an mls-rs member can share a group.
 //!

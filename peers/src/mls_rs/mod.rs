@@ -11,9 +11,8 @@
 //! unchanged from today's (the same `Client::builder`, `generate_key_package_message`,
 //! `commit_builder`, `join_group` and `process_incoming_message` signatures), so that no call
 //! differs between the two lines; both speak RFC 9420, so a member of one joins a group of
-//! the other (the interop matrix, the upgrade gate). (openmls has no earlier line here: the
-//! provider crates of its 0.7 and 0.8 lines pin `hax-lib` 0.3.6 through libcrux-sha3 0.0.6,
-//! which cannot share one build with the `hax-lib` 0.3.7 that 0.9.2's providers need.)
+//! the other (the interop matrix, the upgrade gate). openmls's earlier line sits beside its
+//! current one the same way (`crate::openmls`).
 
 // The point: one adapter body compiled against each line's crates.
 #![allow(clippy::duplicate_mod)]

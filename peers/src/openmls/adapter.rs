@@ -1,4 +1,7 @@
-//! openmls, as an MLS peer (family `mls`).
+//! The adapter body of every openmls release line, compiled once per line against that
+//! line's crates (`super::om`, its RustCrypto provider `super::om_crypto`, its credential
+//! and traits crates `super::om_credential` and `super::om_traits`; see the module
+//! `openmls`).
 //!
 //! A session is a two-member group in cipher suite 1
 //! (MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519): the responder publishes a key package
@@ -21,16 +24,17 @@
 //! outcomes, never on bytes. Errors map onto the canonical classes by openmls's variant
 //! names; the detail keeps openmls's own text.
 
-use super::mls_wire::{self, classified, joined, reject};
-use openmls::prelude::tls_codec::{Deserialize as _, Serialize as _};
-use openmls::prelude::{
+use super::om::prelude::tls_codec::{Deserialize as _, Serialize as _};
+use super::om::prelude::{
     BasicCredential, Ciphersuite, CredentialWithKey, KeyPackage, MlsGroup, MlsGroupJoinConfig,
     MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, ProcessedMessageContent, ProtocolVersion,
     SenderRatchetConfiguration, StagedWelcome,
 };
-use openmls_basic_credential::SignatureKeyPair;
-use openmls_rust_crypto::OpenMlsRustCrypto;
-use openmls_traits::OpenMlsProvider;
+use super::om_credential::SignatureKeyPair;
+use super::om_crypto::OpenMlsRustCrypto;
+use super::om_traits::OpenMlsProvider;
+use super::{RELEASE, VERSION};
+use crate::mls_wire::{self, classified, joined, reject};
 use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
@@ -43,8 +47,16 @@ const OUT_OF_ORDER_TOLERANCE: u32 = 5;
 /// openmls's default maximum forward distance.
 const MAXIMUM_FORWARD_DISTANCE: u32 = 1000;
 
-/// openmls 0.9.2 with its RustCrypto provider.
+/// openmls with its RustCrypto provider, at this release line.
 pub struct OpenMls;
+
+/// The peer's name: `openmls` for today's release, `openmls@LINE` for an earlier line.
+fn name() -> String {
+    match RELEASE {
+        Some(line) => format!("openmls@{line}"),
+        None => "openmls".to_string(),
+    }
+}
 
 /// One member: its own provider (and so its own key store), signature key and group.
 struct Member {
@@ -113,8 +125,8 @@ fn parse(bytes: &[u8], what: &str) -> Result<MlsMessageBodyIn, Reject> {
 impl Peer for OpenMls {
     fn info(&self) -> PeerInfo {
         PeerInfo {
-            name: "openmls".into(),
-            version: "openmls 0.9.2, suite 1".into(),
+            name: name(),
+            version: VERSION.into(),
             family: Family::MLS,
             limits: Limits {
                 max_skip: MAXIMUM_FORWARD_DISTANCE,
