@@ -95,6 +95,54 @@ fn compare_finds_vodozemac_0_10_refusing_low_order_keys_with_a_reproducer() {
     );
 }
 
+/// openmls's two lines: 0.6.0 takes a generation's key before the AEAD check (a changed copy
+/// costs the genuine message: `rejected:replay`) and reads past an MLSMessage's version
+/// field; 0.9.2 does neither (ci/expectations.json, the `openmls@0.6` entries, says where in
+/// each line's source). Both show among the changes, and nothing else does but, in a debug
+/// build (this test's), two `debug_assert!`s that 0.6 reaches on an attacker's input and
+/// 0.9.2 does not: `debug_assert!(false, "Ciphertext decryption failed")`
+/// (framing/private_message_in.rs:129) on a failed AEAD check, and tls_codec 0.4.2's
+/// `debug_assert!(len_len_log <= MAX_LEN_LEN_LOG)` (quic_vec.rs:53) on an overlong length.
+/// A release build refuses both inputs.
+#[test]
+fn compare_finds_openmls_0_9_keeping_keys_until_the_aead_check_and_reading_the_version() {
+    let out = bench(&[
+        "compare",
+        "openmls@0.6",
+        "openmls",
+        "--scenarios",
+        "60",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let found = changes(&json);
+    // A debug build's 0.6 panics at the failed AEAD check, after it took the key: the
+    // genuine message's refusal then follows a panic and is not compared.
+    let key_taken = if cfg!(debug_assertions) {
+        "openmls@0.6+openmls/changed/ciphertext/bit-flip/panic->rejected:auth"
+    } else {
+        "openmls@0.6+openmls/changed/deliver/rejected:replay->accepted"
+    };
+    for expected in [
+        key_taken,
+        "openmls@0.6+openmls/changed/version/other-version-02/accepted->rejected:malformed",
+    ] {
+        assert!(
+            found.iter().any(|s| s == expected),
+            "{expected} among the changes: {found:#?}"
+        );
+    }
+    for s in &found {
+        let debug_assertion = cfg!(debug_assertions) && s.contains("/panic->");
+        assert!(
+            s.contains("/changed/version/") || s.contains("rejected:replay->") || debug_assertion,
+            "every change comes from the version field, from a key taken before the AEAD \
+             check or from a debug assertion: {s}"
+        );
+    }
+}
+
 #[test]
 fn a_peer_compared_with_itself_changes_nothing() {
     let out = bench(&[
