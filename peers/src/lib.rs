@@ -53,6 +53,24 @@ pub use ratchet_bench_references::peers::{
 
 use ratchet_bench_core::peer::{Family, Peer};
 
+/// A release line's peer name: `base` (`vodozemac-olm`) for today's release, `base@LINE`
+/// for an earlier line (the adapters compiled once per line say theirs).
+#[cfg(any(
+    feature = "vodozemac",
+    feature = "vodozemac-0.9",
+    feature = "vodozemac-0.10",
+    feature = "mls-rs",
+    feature = "mls-rs-0.54",
+    feature = "openmls",
+    feature = "openmls-0.6"
+))]
+fn release_name(base: &str, release: Option<&str>) -> String {
+    match release {
+        Some(line) => format!("{base}@{line}"),
+        None => base.to_string(),
+    }
+}
+
 /// Every in-process peer this build bundles, in report order: family by family, the
 /// reference first. `run` takes them all unless told otherwise.
 pub fn bundled() -> Vec<Box<dyn Peer>> {

@@ -30,6 +30,7 @@ use super::mr::{CipherSuite, CipherSuiteProvider, Client, CryptoProvider, Group,
 use super::mr_crypto::RustCryptoProvider;
 use super::{RELEASE, VERSION};
 use crate::mls_wire::{self, classified, joined, reject};
+use crate::release_name;
 use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
@@ -45,14 +46,6 @@ type Config =
 
 /// mls-rs with its RustCrypto provider, at this release line.
 pub struct MlsRs;
-
-/// The peer's name: `mls-rs` for today's release, `mls-rs@LINE` for an earlier line.
-fn name() -> String {
-    match RELEASE {
-        Some(line) => format!("mls-rs@{line}"),
-        None => "mls-rs".to_string(),
-    }
-}
 
 /// One member: its client (key store included) and, once joined or created, its group.
 struct Member {
@@ -117,7 +110,7 @@ fn parse(bytes: &[u8], what: &str) -> Result<MlsMessage, Reject> {
 impl Peer for MlsRs {
     fn info(&self) -> PeerInfo {
         PeerInfo {
-            name: name(),
+            name: release_name("mls-rs", RELEASE),
             version: VERSION.into(),
             family: Family::MLS,
             limits: Limits {

@@ -35,6 +35,7 @@ use super::om_crypto::OpenMlsRustCrypto;
 use super::om_traits::OpenMlsProvider;
 use super::{RELEASE, VERSION};
 use crate::mls_wire::{self, classified, joined, reject};
+use crate::release_name;
 use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
@@ -49,14 +50,6 @@ const MAXIMUM_FORWARD_DISTANCE: u32 = 1000;
 
 /// openmls with its RustCrypto provider, at this release line.
 pub struct OpenMls;
-
-/// The peer's name: `openmls` for today's release, `openmls@LINE` for an earlier line.
-fn name() -> String {
-    match RELEASE {
-        Some(line) => format!("openmls@{line}"),
-        None => "openmls".to_string(),
-    }
-}
 
 /// One member: its own provider (and so its own key store), signature key and group.
 struct Member {
@@ -125,7 +118,7 @@ fn parse(bytes: &[u8], what: &str) -> Result<MlsMessageBodyIn, Reject> {
 impl Peer for OpenMls {
     fn info(&self) -> PeerInfo {
         PeerInfo {
-            name: name(),
+            name: release_name("openmls", RELEASE),
             version: VERSION.into(),
             family: Family::MLS,
             limits: Limits {

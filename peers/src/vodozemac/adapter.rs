@@ -62,6 +62,7 @@ use super::vz::megolm::{
 use super::vz::olm::{self, Account, DecryptionError, MessageType, OlmMessage, Session};
 use super::vz::{Curve25519PublicKey, DecodeError};
 use super::{RELEASE, VERSION};
+use crate::release_name;
 use ratchet_bench_core::codec::Codec;
 use ratchet_bench_core::peer::{
     BoxRng, Capabilities, Family, Limits, Party, Peer, PeerInfo, Reject, RejectClass, SessionInit,
@@ -100,15 +101,6 @@ fn weakened() -> Vec<String> {
 /// A refusal of class `class`: `what` failed with vodozemac's text.
 fn reject(class: RejectClass, what: &str, e: impl std::fmt::Display) -> Reject {
     Reject::new(class, format!("{what}: {e}"))
-}
-
-/// The peer's name: `base` (`vodozemac-olm`) for today's release, `base@LINE` for an
-/// earlier line.
-fn name(base: &str) -> String {
-    match RELEASE {
-        Some(line) => format!("{base}@{line}"),
-        None => base.to_string(),
-    }
 }
 
 /// The class of a Megolm decryption error.
@@ -252,7 +244,7 @@ fn config() -> olm::SessionConfig {
 impl Peer for VodozemacOlm {
     fn info(&self) -> PeerInfo {
         PeerInfo {
-            name: name("vodozemac-olm"),
+            name: release_name("vodozemac-olm", RELEASE),
             version: VERSION.into(),
             family: Family::OLM,
             limits: Limits {
@@ -446,7 +438,7 @@ fn import(session_key: &[u8], what: &str) -> Result<InboundGroupSession, Reject>
 impl Peer for VodozemacMegolm {
     fn info(&self) -> PeerInfo {
         PeerInfo {
-            name: name("vodozemac-megolm"),
+            name: release_name("vodozemac-megolm", RELEASE),
             version: VERSION.into(),
             family: Family::MEGOLM,
             // No forward bound in vodozemac's Megolm (see the module doc).
