@@ -36,7 +36,8 @@ pub const MAX_RESTARTS: usize = 3;
 pub(crate) struct Member {
     process: Mutex<Process>,
     killer: Killer,
-    /// The failure that ended the process, if one did.
+    /// The failure that ended the process, if one did: the process keeps it too, but this
+    /// copy is read without waiting for a request in flight on the process's lock.
     failed: Mutex<Option<Reject>>,
 }
 
@@ -208,10 +209,9 @@ impl Pool {
         self.failed.lock().ok().and_then(|f| f.clone())
     }
 
-    /// Records `reject` as the failure of `member`'s process (which the process has already
-    /// ended) and returns it: the parties on it refuse with it from now on.
+    /// Records `reject` as the failure of `member`'s process (which `Process::fail` has
+    /// already killed) and returns it: the parties on it refuse with it from now on.
     fn member_failed(&self, member: &Member, reject: Reject) -> Reject {
-        member.killer.kill();
         match member.failed.lock() {
             Ok(mut failed) => failed.get_or_insert(reject).clone(),
             Err(_) => reject,
