@@ -777,3 +777,86 @@ fn two_shims_that_declare_one_family_differently_are_refused_naming_both() {
         "{err}"
     );
 }
+
+/// The options of a whole run of the echo shim alone (signal-dr), 30 scenarios it all takes.
+fn echo_run_options(expectations: Vec<PathBuf>) -> RunOptions {
+    RunOptions {
+        seed: 1,
+        scenarios: Some(30),
+        peers: Vec::new(),
+        expectations,
+        vectors_dir: None,
+        mls_vectors_dir: None,
+        regressions: None,
+        suites: Vec::new(),
+        accept_changed_vectors: false,
+        workers: 2,
+        today: "2026-01-01".into(),
+        shim_scenarios: 30,
+        shard: None,
+        group_schedules: None,
+        group_regressions: None,
+        release_matrices: false,
+    }
+}
+
+/// The echo's sightings (its weakened checks make them notes) with each signature's
+/// peer name dropped, and the shim's requests in all.
+fn echo_sightings(name: &str, expectations: Vec<PathBuf>) -> (Vec<(String, Scenario)>, u64) {
+    let peers = shim::start(&ShimSpec::new(name, echo_command()), &options()).unwrap();
+    let report = bench::run_on(&echo_run_options(expectations), peers, &|| {}).unwrap();
+    let seen = report
+        .findings
+        .iter()
+        .chain(&report.notes)
+        .map(|s| {
+            let rest = s.signature.strip_prefix(name).unwrap().to_string();
+            (rest, s.scenario.parse().unwrap())
+        })
+        .collect();
+    let requests = requests_of(name).values().map(|(r, _)| r).sum();
+    (seen, requests)
+}
+
+#[test]
+fn a_listed_finding_on_a_shim_is_cut_not_searched_again() {
+    let (searched, searched_requests) = echo_sightings("echo-searched", Vec::new());
+    assert!(!searched.is_empty(), "the echo showed nothing to shrink");
+    let dir = std::env::temp_dir().join(format!("ratchet-bench-listed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("expectations.json");
+    let entries: Vec<_> = searched
+        .iter()
+        .map(|(rest, _)| serde_json::json!({"signature": format!("echo-cut{rest}"), "reason": "the echo has no cryptography"}))
+        .collect();
+    std::fs::write(
+        &file,
+        serde_json::json!({ "expectations": entries }).to_string(),
+    )
+    .unwrap();
+    let (cut, cut_requests) = echo_sightings("echo-cut", vec![file]);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // The same sightings; each listed one keeps the campaign's scenario cut after its step,
+    // never shorter than the searched one, and the search's requests are saved.
+    let signatures =
+        |v: &[(String, Scenario)]| v.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
+    assert_eq!(signatures(&searched), signatures(&cut));
+    for ((signature, small), (_, kept)) in searched.iter().zip(&cut) {
+        assert!(
+            small.steps.len() <= kept.steps.len(),
+            "{signature}: searched {small} is longer than the cut {kept}"
+        );
+    }
+    assert!(
+        searched
+            .iter()
+            .zip(&cut)
+            .any(|((_, s), (_, k))| s.steps.len() < k.steps.len()),
+        "the search shortened nothing: {searched:?}"
+    );
+    assert!(
+        cut_requests < searched_requests,
+        "listed: {cut_requests} requests, unlisted: {searched_requests}"
+    );
+}

@@ -127,12 +127,42 @@ pub use crate::report::today;
 /// Runs a finding's reproducer may take while it is shrunk.
 const SHRINK_BUDGET: usize = 200;
 
-/// Shortens every sighting's reproducer ([`crate::shrink::shorten`]) on `workers` threads.
-/// Each search depends only on its own sighting, so the result does not depend on the
-/// number of threads; a shim's searches overlap as its campaign scenarios did.
+/// Runs a listed finding's reproducer may take when a shim shows it: the run that confirms
+/// it and the cut after the step where it showed, no search. Its entry holds a minimised
+/// reproducer, which the run replays; searching again would cost the shim's own work up to
+/// [`SHRINK_BUDGET`] times over (a libsignal jump is 25,000 encryptions, about 8 s), and
+/// that search was most of a shim's full campaign.
+const LISTED_ON_SHIM_BUDGET: usize = 2;
+
+/// The runs the search for `seen`'s reproducer may take: [`LISTED_ON_SHIM_BUDGET`] for a
+/// finding an unexpired entry lists that names a shim, [`SHRINK_BUDGET`] for every other.
+fn shrink_budget(
+    peers: &[&dyn Peer],
+    set: &ExpectationSet,
+    expired: &[bool],
+    seen: &Seen,
+) -> usize {
+    let names = seen.signature.split('/').next().unwrap_or_default();
+    let on_shim = names.split('+').any(|name| {
+        peers
+            .iter()
+            .any(|p| p.out_of_process() && p.info().name == name)
+    });
+    if on_shim && set.find(&seen.signature, expired).is_some() {
+        LISTED_ON_SHIM_BUDGET
+    } else {
+        SHRINK_BUDGET
+    }
+}
+
+/// Shortens every sighting's reproducer ([`crate::shrink::shorten`]) on `workers` threads,
+/// each within the runs `budget` gives it. Each search depends only on its own sighting, so
+/// the result does not depend on the number of threads; a shim's searches overlap as its
+/// campaign scenarios did.
 fn shorten_all<'s>(
     peers: &[&dyn Peer],
     seen: impl Iterator<Item = &'s mut Seen> + Send,
+    budget: &(dyn Fn(&Seen) -> usize + Sync),
     workers: usize,
 ) {
     let queue = std::sync::Mutex::new(seen);
@@ -141,7 +171,8 @@ fn shorten_all<'s>(
         for _ in 0..workers.max(1) {
             scope.spawn(|| {
                 while let Some(seen) = next() {
-                    crate::shrink::shorten(peers, seen, SHRINK_BUDGET);
+                    let runs = budget(seen);
+                    crate::shrink::shorten(peers, seen, runs);
                 }
             });
         }
@@ -330,9 +361,11 @@ pub fn part_timed(
     let refs: Vec<&dyn Peer> = peers.iter().map(|p| p.as_ref()).collect();
     let mut campaign_seen = result.seen;
     let started = Instant::now();
+    let expired = set.expired_on(&opts.today);
     shorten_all(
         &refs,
         campaign_seen.values_mut().map(|(_, seen)| seen),
+        &|seen| shrink_budget(&refs, &set, &expired, seen),
         opts.workers,
     );
     timings.shrink_s = seconds(started.elapsed());
@@ -377,7 +410,6 @@ pub fn part_timed(
         vector_reports: &only_reports,
         cases: cases.as_ref().map(|(p, c)| (p.as_path(), c.as_slice())),
     };
-    let expired = set.expired_on(&opts.today);
     let positions = recheck::positions(&set.entries);
     let mut checks = BTreeMap::new();
     for (i, listed) in set.entries.iter().enumerate() {
