@@ -415,24 +415,7 @@ fn a_crashing_shim_is_one_finding_and_the_other_peers_results_stay() {
 
     // A whole run: the crashed shim's later scenarios fail fast, the run finishes, the
     // reference's counts are all there, and the finding appears once.
-    let opts = RunOptions {
-        seed: 5,
-        scenarios: Some(30),
-        peers: Vec::new(),
-        expectations: Vec::new(),
-        vectors_dir: None,
-        mls_vectors_dir: None,
-        regressions: None,
-        suites: Vec::new(),
-        accept_changed_vectors: false,
-        workers: 2,
-        today: "2026-01-01".into(),
-        shim_scenarios: ratchet_bench::bench::DEFAULT_SHIM_SCENARIOS,
-        shard: None,
-        group_schedules: None,
-        group_regressions: None,
-        release_matrices: false,
-    };
+    let opts = run_options(5, ratchet_bench::bench::DEFAULT_SHIM_SCENARIOS, Vec::new());
     let started = Instant::now();
     let report = bench::run_on(
         &opts,
@@ -778,10 +761,11 @@ fn two_shims_that_declare_one_family_differently_are_refused_naming_both() {
     );
 }
 
-/// The options of a whole run of the echo shim alone (signal-dr), 30 scenarios it all takes.
-fn echo_run_options(expectations: Vec<PathBuf>) -> RunOptions {
+/// The options of a whole run under `seed` of 30 drawn scenarios, shims taking the first
+/// `shim_scenarios`, with no vectors or pinned cases.
+fn run_options(seed: u64, shim_scenarios: u64, expectations: Vec<PathBuf>) -> RunOptions {
     RunOptions {
-        seed: 1,
+        seed,
         scenarios: Some(30),
         peers: Vec::new(),
         expectations,
@@ -792,7 +776,7 @@ fn echo_run_options(expectations: Vec<PathBuf>) -> RunOptions {
         accept_changed_vectors: false,
         workers: 2,
         today: "2026-01-01".into(),
-        shim_scenarios: 30,
+        shim_scenarios,
         shard: None,
         group_schedules: None,
         group_regressions: None,
@@ -804,7 +788,7 @@ fn echo_run_options(expectations: Vec<PathBuf>) -> RunOptions {
 /// peer name dropped, and the shim's requests in all.
 fn echo_sightings(name: &str, expectations: Vec<PathBuf>) -> (Vec<(String, Scenario)>, u64) {
     let peers = shim::start(&ShimSpec::new(name, echo_command()), &options()).unwrap();
-    let report = bench::run_on(&echo_run_options(expectations), peers, &|| {}).unwrap();
+    let report = bench::run_on(&run_options(1, 30, expectations), peers, &|| {}).unwrap();
     let seen = report
         .findings
         .iter()
