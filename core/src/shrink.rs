@@ -76,8 +76,9 @@ impl Scenario {
     }
 }
 
-/// The peers a signature names (`a+b/kind/...`), out of `peers`.
-fn involved<'p>(peers: &[&'p dyn Peer], signature: &str) -> Vec<&'p dyn Peer> {
+/// The peers a signature names (`a+b/kind/...`), out of `peers`: the ones a search for its
+/// reproducer runs.
+pub fn involved<'p>(peers: &[&'p dyn Peer], signature: &str) -> Vec<&'p dyn Peer> {
     let names: Vec<&str> = signature
         .split('/')
         .next()

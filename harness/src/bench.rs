@@ -142,12 +142,9 @@ fn shrink_budget(
     expired: &[bool],
     seen: &Seen,
 ) -> usize {
-    let names = seen.signature.split('/').next().unwrap_or_default();
-    let on_shim = names.split('+').any(|name| {
-        peers
-            .iter()
-            .any(|p| p.out_of_process() && p.info().name == name)
-    });
+    let on_shim = crate::shrink::involved(peers, &seen.signature)
+        .iter()
+        .any(|p| p.out_of_process());
     if on_shim && set.find(&seen.signature, expired).is_some() {
         LISTED_ON_SHIM_BUDGET
     } else {
